@@ -1,0 +1,62 @@
+// What layers use while a model is being built: the engine, the parameter arena, and the two
+// flat lists of (primitive, args) the model executes in order, forward then backward.
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "inkwell/params.hpp"
+
+namespace inkwell {
+
+// One step of a net. Every primitive runs with a user scratchpad (see docs/design.md): its
+// descriptor is kept here and the model binds one shared buffer to all of them after building.
+struct Op {
+  dnnl::primitive primitive;
+  std::unordered_map<int, dnnl::memory> args;
+  dnnl::memory::desc scratchpad;
+  std::string name;  // "conv1 forward"
+  std::string impl;  // oneDNN implementation, e.g. "brg:avx512_core"
+};
+using OpList = std::vector<Op>;
+
+class BuildContext {
+ public:
+  BuildContext(dnnl::engine engine, bool training, ParamArena& params)
+      : engine(std::move(engine)), training(training), params(params) {}
+
+  dnnl::engine engine;
+  bool training;  // forward_training + backward, or forward_inference only
+  ParamArena& params;
+  OpList forward, backward;
+
+  dnnl::prop_kind forward_prop() const {
+    return training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+  }
+  // Attributes every primitive is created with: user scratchpad mode, and optionally a ReLU
+  // post-op (conv and inner product fuse the ReLU that follows them).
+  dnnl::primitive_attr attr(bool fuse_relu = false) const;
+
+  // Creates the primitive for `pd` and appends it to `ops`.
+  void append(OpList& ops, const std::string& name, const dnnl::primitive_desc_base& pd,
+              std::unordered_map<int, dnnl::memory> args);
+
+  // Like append, but the output argument `out_arg` ends up in `out`: directly when the primitive
+  // produces out's layout, else through a temporary and a reorder (diff_weights into the arena).
+  void append_into(OpList& ops, const std::string& name, const dnnl::primitive_desc_base& pd,
+                   std::unordered_map<int, dnnl::memory> args, int out_arg, const dnnl::memory& out,
+                   const dnnl::memory::desc& produced);
+
+  // Returns `from` if it already has layout `want`; otherwise a new memory with layout `want`
+  // and a reorder from `from` appended to `ops`.
+  dnnl::memory convert(OpList& ops, const std::string& name, const dnnl::memory& from,
+                       const dnnl::memory::desc& want);
+
+  // A fresh memory for a descriptor, allocated by oneDNN.
+  dnnl::memory allocate(const dnnl::memory::desc& desc) const { return dnnl::memory(desc, engine); }
+};
+
+}  // namespace inkwell

@@ -1,0 +1,44 @@
+// An in-memory labelled image dataset (8-bit grey, MNIST-like: light ink on dark), and turning
+// a batch of it into a normalised (N, 1, H, W) f32 tensor.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace inkwell {
+
+struct Normalization {
+  float mean = 0.1307f, std = 0.3081f;  // MNIST's; applied to pixels scaled to [0, 1]
+};
+
+struct Dataset {
+  int64_t rows = 0, cols = 0;
+  std::vector<uint8_t> images;  // (size, rows, cols)
+  std::vector<uint8_t> labels;  // (size)
+  std::vector<std::string> classes;
+
+  int64_t size() const { return static_cast<int64_t>(labels.size()); }
+  const uint8_t* image(int64_t i) const { return images.data() + i * rows * cols; }
+};
+
+// images (N, H, W) + labels (N) IDX files -> Dataset. Checks that counts agree, labels fit classes.
+Dataset load_idx_dataset(const std::string& images_path, const std::string& labels_path,
+                         std::vector<std::string> classes);
+
+// A named dataset in a directory: "mnist" or "fashion" (their IDX file names, raw or .gz).
+struct DatasetSplits {
+  Dataset train, test;
+  Normalization normalization;
+};
+DatasetSplits load_named_dataset(const std::string& name, const std::string& dir);
+
+// The directory data/fetch puts a named dataset in: $INKWELL_DATA/<name>, by default
+// $XDG_CACHE_HOME/inkwell/<name> or ~/.cache/inkwell/<name>.
+std::string dataset_dir(const std::string& name);
+
+// Writes images[indices] as (N, 1, H, W) f32, (pixel / 255 - mean) / std, into `out`.
+void fill_batch(const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm, float* out);
+
+}  // namespace inkwell

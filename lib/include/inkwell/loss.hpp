@@ -1,0 +1,23 @@
+// Softmax cross-entropy on plain logits, by hand: at 64x10 a primitive would cost more than it
+// computes. Rows at and beyond `count` are padding (a short last batch): they add nothing to the
+// loss and get a zero gradient, so they add nothing to any parameter gradient either.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+namespace inkwell {
+
+struct LossResult {
+  double loss_sum = 0;  // sum over the `count` rows of -log softmax(logits)[label]
+  int64_t correct = 0;  // rows whose argmax is the label
+};
+
+// logits (N, K) -> loss; diff_logits (N, K) = (softmax - onehot(label)) / count, if not empty.
+LossResult softmax_cross_entropy(std::span<const float> logits, std::span<const uint8_t> labels,
+                                 int64_t classes, int64_t count, std::span<float> diff_logits);
+
+// Index of the largest of k values (the first on ties).
+int64_t argmax(const float* values, int64_t k);
+
+}  // namespace inkwell

@@ -1,0 +1,41 @@
+// Architecture specs: a network is a short string of layers joined by '-', e.g. the seed model
+//   conv16k5p2-relu-maxpool2-conv32k5p2-relu-maxpool2-fc10
+// Layers:
+//   conv<OC>k<K>[p<P>][s<S>]  convolution, OC output channels, KxK kernel, padding P, stride S
+//   maxpool<K>[s<S>]          max pooling, KxK window, stride S (default K)
+//   fc<OC>                    inner product (fully connected) with OC outputs
+//   relu                      ReLU (fused into a preceding conv or fc)
+// Presets name common specs: "seed" is the PyTorch reference model of shared/design/targets.md.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "inkwell/tensor.hpp"
+
+namespace inkwell {
+
+struct LayerSpec {
+  enum class Kind { conv, maxpool, fc, relu };
+  Kind kind;
+  int64_t out = 0;     // output channels / features (conv, fc)
+  int64_t kernel = 0;  // conv, maxpool
+  int64_t pad = 0;     // conv
+  int64_t stride = 1;  // conv, maxpool
+};
+
+// Throws inkwell::Error naming the offending token.
+std::vector<LayerSpec> parse_spec(const std::string& spec);
+std::string to_string(const LayerSpec& layer);
+
+// A preset name ("seed") or a spec string -> the spec string.
+std::string resolve_spec(const std::string& name_or_spec);
+std::vector<std::string> preset_names();
+
+// A network: its layers and the shape of one input image (C, H, W).
+struct Architecture {
+  std::string spec;
+  Dims input = {1, 28, 28};
+};
+
+}  // namespace inkwell

@@ -1,0 +1,45 @@
+#include "inkwell/build_context.hpp"
+
+namespace inkwell {
+
+using dnnl::memory;
+
+dnnl::primitive_attr BuildContext::attr(bool fuse_relu) const {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (fuse_relu) {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+    attr.set_post_ops(ops);
+  }
+  return attr;
+}
+
+void BuildContext::append(OpList& ops, const std::string& name, const dnnl::primitive_desc_base& pd,
+                          std::unordered_map<int, memory> args) {
+  ops.push_back(Op{dnnl::primitive(pd.get()), std::move(args), pd.scratchpad_desc(), name, pd.impl_info_str()});
+}
+
+void BuildContext::append_into(OpList& ops, const std::string& name, const dnnl::primitive_desc_base& pd,
+                               std::unordered_map<int, memory> args, int out_arg, const memory& out,
+                               const memory::desc& produced) {
+  if (produced == out.get_desc()) {
+    args[out_arg] = out;
+    append(ops, name, pd, std::move(args));
+    return;
+  }
+  const memory tmp = allocate(produced);
+  args[out_arg] = tmp;
+  append(ops, name, pd, std::move(args));
+  append(ops, name + " reorder", dnnl::reorder::primitive_desc(tmp, out), {{DNNL_ARG_FROM, tmp}, {DNNL_ARG_TO, out}});
+}
+
+memory BuildContext::convert(OpList& ops, const std::string& name, const memory& from,
+                             const memory::desc& want) {
+  if (from.get_desc() == want) return from;
+  const memory to = allocate(want);
+  append(ops, name + " reorder", dnnl::reorder::primitive_desc(from, to), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});
+  return to;
+}
+
+}  // namespace inkwell

@@ -1,0 +1,96 @@
+#include "inkwell/conv.hpp"
+
+#include "inkwell/error.hpp"
+#include "inkwell/relu.hpp"
+
+namespace inkwell {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+namespace {
+memory::desc any(const memory::dims& dims) { return memory::desc(dims, dt::f32, tag::any); }
+}  // namespace
+
+Conv::Conv(std::string name, int64_t out_channels, int64_t kernel, int64_t pad, int64_t stride,
+           bool fuse_relu)
+    : Layer(std::move(name)),
+      out_channels_(out_channels), kernel_(kernel), pad_(pad), stride_(stride),
+      fuse_relu_(fuse_relu) {}
+
+// src (N, IC, H, W) -> dst (N, OC, OH, OW)
+memory Conv::build_forward(BuildContext& ctx, const memory& src) {
+  src_dims_ = src.get_desc().dims();
+  if (src_dims_.size() != 4) throw error(name(), ": needs a 4-D (N, C, H, W) input, got ", src_dims_.size(), "-D");
+  const int64_t n = src_dims_[0], ic = src_dims_[1], h = src_dims_[2], w = src_dims_[3];
+  const int64_t oh = (h + 2 * pad_ - kernel_) / stride_ + 1;
+  const int64_t ow = (w + 2 * pad_ - kernel_) / stride_ + 1;
+  if (oh < 1 || ow < 1) throw error(name(), ": kernel ", kernel_, " does not fit a ", h, "x", w, " input");
+  weights_dims_ = {out_channels_, ic, kernel_, kernel_};
+  dst_dims_ = {n, out_channels_, oh, ow};
+  const memory::dims strides = {stride_, stride_}, padding = {pad_, pad_};
+
+  dnnl::convolution_forward::desc desc(ctx.forward_prop(), dnnl::algorithm::convolution_direct,
+                                       any(src_dims_), any(weights_dims_), any({out_channels_}),
+                                       any(dst_dims_), strides, padding, padding);
+  fwd_pd_ = dnnl::convolution_forward::primitive_desc(desc, ctx.attr(fuse_relu_), ctx.engine);
+
+  const int64_t fan_in = ic * kernel_ * kernel_;
+  const Param& weights = ctx.params.add(name() + ".weights", weights_dims_, fwd_pd_.weights_desc(), fan_in);
+  const Param& bias = ctx.params.add(name() + ".bias", {out_channels_}, fwd_pd_.bias_desc(), fan_in);
+  weights_ = weights.value;
+  diff_weights_ = weights.grad;
+  diff_bias_ = bias.grad;
+
+  src_ = ctx.convert(ctx.forward, name() + " src", src, fwd_pd_.src_desc());
+  dst_ = ctx.allocate(fwd_pd_.dst_desc());
+  ctx.append(ctx.forward, name() + " forward", fwd_pd_,
+             {{DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias.value},
+              {DNNL_ARG_DST, dst_}});
+  return dst_;
+}
+
+// diff_dst (N, OC, OH, OW) -> diff_src (N, IC, H, W); writes diff_weights, diff_bias
+memory Conv::build_backward(BuildContext& ctx, const memory& diff_dst, bool need_diff_src) {
+  const memory::dims strides = {stride_, stride_}, padding = {pad_, pad_};
+  memory diff_out = ctx.convert(ctx.backward, name() + " diff_dst", diff_dst, dst_.get_desc());
+  if (fuse_relu_) diff_out = append_relu_backward(ctx, name(), dst_, diff_out);
+
+  // Weights and bias gradients. With one input channel, `any` picks a src padded to 8 channels
+  // and runs 3.5x slower than the nhwc kernel (docs/performance.md); nchw and nhwc are then the
+  // same bytes, so src is viewed as nhwc without a copy.
+  const bool one_channel = src_dims_[1] == 1 && src_.get_desc() == memory::desc(src_dims_, dt::f32, tag::abcd);
+  const memory::desc nhwc_src(src_dims_, dt::f32, tag::acdb), nhwc_dst(dst_dims_, dt::f32, tag::acdb);
+  dnnl::convolution_backward_weights::desc bwd_weights_desc(
+      dnnl::algorithm::convolution_direct, one_channel ? nhwc_src : any(src_dims_), any(weights_dims_),
+      any({out_channels_}), one_channel ? nhwc_dst : any(dst_dims_), strides, padding, padding);
+  dnnl::convolution_backward_weights::primitive_desc bwd_weights_pd(bwd_weights_desc, ctx.attr(),
+                                                                    ctx.engine, fwd_pd_);
+  const memory bw_src = one_channel ? memory(nhwc_src, ctx.engine, src_.get_data_handle())
+                                    : ctx.convert(ctx.backward, name() + " bwd src", src_, bwd_weights_pd.src_desc());
+  const memory bw_diff_dst =
+      ctx.convert(ctx.backward, name() + " bwd diff_dst", diff_out, bwd_weights_pd.diff_dst_desc());
+  ctx.append_into(ctx.backward, name() + " backward weights", bwd_weights_pd,
+                  {{DNNL_ARG_SRC, bw_src}, {DNNL_ARG_DIFF_DST, bw_diff_dst}, {DNNL_ARG_DIFF_BIAS, diff_bias_}},
+                  DNNL_ARG_DIFF_WEIGHTS, diff_weights_, bwd_weights_pd.diff_weights_desc());
+  if (!need_diff_src) return memory();
+
+  // Data gradient. It prefers another weights layout than forward: one reorder per step.
+  dnnl::convolution_backward_data::desc bwd_data_desc(dnnl::algorithm::convolution_direct,
+                                                      any(src_dims_), any(weights_dims_),
+                                                      any(dst_dims_), strides, padding, padding);
+  dnnl::convolution_backward_data::primitive_desc bwd_data_pd(bwd_data_desc, ctx.attr(),
+                                                              ctx.engine, fwd_pd_);
+  const memory bd_weights = ctx.convert(ctx.backward, name() + " bwd weights", weights_,
+                                        bwd_data_pd.weights_desc());
+  const memory bd_diff_dst =
+      ctx.convert(ctx.backward, name() + " bwd diff_dst", diff_out, bwd_data_pd.diff_dst_desc());
+  const memory diff_src = ctx.allocate(bwd_data_pd.diff_src_desc());
+  ctx.append(ctx.backward, name() + " backward data", bwd_data_pd,
+             {{DNNL_ARG_DIFF_DST, bd_diff_dst}, {DNNL_ARG_WEIGHTS, bd_weights},
+              {DNNL_ARG_DIFF_SRC, diff_src}});
+  return diff_src;
+}
+
+}  // namespace inkwell

@@ -1,0 +1,83 @@
+#include "inkwell/dataset.hpp"
+
+#include <array>
+#include <cstdlib>
+#include <filesystem>
+
+#include "inkwell/error.hpp"
+#include "inkwell/idx.hpp"
+
+namespace inkwell {
+
+namespace fs = std::filesystem;
+
+Dataset load_idx_dataset(const std::string& images_path, const std::string& labels_path,
+                         std::vector<std::string> classes) {
+  IdxArray images = read_idx(images_path);
+  IdxArray labels = read_idx(labels_path);
+  if (images.dims.size() != 3) throw error(images_path, ": expected 3-D images (N, H, W), found ", to_string(images.dims));
+  if (labels.dims.size() != 1) throw error(labels_path, ": expected 1-D labels (N), found ", to_string(labels.dims));
+  if (images.dims[0] != labels.dims[0])
+    throw error(images_path, " holds ", images.dims[0], " images but ", labels_path, " holds ", labels.dims[0], " labels");
+  for (size_t i = 0; i < labels.data.size(); ++i)
+    if (labels.data[i] >= classes.size())
+      throw error(labels_path, ": label ", int{labels.data[i]}, " at index ", i, " is out of range for ", classes.size(), " classes");
+  Dataset d;
+  d.rows = images.dims[1];
+  d.cols = images.dims[2];
+  d.images = std::move(images.data);
+  d.labels = std::move(labels.data);
+  d.classes = std::move(classes);
+  return d;
+}
+
+namespace {
+// Finds `name` or `name.gz` in dir.
+std::string find_file(const std::string& dir, const std::string& name, const std::string& dataset) {
+  for (const std::string candidate : {name, name + ".gz"})
+    if (fs::exists(fs::path(dir) / candidate)) return (fs::path(dir) / candidate).string();
+  throw error("dataset '", dataset, "': ", name, " not found in ", dir, " (run data/fetch ", dataset, ")");
+}
+}  // namespace
+
+DatasetSplits load_named_dataset(const std::string& name, const std::string& dir) {
+  std::vector<std::string> classes;
+  Normalization norm;
+  if (name == "mnist") {
+    classes = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+  } else if (name == "fashion") {
+    classes = {"T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+    norm = {0.2860f, 0.3530f};
+  } else {
+    throw error("unknown dataset '", name, "' (expected mnist or fashion)");
+  }
+  auto file = [&](const char* f) { return find_file(dir, f, name); };
+  DatasetSplits s;
+  s.train = load_idx_dataset(file("train-images-idx3-ubyte"), file("train-labels-idx1-ubyte"), classes);
+  s.test = load_idx_dataset(file("t10k-images-idx3-ubyte"), file("t10k-labels-idx1-ubyte"), classes);
+  s.normalization = norm;
+  return s;
+}
+
+std::string dataset_dir(const std::string& name) {
+  fs::path root;
+  if (const char* d = std::getenv("INKWELL_DATA"); d && *d) root = d;
+  else if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) root = fs::path(x) / "inkwell";
+  else if (const char* h = std::getenv("HOME"); h && *h) root = fs::path(h) / ".cache" / "inkwell";
+  else root = "data/cache";
+  return (root / name).string();
+}
+
+void fill_batch(const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm, float* out) {
+  // One table lookup per pixel: 256 precomputed normalised values.
+  std::array<float, 256> lut;
+  for (int v = 0; v < 256; ++v) lut[v] = (static_cast<float>(v) / 255.f - norm.mean) / norm.std;
+  const int64_t pixels = data.rows * data.cols;
+  for (size_t i = 0; i < indices.size(); ++i) {
+    const uint8_t* img = data.image(indices[i]);
+    float* dst = out + static_cast<int64_t>(i) * pixels;
+    for (int64_t p = 0; p < pixels; ++p) dst[p] = lut[img[p]];
+  }
+}
+
+}  // namespace inkwell

@@ -1,0 +1,79 @@
+#include "inkwell/inner_product.hpp"
+
+#include "inkwell/error.hpp"
+#include "inkwell/relu.hpp"
+
+namespace inkwell {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+namespace {
+memory::desc any(const memory::dims& dims) { return memory::desc(dims, dt::f32, tag::any); }
+}  // namespace
+
+InnerProduct::InnerProduct(std::string name, int64_t outputs, bool fuse_relu)
+    : Layer(std::move(name)), outputs_(outputs), fuse_relu_(fuse_relu) {}
+
+// src (N, C[, H, W]) -> dst (N, OC)
+memory InnerProduct::build_forward(BuildContext& ctx, const memory& src) {
+  src_dims_ = src.get_desc().dims();
+  if (src_dims_.size() != 2 && src_dims_.size() != 4)
+    throw error(name(), ": needs a 2-D or 4-D input, got ", src_dims_.size(), "-D");
+  weights_dims_ = src_dims_;
+  weights_dims_[0] = outputs_;
+  const int64_t fan_in = element_count(Dims(src_dims_.begin() + 1, src_dims_.end()));
+
+  // src keeps the previous layer's layout; the weights layout adapts to it.
+  dnnl::inner_product_forward::desc desc(ctx.forward_prop(), src.get_desc(), any(weights_dims_),
+                                         any({outputs_}), any({src_dims_[0], outputs_}));
+  fwd_pd_ = dnnl::inner_product_forward::primitive_desc(desc, ctx.attr(fuse_relu_), ctx.engine);
+
+  const Param& weights = ctx.params.add(name() + ".weights", weights_dims_, fwd_pd_.weights_desc(), fan_in);
+  const Param& bias = ctx.params.add(name() + ".bias", {outputs_}, fwd_pd_.bias_desc(), fan_in);
+  weights_ = weights.value;
+  diff_weights_ = weights.grad;
+  diff_bias_ = bias.grad;
+
+  src_ = ctx.convert(ctx.forward, name() + " src", src, fwd_pd_.src_desc());
+  dst_ = ctx.allocate(fwd_pd_.dst_desc());
+  ctx.append(ctx.forward, name() + " forward", fwd_pd_,
+             {{DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias.value},
+              {DNNL_ARG_DST, dst_}});
+  return dst_;
+}
+
+// diff_dst (N, OC) -> diff_src (N, C[, H, W]); writes diff_weights, diff_bias
+memory InnerProduct::build_backward(BuildContext& ctx, const memory& diff_dst, bool need_diff_src) {
+  memory diff_out = ctx.convert(ctx.backward, name() + " diff_dst", diff_dst, dst_.get_desc());
+  if (fuse_relu_) diff_out = append_relu_backward(ctx, name(), dst_, diff_out);
+
+  dnnl::inner_product_backward_weights::desc bwd_weights_desc(
+      src_.get_desc(), any(weights_dims_), any({outputs_}), any({src_dims_[0], outputs_}));
+  const dnnl::inner_product_backward_weights::primitive_desc bwd_weights_pd(
+      bwd_weights_desc, ctx.attr(), ctx.engine, fwd_pd_);
+  const memory bw_src = ctx.convert(ctx.backward, name() + " bwd src", src_, bwd_weights_pd.src_desc());
+  const memory bw_diff_dst =
+      ctx.convert(ctx.backward, name() + " bwd diff_dst", diff_out, bwd_weights_pd.diff_dst_desc());
+  ctx.append_into(ctx.backward, name() + " backward weights", bwd_weights_pd,
+                  {{DNNL_ARG_SRC, bw_src}, {DNNL_ARG_DIFF_DST, bw_diff_dst}, {DNNL_ARG_DIFF_BIAS, diff_bias_}},
+                  DNNL_ARG_DIFF_WEIGHTS, diff_weights_, bwd_weights_pd.diff_weights_desc());
+  if (!need_diff_src) return memory();
+
+  dnnl::inner_product_backward_data::desc bwd_data_desc(any(src_dims_), any(weights_dims_),
+                                                        any({src_dims_[0], outputs_}));
+  const dnnl::inner_product_backward_data::primitive_desc bwd_data_pd(bwd_data_desc, ctx.attr(),
+                                                                      ctx.engine, fwd_pd_);
+  const memory bd_weights =
+      ctx.convert(ctx.backward, name() + " bwd weights", weights_, bwd_data_pd.weights_desc());
+  const memory bd_diff_dst =
+      ctx.convert(ctx.backward, name() + " bwd diff_dst", diff_out, bwd_data_pd.diff_dst_desc());
+  const memory diff_src = ctx.allocate(bwd_data_pd.diff_src_desc());
+  ctx.append(ctx.backward, name() + " backward data", bwd_data_pd,
+             {{DNNL_ARG_DIFF_DST, bd_diff_dst}, {DNNL_ARG_WEIGHTS, bd_weights},
+              {DNNL_ARG_DIFF_SRC, diff_src}});
+  return diff_src;
+}
+
+}  // namespace inkwell

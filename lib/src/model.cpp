@@ -1,0 +1,146 @@
+#include "inkwell/model.hpp"
+
+#include <cmath>
+#include <cstdlib>
+
+#include "inkwell/conv.hpp"
+#include "inkwell/error.hpp"
+#include "inkwell/inner_product.hpp"
+#include "inkwell/pool.hpp"
+#include "inkwell/relu.hpp"
+#include "inkwell/rng.hpp"
+
+namespace inkwell {
+
+using dnnl::memory;
+
+namespace {
+
+// Turns a spec into layers, fusing each ReLU into the conv or fc before it.
+std::vector<std::unique_ptr<Layer>> make_layers(const std::vector<LayerSpec>& specs) {
+  std::vector<std::unique_ptr<Layer>> layers;
+  int convs = 0, fcs = 0, pools = 0, relus = 0;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const LayerSpec& s = specs[i];
+    const bool relu_next = i + 1 < specs.size() && specs[i + 1].kind == LayerSpec::Kind::relu;
+    switch (s.kind) {
+      case LayerSpec::Kind::conv:
+        layers.push_back(std::make_unique<Conv>("conv" + std::to_string(++convs), s.out, s.kernel, s.pad, s.stride, relu_next));
+        i += relu_next;
+        break;
+      case LayerSpec::Kind::fc:
+        layers.push_back(std::make_unique<InnerProduct>("fc" + std::to_string(++fcs), s.out, relu_next));
+        i += relu_next;
+        break;
+      case LayerSpec::Kind::maxpool:
+        layers.push_back(std::make_unique<MaxPool>("pool" + std::to_string(++pools), s.kernel, s.stride));
+        break;
+      case LayerSpec::Kind::relu:
+        layers.push_back(std::make_unique<Relu>("relu" + std::to_string(++relus)));
+        break;
+    }
+  }
+  return layers;
+}
+
+}  // namespace
+
+Model::Model(const Architecture& arch, int64_t batch, Mode mode, bool need_diff_src)
+    : arch_(arch), batch_(batch), mode_(mode), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_),
+      params_(std::make_unique<ParamArena>(engine_)) {
+  if (batch < 1) throw error("batch size must be at least 1, got ", batch);
+  if (arch.input.size() != 3) throw error("model input must be (C, H, W), got ", to_string(arch.input));
+  if (need_diff_src && mode != Mode::train) throw error("diff_src needs a training model");
+  layers_ = make_layers(parse_spec(arch.spec));
+
+  BuildContext ctx(engine_, mode == Mode::train, *params_);
+  src_dims_ = {batch, arch.input[0], arch.input[1], arch.input[2]};
+  src_ = memory(plain_desc(src_dims_), engine_);
+
+  memory x = src_;
+  for (auto& layer : layers_) x = layer->build_forward(ctx, x);
+  dst_dims_ = x.get_desc().dims();
+  dst_ = ctx.convert(ctx.forward, "output", x, plain_desc(dst_dims_));
+  if (dst_dims_.size() == 2 && dst_dims_[1] < 2)
+    throw error("model spec '", arch.spec, "' ends with ", dst_dims_[1], " output; a classifier needs at least 2");
+
+  if (ctx.training) {
+    diff_dst_ = memory(plain_desc(dst_dims_), engine_);
+    memory diff = diff_dst_;
+    for (size_t i = layers_.size(); i-- > 0;) diff = layers_[i]->build_backward(ctx, diff, i > 0 || need_diff_src);
+    if (need_diff_src) diff_src_ = ctx.convert(ctx.backward, "diff_src", diff, plain_desc(src_dims_));
+  }
+  params_->allocate();
+
+  // One scratchpad buffer, as large as the largest any primitive asked for, shared by all.
+  size_t scratch_bytes = 64;
+  for (const OpList* ops : {&ctx.forward, &ctx.backward})
+    for (const Op& op : *ops) scratch_bytes = std::max(scratch_bytes, op.scratchpad.get_size());
+  scratchpad_ = std::aligned_alloc(64, (scratch_bytes + 63) / 64 * 64);
+  if (!scratchpad_) throw error("out of memory allocating a ", scratch_bytes, "-byte scratchpad");
+  for (OpList* ops : {&ctx.forward, &ctx.backward})
+    for (Op& op : *ops) op.args[DNNL_ARG_SCRATCHPAD] = memory(op.scratchpad, engine_, scratchpad_);
+  forward_ = std::move(ctx.forward);
+  backward_ = std::move(ctx.backward);
+}
+
+Model::~Model() {
+  forward_.clear();
+  backward_.clear();
+  std::free(scratchpad_);
+}
+
+const float* Model::diff_src() const {
+  if (!diff_src_) throw error("diff_src: the model was built without need_diff_src");
+  return static_cast<const float*>(diff_src_.get_data_handle());
+}
+
+void Model::run(const OpList& ops) {
+  for (const Op& op : ops) op.primitive.execute(stream_, op.args);
+  stream_.wait();
+}
+
+void Model::forward() { run(forward_); }
+
+void Model::backward() {
+  if (mode_ != Mode::train) throw error("backward() on a model built for inference");
+  run(backward_);
+}
+
+void Model::init_params(uint64_t seed) {
+  Rng rng(seed);
+  for (const Param& p : params_->params()) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(p.fan_in));
+    std::vector<float> plain(element_count(p.dims));
+    for (float& v : plain) v = static_cast<float>(rng.uniform(-bound, bound));
+    params_->write_plain(p, params_->values(), plain);
+  }
+}
+
+std::vector<NamedTensor> Model::state() const {
+  std::vector<NamedTensor> out;
+  for (const Param& p : params_->params()) out.push_back({p.name, p.dims, params_->read_plain(p, params_->values())});
+  return out;
+}
+
+void Model::load_state(const std::vector<NamedTensor>& state) {
+  const auto& params = params_->params();
+  if (state.size() != params.size())
+    throw error("model '", arch_.spec, "' has ", params.size(), " parameter tensors, got ", state.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Param& p = params[i];
+    if (state[i].name != p.name || state[i].dims != p.dims)
+      throw error("parameter ", i, ": expected ", p.name, " ", to_string(p.dims), ", got ", state[i].name, " ",
+                  to_string(state[i].dims));
+    params_->write_plain(p, params_->values(), state[i].data);
+  }
+}
+
+std::vector<std::string> Model::implementations() const {
+  std::vector<std::string> out;
+  for (const OpList* ops : {&forward_, &backward_})
+    for (const Op& op : *ops) out.push_back(op.name + ": " + op.impl);
+  return out;
+}
+
+}  // namespace inkwell

@@ -1,0 +1,121 @@
+#include "inkwell/spec.hpp"
+
+#include <cctype>
+#include <map>
+#include <sstream>
+
+#include "inkwell/error.hpp"
+
+namespace inkwell {
+
+namespace {
+
+const std::map<std::string, std::string>& presets() {
+  static const std::map<std::string, std::string> table = {
+      // The PyTorch notebook's model (shared/design/targets.md).
+      {"seed", "conv16k5p2-relu-maxpool2-conv32k5p2-relu-maxpool2-fc10"},
+  };
+  return table;
+}
+
+// Reads a positive integer at s[pos...], advancing pos.
+int64_t read_int(const std::string& token, const std::string& s, size_t& pos) {
+  size_t end = pos;
+  while (end < s.size() && std::isdigit(static_cast<unsigned char>(s[end]))) ++end;
+  if (end == pos || end - pos > 6) throw error("model spec: bad number in layer '", token, "'");
+  const int64_t v = std::stoll(s.substr(pos, end - pos));
+  pos = end;
+  return v;
+}
+
+LayerSpec parse_layer(const std::string& token) {
+  auto starts = [&](const char* prefix) { return token.rfind(prefix, 0) == 0; };
+  LayerSpec layer{};
+  size_t pos = 0;
+  // Optional suffixes: letter followed by a number, e.g. k5, p2, s1.
+  auto suffixes = [&](const std::string& allowed) {
+    while (pos < token.size()) {
+      const char key = token[pos++];
+      if (allowed.find(key) == std::string::npos) throw error("model spec: unexpected '", key, "' in layer '", token, "'");
+      const int64_t v = read_int(token, token, pos);
+      if (key == 'k') layer.kernel = v;
+      if (key == 'p') layer.pad = v;
+      if (key == 's') layer.stride = v;
+    }
+  };
+  if (token == "relu") {
+    layer.kind = LayerSpec::Kind::relu;
+  } else if (starts("conv")) {
+    layer.kind = LayerSpec::Kind::conv;
+    pos = 4;
+    layer.out = read_int(token, token, pos);
+    suffixes("kps");
+    if (layer.kernel == 0) throw error("model spec: conv layer '", token, "' needs a kernel size, e.g. conv16k5");
+  } else if (starts("maxpool")) {
+    layer.kind = LayerSpec::Kind::maxpool;
+    pos = 7;
+    layer.kernel = read_int(token, token, pos);
+    layer.stride = layer.kernel;
+    suffixes("s");
+  } else if (starts("fc")) {
+    layer.kind = LayerSpec::Kind::fc;
+    pos = 2;
+    layer.out = read_int(token, token, pos);
+    suffixes("");
+  } else {
+    throw error("model spec: unknown layer '", token, "' (expected conv, maxpool, fc or relu)");
+  }
+  if ((layer.kind == LayerSpec::Kind::conv || layer.kind == LayerSpec::Kind::fc) && layer.out < 1)
+    throw error("model spec: layer '", token, "' needs at least one output");
+  if ((layer.kind == LayerSpec::Kind::conv || layer.kind == LayerSpec::Kind::maxpool) &&
+      (layer.kernel < 1 || layer.stride < 1 || layer.pad >= layer.kernel))
+    throw error("model spec: layer '", token, "' needs kernel >= 1, stride >= 1 and padding < kernel");
+  return layer;
+}
+
+}  // namespace
+
+std::vector<LayerSpec> parse_spec(const std::string& spec) {
+  std::vector<LayerSpec> layers;
+  std::stringstream in(spec);
+  std::string token;
+  while (std::getline(in, token, '-')) {
+    if (token.empty()) throw error("model spec '", spec, "': empty layer");
+    layers.push_back(parse_layer(token));
+  }
+  if (layers.empty()) throw error("model spec is empty");
+  return layers;
+}
+
+std::string to_string(const LayerSpec& layer) {
+  std::ostringstream out;
+  switch (layer.kind) {
+    case LayerSpec::Kind::relu: out << "relu"; break;
+    case LayerSpec::Kind::fc: out << "fc" << layer.out; break;
+    case LayerSpec::Kind::maxpool:
+      out << "maxpool" << layer.kernel;
+      if (layer.stride != layer.kernel) out << 's' << layer.stride;
+      break;
+    case LayerSpec::Kind::conv:
+      out << "conv" << layer.out << 'k' << layer.kernel;
+      if (layer.pad) out << 'p' << layer.pad;
+      if (layer.stride != 1) out << 's' << layer.stride;
+      break;
+  }
+  return out.str();
+}
+
+std::string resolve_spec(const std::string& name_or_spec) {
+  const auto it = presets().find(name_or_spec);
+  const std::string spec = it != presets().end() ? it->second : name_or_spec;
+  parse_spec(spec);  // validates
+  return spec;
+}
+
+std::vector<std::string> preset_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, spec] : presets()) names.push_back(name);
+  return names;
+}
+
+}  // namespace inkwell

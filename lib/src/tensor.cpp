@@ -1,0 +1,11 @@
+#include "inkwell/tensor.hpp"
+
+namespace inkwell {
+
+std::string to_string(const Dims& dims) {
+  std::string s;
+  for (size_t i = 0; i < dims.size(); ++i) s += (i ? "x" : "") + std::to_string(dims[i]);
+  return s;
+}
+
+}  // namespace inkwell

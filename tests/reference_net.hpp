@@ -1,0 +1,42 @@
+// A naive reference network in double precision, plain NCHW, for tests: runs any spec forward and
+// backward with loops a reader can check by eye. Parameters come from Model::state() (same names,
+// same order, plain layouts), so its results compare one-to-one with a Model's.
+#pragma once
+
+#include <vector>
+
+#include "inkwell/spec.hpp"
+#include "inkwell/tensor.hpp"
+
+namespace inkwell::testing {
+
+struct RefTensor {
+  Dims dims;
+  std::vector<double> data;
+};
+
+class ReferenceNet {
+ public:
+  ReferenceNet(const std::string& spec, const std::vector<NamedTensor>& params);
+
+  // src (N, C, H, W) -> dst
+  RefTensor forward(const RefTensor& src);
+  // diff_dst -> diff_src; parameter gradients in grads(), in state() order and plain layout.
+  RefTensor backward(const RefTensor& diff_dst);
+  const std::vector<std::vector<double>>& grads() const { return grads_; }
+  // Replaces parameter p's values (double precision, for finite differences).
+  void set_param(size_t p, const std::vector<double>& values) { params_.at(p) = values; }
+
+ private:
+  struct Step {
+    LayerSpec spec;
+    int weights = -1;  // index into params_ (bias = weights + 1), for conv and fc
+    RefTensor src, dst;
+  };
+  std::vector<Step> steps_;
+  std::vector<std::vector<double>> params_, grads_;
+};
+
+RefTensor to_ref(const Dims& dims, const float* data);
+
+}  // namespace inkwell::testing
