@@ -1,0 +1,127 @@
+// Model files: round trip, and every kind of damage detected with a clear message.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "inkwell/checkpoint.hpp"
+#include "inkwell/error.hpp"
+#include "inkwell/model.hpp"
+
+namespace inkwell {
+namespace {
+
+namespace fs = std::filesystem;
+
+class CheckpointTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() / ("inkwell_ckpt_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::create_directories(dir);
+    path = (dir / "model.inkw").string();
+    file.architecture = {"conv4k3p1-relu-maxpool2-fc3", {1, 6, 6}};
+    file.classes = {"x", "y", "z"};
+    file.normalization = {0.25f, 0.5f};
+    Model m(file.architecture, 2, Mode::infer);
+    m.init_params(3);
+    file.tensors = m.state();
+    file.optimizer = {{"conv1.weights.m", {4, 1, 3, 3}, std::vector<float>(36, 0.5f)}};
+    file.meta = {{"epoch", "3"}, {"optimizer", "adam"}};
+  }
+  void TearDown() override { fs::remove_all(dir); }
+  std::vector<char> bytes() {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+  void rewrite(const std::vector<char>& b) { std::ofstream(path, std::ios::binary).write(b.data(), static_cast<std::streamsize>(b.size())); }
+  void expect_load_error(const std::string& what) {
+    try {
+      load_model_file(path);
+      ADD_FAILURE() << "loaded a damaged file";
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find(path), std::string::npos) << msg;
+      EXPECT_NE(msg.find(what), std::string::npos) << msg;
+    }
+  }
+  fs::path dir;
+  std::string path;
+  ModelFile file;
+};
+
+TEST_F(CheckpointTest, RoundTripsEverythingAndLeavesNoTemporaryFiles) {
+  save_model_file(path, file);
+  const ModelFile back = load_model_file(path);
+  EXPECT_EQ(back.architecture.spec, file.architecture.spec);
+  EXPECT_EQ(back.architecture.input, file.architecture.input);
+  EXPECT_EQ(back.classes, file.classes);
+  EXPECT_EQ(back.normalization.mean, 0.25f);
+  EXPECT_EQ(back.normalization.std, 0.5f);
+  EXPECT_EQ(back.meta, file.meta);
+  ASSERT_EQ(back.tensors.size(), file.tensors.size());
+  for (size_t i = 0; i < back.tensors.size(); ++i) {
+    EXPECT_EQ(back.tensors[i].name, file.tensors[i].name);
+    EXPECT_EQ(back.tensors[i].dims, file.tensors[i].dims);
+    EXPECT_EQ(back.tensors[i].data, file.tensors[i].data);
+  }
+  EXPECT_EQ(back.optimizer[0].data, file.optimizer[0].data);
+  // The loaded weights drive a model to the same outputs.
+  Model a(file.architecture, 2, Mode::infer), b(back.architecture, 2, Mode::infer);
+  a.load_state(file.tensors);
+  b.load_state(back.tensors);
+  for (int i = 0; i < 72; ++i) a.src()[i] = b.src()[i] = static_cast<float>(i % 5) - 2;
+  a.forward();
+  b.forward();
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(a.dst()[i], b.dst()[i]);
+  int files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++files;
+  EXPECT_EQ(files, 1);
+}
+
+TEST_F(CheckpointTest, DetectsCorruptionTruncationAndWrongVersion) {
+  save_model_file(path, file);
+  const std::vector<char> good = bytes();
+
+  std::vector<char> flipped = good;
+  flipped[good.size() / 2] ^= 1;
+  rewrite(flipped);
+  expect_load_error("checksum mismatch");
+
+  rewrite(std::vector<char>(good.begin(), good.end() - 10));
+  expect_load_error("checksum mismatch");
+
+  rewrite(std::vector<char>(good.begin(), good.begin() + 5));
+  expect_load_error("not an inkwell model file");
+
+  std::vector<char> version = good;
+  version[8] = 7;
+  rewrite(version);
+  expect_load_error("model format version 7 is not supported");
+
+  std::vector<char> magic = good;
+  magic[0] = 'X';
+  rewrite(magic);
+  expect_load_error("bad magic");
+
+  fs::remove(path);
+  expect_load_error("cannot open");
+}
+
+TEST_F(CheckpointTest, MismatchedArchitectureIsRefused) {
+  Model other({"conv5k3p1-relu-maxpool2-fc3", {1, 6, 6}}, 2, Mode::infer);
+  try {
+    other.load_state(file.tensors);
+    ADD_FAILURE() << "loaded 4-channel weights into a 5-channel conv";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("conv1.weights"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(CheckpointTest, KeepsTheOldFileWhenTheDirectoryIsGone) {
+  const std::string nowhere = (dir / "no-such-dir" / "model.inkw").string();
+  EXPECT_THROW(save_model_file(nowhere, file), Error);
+}
+
+}  // namespace
+}  // namespace inkwell

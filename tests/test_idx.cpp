@@ -1,0 +1,141 @@
+// IDX reader: good raw and gzipped files, and every kind of bad file.
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "inkwell/dataset.hpp"
+#include "inkwell/error.hpp"
+#include "inkwell/idx.hpp"
+
+namespace inkwell {
+namespace {
+
+namespace fs = std::filesystem;
+using Bytes = std::vector<uint8_t>;
+
+Bytes idx_bytes(uint8_t type, std::vector<uint32_t> dims, size_t data_bytes) {
+  Bytes b = {0, 0, type, static_cast<uint8_t>(dims.size())};
+  for (uint32_t d : dims)
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<uint8_t>(d >> s));
+  for (size_t i = 0; i < data_bytes; ++i) b.push_back(static_cast<uint8_t>(i * 7));
+  return b;
+}
+
+Bytes gzip(const Bytes& in) {
+  Bytes out(compressBound(in.size()) + 64);
+  z_stream z{};
+  deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  z.next_in = const_cast<Bytef*>(in.data());
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = out.data();
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+class IdxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() / ("inkwell_idx_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+                                       "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir);
+  }
+  void TearDown() override { fs::remove_all(dir); }
+  std::string write(const std::string& name, const Bytes& b) {
+    const auto path = (dir / name).string();
+    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+    return path;
+  }
+  // Expects read_idx(path) to throw an Error whose message names the file and contains `what`.
+  void expect_error(const std::string& path, const std::string& what) {
+    try {
+      read_idx(path);
+      ADD_FAILURE() << "no error for " << path;
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find(path), std::string::npos) << msg;
+      EXPECT_NE(msg.find(what), std::string::npos) << msg;
+    }
+  }
+  fs::path dir;
+};
+
+TEST_F(IdxTest, ReadsRawAndGzippedFiles) {
+  const Bytes raw = idx_bytes(0x08, {3, 2, 4}, 24);
+  for (const auto& path : {write("a.idx", raw), write("a.idx.gz", gzip(raw))}) {
+    const IdxArray a = read_idx(path);
+    EXPECT_EQ(a.dims, (Dims{3, 2, 4}));
+    ASSERT_EQ(a.data.size(), 24u);
+    EXPECT_EQ(a.data[5], 35);
+  }
+}
+
+TEST_F(IdxTest, RejectsBadFilesNamingTheProblem) {
+  const Bytes good = idx_bytes(0x08, {3, 2, 4}, 24);
+  expect_error((dir / "missing").string(), "cannot open");
+  expect_error(write("empty", {}), "4-byte magic");
+  expect_error(write("magic", Bytes{0x50, 0x4b, 3, 4, 0, 0, 0, 1, 9}), "magic");
+  expect_error(write("type", idx_bytes(0x0d, {2}, 8)), "data type");
+  expect_error(write("rank", idx_bytes(0x08, {}, 0)), "rank 0");
+  expect_error(write("header", Bytes(good.begin(), good.begin() + 9)), "truncated IDX header");
+  expect_error(write("truncated", Bytes(good.begin(), good.end() - 1)), "need 24 data bytes, found 23");
+  Bytes longer = good;
+  longer.push_back(1);
+  expect_error(write("trailing", longer), "found 25");
+  expect_error(write("zero-dim", idx_bytes(0x08, {0, 5}, 0)), "dimension 0 is 0");
+  expect_error(write("huge", idx_bytes(0x08, {1u << 20, 1u << 20}, 0)), "implausibly large");
+}
+
+TEST_F(IdxTest, RejectsCorruptAndTruncatedGzip) {
+  const Bytes gz = gzip(idx_bytes(0x08, {100, 10}, 1000));
+  expect_error(write("cut.gz", Bytes(gz.begin(), gz.begin() + static_cast<ptrdiff_t>(gz.size() / 2))), "truncated gzip");
+  Bytes corrupt = gz;
+  for (size_t i = 12; i < 40 && i < corrupt.size(); ++i) corrupt[i] ^= 0x5a;
+  expect_error(write("corrupt.gz", corrupt), "gz");
+}
+
+TEST_F(IdxTest, DatasetChecksCountsAndLabels) {
+  const auto images = write("images", idx_bytes(0x08, {3, 2, 2}, 12));
+  Bytes labels = idx_bytes(0x08, {3}, 0);
+  labels.insert(labels.end(), {1, 0, 1});
+  const Dataset d = load_idx_dataset(images, write("labels", labels), {"a", "b"});
+  EXPECT_EQ(d.size(), 3);
+  EXPECT_EQ(d.rows, 2);
+  EXPECT_EQ(d.image(1)[0], static_cast<uint8_t>(4 * 7));
+
+  Bytes short_labels = idx_bytes(0x08, {2}, 0);
+  short_labels.insert(short_labels.end(), {0, 1});
+  EXPECT_THROW(load_idx_dataset(images, write("short", short_labels), {"a", "b"}), Error);
+  labels.back() = 2;  // out of range for two classes
+  try {
+    load_idx_dataset(images, write("bad-label", labels), {"a", "b"});
+    ADD_FAILURE() << "accepted label 2 of 2 classes";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("label 2 at index 2"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(load_idx_dataset(write("labels1d", labels), write("labels2", labels), {"a", "b", "c"}), Error);  // 1-D images
+}
+
+TEST(FillBatch, NormalisesPixels) {
+  Dataset d;
+  d.rows = 1, d.cols = 2;
+  d.images = {0, 255, 51, 102};
+  d.labels = {0, 1};
+  std::vector<float> out(4);
+  const std::vector<uint32_t> idx = {1, 0};
+  fill_batch(d, idx, {0.5f, 0.25f}, out.data());
+  EXPECT_NEAR(out[0], (0.2f - 0.5f) / 0.25f, 1e-6);
+  EXPECT_NEAR(out[1], (0.4f - 0.5f) / 0.25f, 1e-6);
+  EXPECT_NEAR(out[2], -2.f, 1e-6);
+  EXPECT_NEAR(out[3], 2.f, 1e-6);
+}
+
+}  // namespace
+}  // namespace inkwell

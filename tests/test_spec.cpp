@@ -1,0 +1,47 @@
+#include <gtest/gtest.h>
+
+#include "inkwell/error.hpp"
+#include "inkwell/spec.hpp"
+
+namespace inkwell {
+namespace {
+
+TEST(Spec, ParsesTheSeedPresetAndRoundTrips) {
+  const std::string seed = resolve_spec("seed");
+  const auto layers = parse_spec(seed);
+  ASSERT_EQ(layers.size(), 7u);
+  EXPECT_EQ(layers[0].kind, LayerSpec::Kind::conv);
+  EXPECT_EQ(layers[0].out, 16);
+  EXPECT_EQ(layers[0].kernel, 5);
+  EXPECT_EQ(layers[0].pad, 2);
+  EXPECT_EQ(layers[2].kind, LayerSpec::Kind::maxpool);
+  EXPECT_EQ(layers[2].stride, 2);
+  EXPECT_EQ(layers[6].out, 10);
+  std::string joined;
+  for (const auto& l : layers) joined += (joined.empty() ? "" : "-") + to_string(l);
+  EXPECT_EQ(joined, seed);
+}
+
+TEST(Spec, StridesAndOverlappingPools) {
+  const auto layers = parse_spec("conv8k3s2-maxpool3s2");
+  EXPECT_EQ(layers[0].stride, 2);
+  EXPECT_EQ(layers[0].pad, 0);
+  EXPECT_EQ(layers[1].kernel, 3);
+  EXPECT_EQ(layers[1].stride, 2);
+}
+
+TEST(Spec, RejectsMalformedSpecsWithTheToken) {
+  for (const char* bad : {"", "conv16", "conv16k5p5", "convk5", "fc", "fc10x", "pool2", "relu--fc10", "conv16k5q2",
+                          "maxpool0", "fc99999999"}) {
+    try {
+      parse_spec(bad);
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("model spec"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(resolve_spec("nonsense"), Error);
+}
+
+}  // namespace
+}  // namespace inkwell
