@@ -52,8 +52,8 @@ void BM_Forward(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * m.batch());
 }
 
-BENCHMARK(BM_TrainStep)->Arg(64)->Arg(256)->UseRealTime()->MinTime(2.0);
-BENCHMARK(BM_Forward)->Arg(1)->Arg(256)->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_TrainStep)->Arg(64)->Arg(256)->UseRealTime();
+BENCHMARK(BM_Forward)->Arg(1)->Arg(256)->UseRealTime();
 
 }  // namespace
 }  // namespace inkwell

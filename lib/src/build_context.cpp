@@ -17,7 +17,7 @@ dnnl::primitive_attr BuildContext::attr(bool fuse_relu) const {
 
 void BuildContext::append(OpList& ops, const std::string& name, const dnnl::primitive_desc_base& pd,
                           std::unordered_map<int, memory> args) {
-  ops.push_back(Op{dnnl::primitive(pd.get()), std::move(args), pd.scratchpad_desc(), name, pd.impl_info_str()});
+  ops.push_back(Op{dnnl::primitive(pd.get()), std::move(args), pd.scratchpad_desc(), name, pd.impl_info_str(), {}});
 }
 
 void BuildContext::append_into(OpList& ops, const std::string& name, const dnnl::primitive_desc_base& pd,

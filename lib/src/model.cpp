@@ -1,5 +1,6 @@
 #include "inkwell/model.hpp"
 
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 
@@ -79,7 +80,8 @@ Model::Model(const Architecture& arch, int64_t batch, Mode mode, bool need_diff_
   scratchpad_ = std::aligned_alloc(64, (scratch_bytes + 63) / 64 * 64);
   if (!scratchpad_) throw error("out of memory allocating a ", scratch_bytes, "-byte scratchpad");
   for (OpList* ops : {&ctx.forward, &ctx.backward})
-    for (Op& op : *ops) op.args[DNNL_ARG_SCRATCHPAD] = memory(op.scratchpad, engine_, scratchpad_);
+    for (Op& op : *ops)
+      if (!op.kernel) op.args[DNNL_ARG_SCRATCHPAD] = memory(op.scratchpad, engine_, scratchpad_);
   forward_ = std::move(ctx.forward);
   backward_ = std::move(ctx.backward);
 }
@@ -95,16 +97,43 @@ const float* Model::diff_src() const {
   return static_cast<const float*>(diff_src_.get_data_handle());
 }
 
-void Model::run(const OpList& ops) {
-  for (const Op& op : ops) op.primitive.execute(stream_, op.args);
+void Model::run(const OpList& ops, std::vector<OpTime>* times) {
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const Op& op = ops[i];
+    const auto start = profiling_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    if (op.kernel) {
+      op.kernel();
+    } else {
+      op.primitive.execute(stream_, op.args);
+    }
+    if (profiling_) {
+      stream_.wait();
+      (*times)[i].total_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      (*times)[i].calls++;
+    }
+  }
   stream_.wait();
 }
 
-void Model::forward() { run(forward_); }
+void Model::forward() { run(forward_, &forward_times_); }
 
 void Model::backward() {
   if (mode_ != Mode::train) throw error("backward() on a model built for inference");
-  run(backward_);
+  run(backward_, &backward_times_);
+}
+
+void Model::set_profiling(bool on) {
+  profiling_ = on;
+  forward_times_.clear();
+  backward_times_.clear();
+  for (const auto& [ops, times] : {std::pair{&forward_, &forward_times_}, {&backward_, &backward_times_}})
+    for (const Op& op : *ops) times->push_back({op.name, op.impl});
+}
+
+std::vector<Model::OpTime> Model::profile() const {
+  std::vector<OpTime> all = forward_times_;
+  all.insert(all.end(), backward_times_.begin(), backward_times_.end());
+  return all;
 }
 
 void Model::init_params(uint64_t seed) {

@@ -2,6 +2,7 @@
 // flat lists of (primitive, args) the model executes in order, forward then backward.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -12,14 +13,16 @@
 
 namespace inkwell {
 
-// One step of a net. Every primitive runs with a user scratchpad (see docs/design.md): its
-// descriptor is kept here and the model binds one shared buffer to all of them after building.
+// One step of a net: a oneDNN primitive with its arguments, or an inkwell kernel (`kernel` set).
+// Every primitive runs with a user scratchpad (docs/design.md): its descriptor is kept here and
+// the model binds one shared buffer to all of them after building.
 struct Op {
   dnnl::primitive primitive;
   std::unordered_map<int, dnnl::memory> args;
   dnnl::memory::desc scratchpad;
   std::string name;  // "conv1 forward"
-  std::string impl;  // oneDNN implementation, e.g. "brg:avx512_core"
+  std::string impl;  // oneDNN implementation, e.g. "jit:avx2", or "inkwell:..." for a kernel
+  std::function<void()> kernel;
 };
 using OpList = std::vector<Op>;
 
@@ -43,6 +46,11 @@ class BuildContext {
   // Creates the primitive for `pd` and appends it to `ops`.
   void append(OpList& ops, const std::string& name, const dnnl::primitive_desc_base& pd,
               std::unordered_map<int, dnnl::memory> args);
+
+  // Appends an inkwell kernel (for what oneDNN does slowly; docs/performance.md).
+  void append_kernel(OpList& ops, const std::string& name, const std::string& impl, std::function<void()> kernel) {
+    ops.push_back(Op{{}, {}, {}, name, impl, std::move(kernel)});
+  }
 
   // Like append, but the output argument `out_arg` ends up in `out`: directly when the primitive
   // produces out's layout, else through a temporary and a reorder (diff_weights into the arena).

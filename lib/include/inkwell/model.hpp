@@ -62,8 +62,17 @@ class Model {
   // "name: implementation" for every primitive, forward then backward; "ref:" means slow.
   std::vector<std::string> implementations() const;
 
+  // Per-op wall time, for finding what a step spends its time on (bench/, docs/performance.md).
+  struct OpTime {
+    std::string name, impl;
+    double total_ms = 0;
+    int64_t calls = 0;
+  };
+  void set_profiling(bool on);
+  std::vector<OpTime> profile() const;  // forward ops then backward ops
+
  private:
-  void run(const OpList& ops);
+  void run(const OpList& ops, std::vector<OpTime>* times);
 
   Architecture arch_;
   int64_t batch_;
@@ -76,6 +85,8 @@ class Model {
   OpList forward_, backward_;
   dnnl::memory src_, dst_, diff_dst_, diff_src_;
   void* scratchpad_ = nullptr;  // one buffer shared by all primitives, which run one at a time
+  bool profiling_ = false;
+  std::vector<OpTime> forward_times_, backward_times_;
 };
 
 }  // namespace inkwell

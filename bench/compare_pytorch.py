@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+"""Side-by-side throughput of the seed model in PyTorch and in inkwell, in one run.
+
+Runs the two alternately, `--repeats` times each, with the same thread count, and prints the
+median images/s of each and their ratio for: a training step (forward, cross-entropy, backward,
+Adam with weight decay) at batch 64, and inference at batch 256 and batch 1. Both sides work on
+synthetic in-memory batches, so data loading is not measured.
+
+Needs Debian's python3-torch (scripts/install-deps --bench) and a build with bench_model.
+Usage: bench/compare_pytorch.py [--build build] [--threads 2] [--repeats 5] [--seconds 3]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+try:
+    import torch
+    import torch.nn as nn
+except ImportError:
+    sys.exit("compare_pytorch: PyTorch is missing: run scripts/install-deps --bench (Debian's python3-torch)")
+
+CASES = [  # (name, inkwell benchmark, batch, training?)
+    ("train step, batch 64", "BM_TrainStep/64/real_time", 64, True),
+    ("inference, batch 256", "BM_Forward/256/real_time", 256, False),
+    ("inference, batch 1", "BM_Forward/1/real_time", 1, False),
+]
+
+
+def seed_model():
+    """The notebook's model: inkwell's preset `seed`."""
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(32 * 7 * 7, 10))
+
+
+def pytorch_rate(batch, training, seconds):
+    torch.manual_seed(0)
+    model = seed_model()
+    x = torch.randn(batch, 1, 28, 28)
+    y = torch.randint(0, 10, (batch,))
+    if training:
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+        loss_fn = nn.CrossEntropyLoss()
+
+        def step():
+            opt.zero_grad()
+            loss_fn(model(x), y).backward()
+            opt.step()
+    else:
+        model.eval()
+
+        def step():
+            with torch.no_grad():
+                model(x)
+    for _ in range(10):
+        step()
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        step()
+        n += 1
+    return n * batch / (time.perf_counter() - start)
+
+
+def inkwell_rate(binary, name, seconds, threads):
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    out = subprocess.run(
+        [binary, f"--benchmark_filter=^{name}$", "--benchmark_format=json", f"--benchmark_min_time={seconds}"],
+        check=True, capture_output=True, text=True, env=env).stdout
+    runs = [b for b in json.loads(out)["benchmarks"] if b["name"] == name]
+    if not runs:
+        sys.exit(f"compare_pytorch: {binary} has no benchmark {name}")
+    return runs[0]["items_per_second"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=3.0)
+    args = ap.parse_args()
+    binary = os.path.join(args.build, "bin", "bench_model")
+    if not os.access(binary, os.X_OK):
+        sys.exit(f"compare_pytorch: {binary} not found: build first (scripts/build)")
+    torch.set_num_threads(args.threads)
+
+    print(f"PyTorch {torch.__version__} vs inkwell, {args.threads} threads, "
+          f"median of {args.repeats} alternating runs of {args.seconds:g} s")
+    print(f"{'case':<22} {'PyTorch img/s':>14} {'inkwell img/s':>14} {'ratio':>7}")
+    for label, name, batch, training in CASES:
+        torch_rates, inkwell_rates = [], []
+        for _ in range(args.repeats):
+            torch_rates.append(pytorch_rate(batch, training, args.seconds))
+            inkwell_rates.append(inkwell_rate(binary, name, args.seconds, args.threads))
+        t, i = statistics.median(torch_rates), statistics.median(inkwell_rates)
+        print(f"{label:<22} {t:>14,.0f} {i:>14,.0f} {i / t:>6.2f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()
