@@ -167,6 +167,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"maxpool2", {3, 6, 6}, 2},
                       Case{"maxpool3s2", {5, 7, 7}, 1},         // overlapping windows
                       Case{"maxpool2-relu", {4, 6, 6}, 2},      // standalone ReLU
+                      Case{"conv8k3p1-relu-maxpool2", {3, 7, 7}, 2},    // pool does the ReLU backward; 7 is not tiled
+                      Case{"conv20k3p1-relu-maxpool3s2", {2, 9, 9}, 2}, // same, overlapping windows, 2 channel blocks
                       Case{"fc7", {3, 4, 4}, 2},                // 4-D src
                       Case{"fc9-relu-fc4", {2, 3, 3}, 3},       // hidden layer, 2-D src
                       Case{"conv16k5p2-relu-maxpool2-conv32k5p2-relu-maxpool2-fc10", {1, 28, 28}, 2}));  // seed

@@ -14,10 +14,10 @@ memory::desc any(const memory::dims& dims) { return memory::desc(dims, dt::f32, 
 }  // namespace
 
 Conv::Conv(std::string name, int64_t out_channels, int64_t kernel, int64_t pad, int64_t stride,
-           bool fuse_relu)
+           bool fuse_relu, bool relu_backward_in_next)
     : Layer(std::move(name)),
       out_channels_(out_channels), kernel_(kernel), pad_(pad), stride_(stride),
-      fuse_relu_(fuse_relu) {}
+      fuse_relu_(fuse_relu), relu_backward_in_next_(relu_backward_in_next) {}
 
 // src (N, IC, H, W) -> dst (N, OC, OH, OW)
 memory Conv::build_forward(BuildContext& ctx, const memory& src) {
@@ -55,7 +55,7 @@ memory Conv::build_forward(BuildContext& ctx, const memory& src) {
 memory Conv::build_backward(BuildContext& ctx, const memory& diff_dst, bool need_diff_src) {
   const memory::dims strides = {stride_, stride_}, padding = {pad_, pad_};
   memory diff_out = ctx.convert(ctx.backward, name() + " diff_dst", diff_dst, dst_.get_desc());
-  if (fuse_relu_) diff_out = append_relu_backward(ctx, name(), dst_, diff_out);
+  if (fuse_relu_ && !relu_backward_in_next_) diff_out = append_relu_backward(ctx, name(), dst_, diff_out);
 
   // Weights and bias gradients. With one input channel, `any` picks a src padded to 8 channels
   // and runs 3.5x slower than the nhwc kernel (docs/performance.md); nchw and nhwc are then the

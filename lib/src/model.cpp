@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 
 #include "inkwell/conv.hpp"
 #include "inkwell/error.hpp"
@@ -17,29 +18,37 @@ using dnnl::memory;
 
 namespace {
 
-// Turns a spec into layers, fusing each ReLU into the conv or fc before it.
+// Turns a spec into layers, fusing each ReLU into the conv or fc before it; a conv+ReLU followed
+// by a max pool leaves its ReLU backward to the pool (pool.hpp).
 std::vector<std::unique_ptr<Layer>> make_layers(const std::vector<LayerSpec>& specs) {
   std::vector<std::unique_ptr<Layer>> layers;
   int convs = 0, fcs = 0, pools = 0, relus = 0;
+  auto kind_at = [&](size_t i) { return i < specs.size() ? std::optional(specs[i].kind) : std::nullopt; };
+  bool after_relu = false;  // the previous layer ended in a ReLU whose backward the next pool does
   for (size_t i = 0; i < specs.size(); ++i) {
     const LayerSpec& s = specs[i];
-    const bool relu_next = i + 1 < specs.size() && specs[i + 1].kind == LayerSpec::Kind::relu;
+    const bool relu_next = kind_at(i + 1) == LayerSpec::Kind::relu;
     switch (s.kind) {
-      case LayerSpec::Kind::conv:
-        layers.push_back(std::make_unique<Conv>("conv" + std::to_string(++convs), s.out, s.kernel, s.pad, s.stride, relu_next));
+      case LayerSpec::Kind::conv: {
+        const bool pool_after_relu = relu_next && kind_at(i + 2) == LayerSpec::Kind::maxpool;
+        layers.push_back(std::make_unique<Conv>("conv" + std::to_string(++convs), s.out, s.kernel, s.pad, s.stride,
+                                                relu_next, pool_after_relu));
         i += relu_next;
-        break;
+        after_relu = pool_after_relu;
+        continue;
+      }
       case LayerSpec::Kind::fc:
         layers.push_back(std::make_unique<InnerProduct>("fc" + std::to_string(++fcs), s.out, relu_next));
         i += relu_next;
         break;
       case LayerSpec::Kind::maxpool:
-        layers.push_back(std::make_unique<MaxPool>("pool" + std::to_string(++pools), s.kernel, s.stride));
+        layers.push_back(std::make_unique<MaxPool>("pool" + std::to_string(++pools), s.kernel, s.stride, after_relu));
         break;
       case LayerSpec::Kind::relu:
         layers.push_back(std::make_unique<Relu>("relu" + std::to_string(++relus)));
         break;
     }
+    after_relu = false;
   }
   return layers;
 }

@@ -17,6 +17,7 @@ namespace {
 // the ABI of non-AVX functions concerns no real call.
 #pragma GCC diagnostic ignored "-Wpsabi"
 using f32x8 = float __attribute__((vector_size(32)));
+using i32x8 = int32_t __attribute__((vector_size(32)));  // lane masks: all ones or zero
 [[gnu::always_inline]] inline f32x8 load8(const float* p) {
   f32x8 v;
   std::memcpy(&v, p, sizeof v);
@@ -51,14 +52,16 @@ INKWELL_KERNEL_CLONES void max_pool_forward(const MaxPool::Shape& s, int64_t k, 
 
 // Each diff_dst value goes to the first position of its window (row-major) where src equals
 // the window's max: the argmax, found again instead of kept in a workspace. Every other position
-// gets 0. When the windows tile the plane each position is written once; else (overlapping
+// gets 0; with after_relu, also the whole window when its max is 0 (ReLU backward, folded in).
+// When the windows tile the plane each position is written once; else (overlapping
 // windows, or rows/columns no window covers) the plane is zeroed and the values accumulated.
 template <int B>
-INKWELL_KERNEL_CLONES void max_pool_backward(const MaxPool::Shape& s, int64_t k, int64_t stride,
+INKWELL_KERNEL_CLONES void max_pool_backward(const MaxPool::Shape& s, int64_t k, int64_t stride, bool after_relu,
                                              const float* __restrict src, const float* __restrict dst,
                                              const float* __restrict diff_dst, float* __restrict diff_src) {
   const bool tiled = stride == k && s.h % k == 0 && s.w % k == 0;
   const f32x8 zero = {};
+  const i32x8 all = ~i32x8{};
 #pragma omp parallel for schedule(static)
   for (int64_t p = 0; p < s.planes; ++p) {
     const float* x_plane = src + p * s.h * s.w * B;
@@ -70,11 +73,12 @@ INKWELL_KERNEL_CLONES void max_pool_backward(const MaxPool::Shape& s, int64_t k,
           const int64_t o = ((p * s.oh + oh) * s.ow + ow) * B + c;
           const int64_t corner = (oh * stride * s.w + ow * stride) * B + c;
           const f32x8 max = load8(dst + o);
+          const i32x8 live = after_relu ? max > zero : all;
           f32x8 left = load8(diff_dst + o);  // the gradient not yet routed
           for (int64_t kh = 0; kh < k; ++kh)
             for (int64_t kw = 0; kw < k; ++kw) {
               const int64_t at = corner + (kh * s.w + kw) * B;
-              const auto hit = load8(x_plane + at) == max;
+              const i32x8 hit = (load8(x_plane + at) == max) & live;
               const f32x8 routed = hit ? left : zero;
               store8(dx_plane + at, tiled ? routed : load8(dx_plane + at) + routed);
               left = hit ? zero : left;
@@ -94,8 +98,8 @@ int64_t channel_block(const memory::desc& desc) {
 
 }  // namespace
 
-MaxPool::MaxPool(std::string name, int64_t kernel, int64_t stride)
-    : Layer(std::move(name)), kernel_(kernel), stride_(stride) {}
+MaxPool::MaxPool(std::string name, int64_t kernel, int64_t stride, bool after_relu)
+    : Layer(std::move(name)), kernel_(kernel), stride_(stride), after_relu_(after_relu) {}
 
 // src (N, C, H, W) -> dst (N, C, OH, OW), same channel-blocked layout
 memory MaxPool::build_forward(BuildContext& ctx, const memory& src) {
@@ -137,9 +141,10 @@ memory MaxPool::build_backward(BuildContext& ctx, const memory& diff_dst, bool n
   float* dx = static_cast<float*>(diff_src.get_data_handle());
   const Shape s = shape_;
   const int64_t k = kernel_, stride = stride_;
+  const bool relu = after_relu_;
   auto run = [=] {
-    if (s.block == 8) max_pool_backward<8>(s, k, stride, x, y, dy, dx);
-    else max_pool_backward<16>(s, k, stride, x, y, dy, dx);
+    if (s.block == 8) max_pool_backward<8>(s, k, stride, relu, x, y, dy, dx);
+    else max_pool_backward<16>(s, k, stride, relu, x, y, dy, dx);
   };
   ctx.append_kernel(ctx.backward, name() + " backward", "inkwell:max_pool_b" + std::to_string(s.block), run);
   return diff_src;
