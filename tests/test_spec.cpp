@@ -18,7 +18,10 @@ TEST(Spec, ParsesTheSeedPresetAndRoundTrips) {
   EXPECT_EQ(layers[2].stride, 2);
   EXPECT_EQ(layers[6].out, 10);
   std::string joined;
-  for (const auto& l : layers) joined += (joined.empty() ? "" : "-") + to_string(l);
+  for (const auto& l : layers) {
+    if (!joined.empty()) joined += '-';
+    joined += to_string(l);
+  }
   EXPECT_EQ(joined, seed);
 }
 

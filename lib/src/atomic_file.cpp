@@ -21,7 +21,9 @@ namespace {
 void write_file_atomically(const std::string& path, std::string_view bytes) {
   const std::filesystem::path target(path);
   const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
-  std::string tmp = (dir / ("." + target.filename().string() + ".tmp.XXXXXX")).string();
+  std::string name = ".";
+  name.append(target.filename().string()).append(".tmp.XXXXXX");
+  std::string tmp = (dir / name).string();
   const int fd = mkstemp(tmp.data());
   if (fd < 0) fail("creating a temporary file", tmp);
   auto give_up = [&](const char* what) {

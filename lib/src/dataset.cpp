@@ -34,7 +34,7 @@ Dataset load_idx_dataset(const std::string& images_path, const std::string& labe
 namespace {
 // Finds `name` or `name.gz` in dir.
 std::string find_file(const std::string& dir, const std::string& name, const std::string& dataset) {
-  for (const std::string candidate : {name, name + ".gz"})
+  for (const std::string& candidate : {name, name + ".gz"})
     if (fs::exists(fs::path(dir) / candidate)) return (fs::path(dir) / candidate).string();
   throw error("dataset '", dataset, "': ", name, " not found in ", dir, " (run data/fetch ", dataset, ")");
 }

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <optional>
 
+#include <omp.h>
+
 #include "inkwell/conv.hpp"
 #include "inkwell/error.hpp"
 #include "inkwell/inner_product.hpp"
@@ -63,7 +65,7 @@ Model::Model(const Architecture& arch, int64_t batch, Mode mode, bool need_diff_
   if (need_diff_src && mode != Mode::train) throw error("diff_src needs a training model");
   layers_ = make_layers(parse_spec(arch.spec));
 
-  BuildContext ctx(engine_, mode == Mode::train, *params_);
+  BuildContext ctx(engine_, mode == Mode::train, omp_get_max_threads(), *params_);
   src_dims_ = {batch, arch.input[0], arch.input[1], arch.input[2]};
   src_ = memory(plain_desc(src_dims_), engine_);
 

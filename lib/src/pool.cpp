@@ -32,9 +32,9 @@ using i32x8 = int32_t __attribute__((vector_size(32)));  // lane masks: all ones
 // dst = max over each KxK window of src.
 // src (planes, H, W, B) -> dst (planes, OH, OW, B), B a multiple of 8.
 template <int B>
-INKWELL_KERNEL_CLONES void max_pool_forward(const MaxPool::Shape& s, int64_t k, int64_t stride,
+INKWELL_KERNEL_CLONES void max_pool_forward(const MaxPool::Shape& s, int64_t k, int64_t stride, int threads,
                                             const float* __restrict src, float* __restrict dst) {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) num_threads(threads)
   for (int64_t p = 0; p < s.planes; ++p)
     for (int64_t oh = 0; oh < s.oh; ++oh)
       for (int64_t ow = 0; ow < s.ow; ++ow)
@@ -56,13 +56,13 @@ INKWELL_KERNEL_CLONES void max_pool_forward(const MaxPool::Shape& s, int64_t k, 
 // When the windows tile the plane each position is written once; else (overlapping
 // windows, or rows/columns no window covers) the plane is zeroed and the values accumulated.
 template <int B>
-INKWELL_KERNEL_CLONES void max_pool_backward(const MaxPool::Shape& s, int64_t k, int64_t stride, bool after_relu,
+INKWELL_KERNEL_CLONES void max_pool_backward(const MaxPool::Shape& s, int64_t k, int64_t stride, int threads, bool after_relu,
                                              const float* __restrict src, const float* __restrict dst,
                                              const float* __restrict diff_dst, float* __restrict diff_src) {
   const bool tiled = stride == k && s.h % k == 0 && s.w % k == 0;
   const f32x8 zero = {};
   const i32x8 all = ~i32x8{};
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threads)
   for (int64_t p = 0; p < s.planes; ++p) {
     const float* x_plane = src + p * s.h * s.w * B;
     float* dx_plane = diff_src + p * s.h * s.w * B;
@@ -122,9 +122,10 @@ memory MaxPool::build_forward(BuildContext& ctx, const memory& src) {
   float* y = static_cast<float*>(dst_.get_data_handle());
   const Shape s = shape_;
   const int64_t k = kernel_, stride = stride_;
+  const int threads = ctx.threads;
   auto run = [=] {
-    if (s.block == 8) max_pool_forward<8>(s, k, stride, x, y);
-    else max_pool_forward<16>(s, k, stride, x, y);
+    if (s.block == 8) max_pool_forward<8>(s, k, stride, threads, x, y);
+    else max_pool_forward<16>(s, k, stride, threads, x, y);
   };
   ctx.append_kernel(ctx.forward, name() + " forward", "inkwell:max_pool_b" + std::to_string(block), run);
   return dst_;
@@ -142,9 +143,10 @@ memory MaxPool::build_backward(BuildContext& ctx, const memory& diff_dst, bool n
   const Shape s = shape_;
   const int64_t k = kernel_, stride = stride_;
   const bool relu = after_relu_;
+  const int threads = ctx.threads;
   auto run = [=] {
-    if (s.block == 8) max_pool_backward<8>(s, k, stride, relu, x, y, dy, dx);
-    else max_pool_backward<16>(s, k, stride, relu, x, y, dy, dx);
+    if (s.block == 8) max_pool_backward<8>(s, k, stride, threads, relu, x, y, dy, dx);
+    else max_pool_backward<16>(s, k, stride, threads, relu, x, y, dy, dx);
   };
   ctx.append_kernel(ctx.backward, name() + " backward", "inkwell:max_pool_b" + std::to_string(s.block), run);
   return diff_src;

@@ -4,7 +4,10 @@ namespace inkwell {
 
 std::string to_string(const Dims& dims) {
   std::string s;
-  for (size_t i = 0; i < dims.size(); ++i) s += (i ? "x" : "") + std::to_string(dims[i]);
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i) s += 'x';
+    s += std::to_string(dims[i]);
+  }
   return s;
 }
 

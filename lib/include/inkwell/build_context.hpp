@@ -28,11 +28,12 @@ using OpList = std::vector<Op>;
 
 class BuildContext {
  public:
-  BuildContext(dnnl::engine engine, bool training, ParamArena& params)
-      : engine(std::move(engine)), training(training), params(params) {}
+  BuildContext(dnnl::engine engine, bool training, int threads, ParamArena& params)
+      : engine(std::move(engine)), training(training), threads(threads), params(params) {}
 
   dnnl::engine engine;
   bool training;  // forward_training + backward, or forward_inference only
+  int threads;    // OpenMP threads, fixed at build time like oneDNN's (inkwell kernels use it too)
   ParamArena& params;
   OpList forward, backward;
 

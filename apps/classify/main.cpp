@@ -1,0 +1,350 @@
+// inkwell-classify: classifies image files (directories walked recursively) with an inkwell model
+// and writes one CSV or JSONL row per file, in sorted traversal order, bad files included.
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "inkwell/checkpoint.hpp"
+#include "inkwell/classify.hpp"
+#include "inkwell/error.hpp"
+#include "inkwell/walk.hpp"
+
+namespace fs = std::filesystem;
+using namespace inkwell;
+
+namespace {
+
+const char* kUsage = R"(usage: inkwell-classify [options] PATH...
+  PATH                  a directory (walked recursively), a file, or - (paths on stdin, one a line)
+  --model FILE          model file (default: $INKWELL_MODEL, else the model shipped in models/)
+  --out FILE            write rows here as they come (default: stdout)
+  --format csv|jsonl    default csv: path,label,confidence,status[,label_2,confidence_2,...]
+  --top-k K             also give the next K-1 labels and their probabilities
+  --threads N           default: all cores
+  --batch N             images per inference batch, default 64
+  --executors N         inference models run at once, sharing --threads (default: one per thread)
+  --ext EXT             file extension kept inside directories, default .png ("" keeps all)
+  --labels-from-dirs    the parent folder is the true label: print accuracy and a confusion matrix
+  --resume              keep the rows already in --out FILE and classify only the rest
+  --max-pixels N        refuse larger images (decompression bombs), default 64000000
+exit: 0 all classified, 3 some files failed, 2 usage error, 1 fatal error, 130 interrupted
+)";
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_signal(int) { g_stop = true; }
+
+[[noreturn]] void usage_error(const std::string& message) {
+  std::cerr << "inkwell-classify: " << message << "\n" << kUsage;
+  std::exit(2);
+}
+
+struct Options {
+  std::vector<std::string> paths;
+  std::string model, out, format = "csv", ext = ".png";
+  int top_k = 1, threads = 0, executors = 0;
+  int64_t batch = 64, max_pixels = 64'000'000;  // batch 64: activations stay in cache (docs/performance.md)
+  bool labels_from_dirs = false, resume = false;
+};
+
+int64_t positive(const std::string& flag, const std::string& v) {
+  try {
+    size_t used = 0;
+    const long long n = std::stoll(v, &used);
+    if (used == v.size() && n > 0) return n;
+  } catch (const std::exception&) {
+  }
+  usage_error(flag + " needs a positive whole number, got '" + v + "'");
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      std::cout << kUsage;
+      std::exit(0);
+    }
+    if (a == "--labels-from-dirs") { o.labels_from_dirs = true; continue; }
+    if (a == "--resume") { o.resume = true; continue; }
+    if (a.size() > 2 && a.rfind("--", 0) == 0) {
+      if (i + 1 >= argc) usage_error(a + " needs a value");
+      const std::string v = argv[++i];
+      if (a == "--model") o.model = v;
+      else if (a == "--out") o.out = v;
+      else if (a == "--format") o.format = v;
+      else if (a == "--ext") o.ext = v;
+      else if (a == "--top-k") o.top_k = static_cast<int>(positive(a, v));
+      else if (a == "--threads") o.threads = static_cast<int>(positive(a, v));
+      else if (a == "--batch") o.batch = positive(a, v);
+      else if (a == "--executors") o.executors = static_cast<int>(positive(a, v));
+      else if (a == "--max-pixels") o.max_pixels = positive(a, v);
+      else usage_error("unknown option " + a);
+      continue;
+    }
+    o.paths.push_back(a);
+  }
+  if (o.paths.empty()) usage_error("no PATH given");
+  if (o.format != "csv" && o.format != "jsonl") usage_error("--format must be csv or jsonl");
+  if (o.resume && o.out.empty()) usage_error("--resume needs --out FILE");
+  if (o.batch > 65536) usage_error("--batch must be at most 65536");
+  return o;
+}
+
+std::string default_model() {
+  if (const char* env = std::getenv("INKWELL_MODEL"); env && *env) return env;
+  return std::string(INKWELL_MODELS_DIR) + "/default.inkw";
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+std::string json_string(const std::string& s) {
+  std::string q = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') q += '\\', q += static_cast<char>(c);
+    else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      q += buf;
+    } else q += static_cast<char>(c);
+  }
+  return q + "\"";
+}
+
+// The path in an output row written by this program (CSV: first field; JSONL: "path").
+std::string row_path(const std::string& line, bool csv) {
+  std::string path;
+  size_t i = 0;
+  if (csv) {
+    if (line.empty() || line[0] != '"') return line.substr(0, line.find(','));
+    for (i = 1; i < line.size(); ++i) {
+      if (line[i] == '"') {
+        if (i + 1 < line.size() && line[i + 1] == '"') path += '"', ++i;
+        else break;
+      } else path += line[i];
+    }
+    return path;
+  }
+  const std::string key = "{\"path\":\"";
+  if (line.rfind(key, 0) != 0) throw error("not a row this program wrote: ", line.substr(0, 60));
+  for (i = key.size(); i < line.size() && line[i] != '"'; ++i) {
+    if (line[i] == '\\' && i + 1 < line.size()) {
+      const char c = line[++i];
+      if (c == 'u' && i + 4 < line.size()) path += static_cast<char>(std::stoi(line.substr(i + 1, 4), nullptr, 16)), i += 4;
+      else path += c;
+    } else path += line[i];
+  }
+  return path;
+}
+
+// --resume: cuts a partial last line, returns how many rows the file holds and the last path.
+std::pair<int64_t, std::string> repair_output(const std::string& out, bool csv) {
+  std::ifstream in(out, std::ios::binary);
+  if (!in) return {0, ""};
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t keep = content.rfind('\n') == std::string::npos ? 0 : content.rfind('\n') + 1;
+  if (keep != content.size()) {
+    std::cerr << "inkwell-classify: " << out << ": removing a partial last line (" << content.size() - keep << " bytes)\n";
+    fs::resize_file(out, keep);
+    content.resize(keep);
+  }
+  std::istringstream lines(content);
+  std::string line, last;
+  int64_t rows = 0;
+  bool header = csv;
+  while (std::getline(lines, line)) {
+    if (header) {
+      header = false;
+      if (line.rfind("path,label,confidence,status", 0) != 0) throw error(out, ": not a CSV this program wrote (header '", line, "')");
+      continue;
+    }
+    ++rows, last = line;
+  }
+  return {rows, rows ? row_path(last, csv) : ""};
+}
+
+class Report {  // --labels-from-dirs
+ public:
+  explicit Report(const std::vector<std::string>& classes) : classes_(classes), confusion_(classes.size(), std::vector<int64_t>(classes.size())) {
+    for (size_t i = 0; i < classes.size(); ++i) index_[classes[i]] = static_cast<int>(i);
+  }
+  void add(const Prediction& p) {
+    if (!p.error.empty()) return;
+    const auto it = index_.find(fs::path(p.path).parent_path().filename().string());
+    if (it == index_.end()) {
+      ++unknown_;
+      return;
+    }
+    ++confusion_[it->second][p.labels[0]];
+  }
+  void print() const {
+    int64_t total = 0, right = 0;
+    std::fprintf(stderr, "per-class accuracy:\n");
+    for (size_t t = 0; t < classes_.size(); ++t) {
+      int64_t n = 0;
+      for (int64_t c : confusion_[t]) n += c;
+      total += n, right += confusion_[t][t];
+      if (n) std::fprintf(stderr, "  %-12s %7.2f%%  (%lld images)\n", classes_[t].c_str(), 100.0 * confusion_[t][t] / n, static_cast<long long>(n));
+    }
+    std::fprintf(stderr, "confusion matrix (rows: true label, columns: predicted):\n%12s", "");
+    for (const auto& c : classes_) std::fprintf(stderr, " %6.6s", c.c_str());
+    std::fprintf(stderr, "\n");
+    for (size_t t = 0; t < classes_.size(); ++t) {
+      std::fprintf(stderr, "  %-10.10s", classes_[t].c_str());
+      for (int64_t c : confusion_[t]) std::fprintf(stderr, " %6lld", static_cast<long long>(c));
+      std::fprintf(stderr, "\n");
+    }
+    if (unknown_) std::fprintf(stderr, "%lld images were in folders not named after a class: not scored\n", static_cast<long long>(unknown_));
+    std::fprintf(stderr, "accuracy: %.4f (%lld of %lld)\n", total ? static_cast<double>(right) / total : 0.0,
+                 static_cast<long long>(right), static_cast<long long>(total));
+  }
+
+ private:
+  std::vector<std::string> classes_;
+  std::map<std::string, int> index_;
+  std::vector<std::vector<int64_t>> confusion_;
+  int64_t unknown_ = 0;
+};
+
+int run(const Options& o) {
+  const std::string model_path = o.model.empty() ? default_model() : o.model;
+  const ModelFile model = load_model_file(model_path);
+  const bool csv = o.format == "csv";
+
+  // Roots, streamed: "-" reads paths from stdin.
+  size_t next_root = 0;
+  FileWalker walker(
+      [&]() -> std::optional<std::string> {
+        while (next_root < o.paths.size()) {
+          if (o.paths[next_root] != "-") return o.paths[next_root++];
+          std::string line;
+          if (std::getline(std::cin, line)) return line;
+          ++next_root;
+        }
+        return std::nullopt;
+      },
+      o.ext);
+
+  int64_t resumed = 0;
+  if (o.resume) {
+    const auto [rows, last] = repair_output(o.out, csv);
+    for (int64_t i = 0; i < rows; ++i) {
+      const auto e = walker.next();
+      if (!e) throw error(o.out, " holds ", rows, " rows but the inputs have only ", i, " files");
+      if (i + 1 == rows && e->path != last)
+        throw error(o.out, " does not match these inputs: its row ", rows, " is '", last, "', input ", rows, " is '", e->path, "'");
+    }
+    resumed = rows;
+    if (rows) std::fprintf(stderr, "inkwell-classify: resuming after %lld rows of %s\n", static_cast<long long>(rows), o.out.c_str());
+  }
+
+  FILE* out = stdout;
+  if (!o.out.empty()) {
+    out = std::fopen(o.out.c_str(), o.resume ? "ab" : "wb");
+    if (!out) throw error(o.out, ": cannot open for writing (", std::strerror(errno), ")");
+  }
+  std::vector<char> buffer(1 << 16);
+  std::setvbuf(out, buffer.data(), _IOFBF, buffer.size());
+  const int top_k = std::min<int>(o.top_k, static_cast<int>(model.classes.size()));
+  const bool fresh = !o.resume || std::ftell(out) == 0;
+  if (csv && fresh) {
+    std::string header = "path,label,confidence,status";
+    for (int k = 2; k <= top_k; ++k) header += ",label_" + std::to_string(k) + ",confidence_" + std::to_string(k);
+    std::fprintf(out, "%s\n", header.c_str());
+  }
+
+  Report report(model.classes);
+  int64_t rows = 0;
+  auto sink = [&](const Prediction& p) {
+    std::string line;
+    char num[32];
+    if (csv) {
+      line = csv_field(p.path);
+      for (int k = 0; k < top_k; ++k) {
+        line += ',';
+        if (p.error.empty()) {
+          std::snprintf(num, sizeof num, "%.6f", p.probabilities[k]);
+          line.append(csv_field(model.classes[p.labels[k]])).append(",").append(num);
+        } else {
+          line += ',';
+        }
+        if (k == 0) line.append(",").append(p.error.empty() ? std::string("ok") : csv_field("error: " + p.error));
+      }
+    } else {
+      line = "{\"path\":" + json_string(p.path);
+      if (p.error.empty()) {
+        std::snprintf(num, sizeof num, "%.6f", p.probabilities[0]);
+        line += ",\"label\":" + json_string(model.classes[p.labels[0]]) + ",\"confidence\":" + num + ",\"status\":\"ok\"";
+        if (top_k > 1) {
+          line += ",\"top\":[";
+          for (int k = 0; k < top_k; ++k) {
+            std::snprintf(num, sizeof num, "%.6f", p.probabilities[k]);
+            line += std::string(k ? "," : "") + "[" + json_string(model.classes[p.labels[k]]) + "," + num + "]";
+          }
+          line += "]";
+        }
+      } else {
+        line += ",\"label\":null,\"confidence\":null,\"status\":" + json_string("error: " + p.error);
+      }
+      line += "}";
+    }
+    line += '\n';
+    if (std::fwrite(line.data(), 1, line.size(), out) != line.size()) throw error("writing output failed (", std::strerror(errno), ")");
+    if (++rows % o.batch == 0) std::fflush(out);
+    if (o.labels_from_dirs) report.add(p);
+  };
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  ClassifyConfig config;
+  config.threads = o.threads;
+  config.executors = o.executors;
+  config.batch = o.batch;
+  config.top_k = top_k;
+  config.max_pixels = o.max_pixels;
+  config.stop = &g_stop;
+  config.already_done = resumed;
+  const ClassifyStats stats = classify_files(model, walker, config, sink);
+  if (std::fflush(out) != 0) throw error("writing output failed (", std::strerror(errno), ")");
+  if (out != stdout) std::fclose(out);
+
+  if (o.labels_from_dirs) report.print();
+  const int64_t done = stats.classified + stats.failed;
+  std::fprintf(stderr, "inkwell-classify: %lld classified, %lld failed%s, %.2f s, %.0f img/s%s\n",
+               static_cast<long long>(stats.classified), static_cast<long long>(stats.failed),
+               resumed ? (", " + std::to_string(resumed) + " rows kept from before").c_str() : "", stats.seconds,
+               stats.seconds > 0 ? done / stats.seconds : 0.0, g_stop ? " (interrupted)" : "");
+  if (g_stop) {
+    if (!o.out.empty()) std::fprintf(stderr, "inkwell-classify: interrupted; --resume --out %s continues\n", o.out.c_str());
+    return 130;
+  }
+  return stats.failed ? 3 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options options = parse(argc, argv);
+  try {
+    return run(options);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "inkwell-classify: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,26 @@
+// Decoding image files into 8-bit grey, whatever their format details: PNG of any bit depth and
+// colour type (grey, grey+alpha, RGB, RGBA, palette, 16-bit), alpha composited on white.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace inkwell {
+
+struct GrayImage {
+  int64_t width = 0, height = 0;
+  std::vector<uint8_t> pixels;  // (height, width), row-major
+
+  uint8_t at(int64_t y, int64_t x) const { return pixels[y * width + x]; }
+};
+
+// Above this many pixels a file is refused before decoding (decompression bombs).
+inline constexpr int64_t kDefaultMaxPixels = 64'000'000;
+
+// Decodes PNG bytes. Throws inkwell::Error with a short reason ("not a PNG file", "corrupt or
+// truncated PNG (...)", "image is 9000x9000, over the 64000000-pixel limit").
+GrayImage decode_png(std::span<const uint8_t> bytes, int64_t max_pixels = kDefaultMaxPixels);
+
+}  // namespace inkwell
