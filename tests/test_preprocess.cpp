@@ -124,7 +124,8 @@ TEST(Preprocess, VariantsOfADigitGetTheOriginalsPrediction) {
   struct Case {
     const char* name;
     Variant v;
-    int min_agree;  // of 200; measured 195-197 (docs/preprocessing.md): renderings are not pixel-exact
+    int min_agree;  // of 200. Measured with models/default.inkw: 200 for every case (195-197 with a model
+                    // trained without --augment); renderings are not pixel-exact, so a little margin.
   };
   auto variant = [](int64_t w, int64_t h, double scale, double dx, PngKind kind) {
     Variant v;
@@ -132,13 +133,13 @@ TEST(Preprocess, VariantsOfADigitGetTheOriginalsPrediction) {
     return v;
   };
   const Case cases[] = {
-      {"inverted", variant(28, 28, 1, 0, PngKind::gray8), 194},
-      {"padded into 100x60", variant(100, 60, 0.7, 0, PngKind::gray8), 194},
-      {"rescaled 3x", variant(84, 84, 1, 0, PngKind::gray8), 194},
-      {"off-centre", variant(90, 90, 0.5, 0.2, PngKind::gray8), 194},
-      {"RGB", variant(56, 56, 1, 0, PngKind::rgb), 194},
-      {"RGBA, transparent paper", variant(56, 56, 1, 0, PngKind::rgba_transparent), 194},
-      {"16-bit", variant(56, 56, 1, 0, PngKind::gray16), 194},
+      {"inverted", variant(28, 28, 1, 0, PngKind::gray8), 198},
+      {"padded into 100x60", variant(100, 60, 0.7, 0, PngKind::gray8), 198},
+      {"rescaled 3x", variant(84, 84, 1, 0, PngKind::gray8), 198},
+      {"off-centre", variant(90, 90, 0.5, 0.2, PngKind::gray8), 198},
+      {"RGB", variant(56, 56, 1, 0, PngKind::rgb), 198},
+      {"RGBA, transparent paper", variant(56, 56, 1, 0, PngKind::rgba_transparent), 198},
+      {"16-bit", variant(56, 56, 1, 0, PngKind::gray16), 198},
   };
   for (const Case& c : cases) {
     std::vector<MnistImage> processed(kDigits);

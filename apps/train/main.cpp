@@ -42,6 +42,7 @@ struct Options {
   int64_t valid = 5000;            // images held out of the training set for validation
   int64_t eval_batch = 500;        // batch of the inference model used for valid/test
   std::string out = "runs/latest";
+  bool augment = false;            // random affine + stroke augmentation of training images
 };
 
 const char* kUsage = R"(usage: inkwell-train [options]
@@ -56,6 +57,7 @@ const char* kUsage = R"(usage: inkwell-train [options]
   --seed N              split, shuffling and initialisation, default 0
   --threads N           compute threads, default all cores
   --valid N             validation images held out of the training set, default 5000
+  --augment             augment training images on the fly (rotation, scale, shift, stroke)
   --out DIR             where model.inkw and metrics.csv go, default runs/latest
 )";
 
@@ -79,6 +81,10 @@ Options parse(int argc, char** argv) {
     if (flag == "-h" || flag == "--help") {
       std::cout << kUsage;
       std::exit(0);
+    }
+    if (flag == "--augment") {
+      o.augment = true;
+      continue;
     }
     if (i + 1 >= argc) usage_error("unknown option or missing value: " + flag);
     const std::string v = argv[++i];
@@ -142,7 +148,8 @@ ModelFile model_file(const Model& model, const Optimizer& opt, const Options& o,
   }
   f.meta = {{"optimizer", o.optimizer}, {"optimizer.steps", std::to_string(opt.steps())},
             {"epoch", std::to_string(epoch)}, {"seed", std::to_string(o.seed)}, {"data", o.data},
-            {"lr", fixed(o.lr, 8)}, {"weight_decay", fixed(o.weight_decay, 8)}, {"schedule", o.schedule}};
+            {"lr", fixed(o.lr, 8)}, {"weight_decay", fixed(o.weight_decay, 8)}, {"schedule", o.schedule},
+            {"augment", o.augment ? "yes" : "no"}, {"epochs", std::to_string(o.epochs)}, {"batch", std::to_string(o.batch)}};
   return f;
 }
 
@@ -181,6 +188,7 @@ int run(const Options& o) {
               static_cast<long long>(valid_idx.size()), static_cast<long long>(test_idx.size()), o.optimizer.c_str(),
               o.lr, o.weight_decay, o.schedule.c_str(), static_cast<long long>(o.batch), omp_get_max_threads());
 
+  Rng augment_rng(o.seed ^ 0xa5a5a5a5u);  // its own stream: --augment leaves the split and shuffles as they are
   const bool tty = isatty(fileno(stdout));
   std::vector<EpochRow> rows;
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
@@ -190,7 +198,8 @@ int run(const Options& o) {
         std::printf("\repoch %d  step %lld/%lld  loss %.4f", epoch, static_cast<long long>(step), static_cast<long long>(steps), loss),
             std::fflush(stdout);
     };
-    EpochRow row{epoch, train_epoch(model, optimizer, data.train, train_idx, data.normalization, lr, progress), {}, {}};
+    EpochRow row{epoch, train_epoch(model, optimizer, data.train, train_idx, data.normalization, lr, progress,
+                                    o.augment ? &augment_rng : nullptr), {}, {}};
     if (tty) std::printf("\r\033[K");
     eval.load_state(model.state());
     if (!valid_idx.empty()) row.valid = evaluate(eval, data.train, valid_idx, data.normalization);

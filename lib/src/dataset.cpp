@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "inkwell/augment.hpp"
 #include "inkwell/error.hpp"
 #include "inkwell/idx.hpp"
 
@@ -68,13 +69,19 @@ std::string dataset_dir(const std::string& name) {
   return (root / name).string();
 }
 
-void fill_batch(const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm, float* out) {
+void fill_batch(const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm, float* out,
+                Rng* augment) {
   // One table lookup per pixel: 256 precomputed normalised values.
   std::array<float, 256> lut;
   for (int v = 0; v < 256; ++v) lut[v] = (static_cast<float>(v) / 255.f - norm.mean) / norm.std;
   const int64_t pixels = data.rows * data.cols;
+  std::vector<uint8_t> augmented(augment ? pixels : 0);
   for (size_t i = 0; i < indices.size(); ++i) {
     const uint8_t* img = data.image(indices[i]);
+    if (augment) {
+      augment_image(img, augmented.data(), data.rows, data.cols, *augment);
+      img = augmented.data();
+    }
     float* dst = out + static_cast<int64_t>(i) * pixels;
     for (int64_t p = 0; p < pixels; ++p) dst[p] = lut[img[p]];
   }

@@ -28,13 +28,13 @@ void check_input(const Model& model, const Dataset& data) {
 // Runs `body(batch indices, labels)` for each batch of `indices`, after filling the model's src.
 template <typename Body>
 void for_each_batch(Model& model, const Dataset& data, std::span<const uint32_t> indices,
-                    const Normalization& norm, Body body) {
+                    const Normalization& norm, Rng* augment, Body body) {
   const int64_t n = static_cast<int64_t>(indices.size()), batch = model.batch();
   std::vector<uint8_t> labels(batch);
   for (int64_t start = 0; start < n; start += batch) {
     const auto count = std::min(batch, n - start);
     const auto idx = indices.subspan(start, count);
-    fill_batch(data, idx, norm, model.src());
+    fill_batch(data, idx, norm, model.src(), augment);
     for (int64_t i = 0; i < count; ++i) labels[i] = data.labels[idx[i]];
     body(count, std::span<const uint8_t>(labels.data(), count));
   }
@@ -44,7 +44,7 @@ void for_each_batch(Model& model, const Dataset& data, std::span<const uint32_t>
 
 Metrics train_epoch(Model& model, Optimizer& optimizer, const Dataset& data,
                     std::span<const uint32_t> order, const Normalization& norm,
-                    const LearningRate& lr, const Progress& progress) {
+                    const LearningRate& lr, const Progress& progress, Rng* augment) {
   check_input(model, data);
   const auto start = Clock::now();
   const int64_t classes = model.classes(), batch = model.batch();
@@ -53,7 +53,7 @@ Metrics train_epoch(Model& model, Optimizer& optimizer, const Dataset& data,
   const int64_t steps = (static_cast<int64_t>(order.size()) + batch - 1) / batch;
   double loss_sum = 0;
   int64_t correct = 0, images = 0, step = 0;
-  for_each_batch(model, data, order, norm, [&](int64_t count, std::span<const uint8_t> labels) {
+  for_each_batch(model, data, order, norm, augment, [&](int64_t count, std::span<const uint8_t> labels) {
     model.forward();
     const LossResult r = softmax_cross_entropy(logits, labels, classes, count, diff);
     if (!std::isfinite(r.loss_sum))
@@ -77,7 +77,7 @@ Metrics evaluate(Model& model, const Dataset& data, std::span<const uint32_t> in
   const auto logits = std::span<const float>(model.dst(), model.batch() * classes);
   double loss_sum = 0;
   int64_t correct = 0, images = 0;
-  for_each_batch(model, data, indices, norm, [&](int64_t count, std::span<const uint8_t> labels) {
+  for_each_batch(model, data, indices, norm, nullptr, [&](int64_t count, std::span<const uint8_t> labels) {
     model.forward();
     const LossResult r = softmax_cross_entropy(logits, labels, classes, count, {});
     loss_sum += r.loss_sum;

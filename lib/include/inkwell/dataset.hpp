@@ -38,7 +38,11 @@ DatasetSplits load_named_dataset(const std::string& name, const std::string& dir
 // $XDG_CACHE_HOME/inkwell/<name> or ~/.cache/inkwell/<name>.
 std::string dataset_dir(const std::string& name);
 
-// Writes images[indices] as (N, 1, H, W) f32, (pixel / 255 - mean) / std, into `out`.
-void fill_batch(const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm, float* out);
+class Rng;
+
+// Writes images[indices] as (N, 1, H, W) f32, (pixel / 255 - mean) / std, into `out`; with
+// `augment` (a seeded generator), each image first goes through augment_image (augment.hpp).
+void fill_batch(const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm, float* out,
+                Rng* augment = nullptr);
 
 }  // namespace inkwell

@@ -32,9 +32,10 @@ using Progress = std::function<void(int64_t, int64_t, double)>;
 // One pass over data[order] in batches of model.batch(); the last batch may be short (padded
 // rows get zero gradient). Loss and accuracy are running means over the epoch, as in PyTorch
 // notebooks. Throws if the loss becomes NaN or infinite.
+// With `augment`, every training image is augmented on the fly from that generator.
 Metrics train_epoch(Model& model, Optimizer& optimizer, const Dataset& data,
                     std::span<const uint32_t> order, const Normalization& norm,
-                    const LearningRate& lr, const Progress& progress = {});
+                    const LearningRate& lr, const Progress& progress = {}, Rng* augment = nullptr);
 
 // Forward-only pass over data[indices].
 Metrics evaluate(Model& model, const Dataset& data, std::span<const uint32_t> indices,
