@@ -1,19 +1,21 @@
 #!/usr/bin/python3
 """Classify a folder of PNGs: the usual PyTorch way vs inkwell-classify, side by side, one run.
 
-PyTorch: torchvision ImageFolder + DataLoader (2 worker processes, batch 256, Grayscale,
-ToTensor, Normalize), the seed model in eval mode with no_grad, one CSV row per image.
-inkwell: inkwell-classify TREE --out FILE (default model, default settings).
+PyTorch: torchvision ImageFolder + DataLoader (one worker process per thread, batch 256, Grayscale,
+ToTensor, Normalize), the same architecture as the inkwell model (read from the model file) in
+eval mode with no_grad, one CSV row per image.
+inkwell: inkwell-classify TREE --model FILE --out FILE (default settings).
 Both alternate `--repeats` times on the same tree with a warm page cache; medians and the
 ratio are printed, plus inkwell's accuracy when the tree is in ImageFolder layout.
 
 Needs Debian's python3-torch and python3-torchvision (scripts/install-deps --bench).
-Usage: bench/compare_classify.py TREE [--build build] [--threads 2] [--repeats 3]
+Usage: bench/compare_classify.py TREE [--model models/default.inkw] [--build build] [--threads 2] [--repeats 3]
 """
 import argparse
 import os
 import re
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -27,21 +29,49 @@ except ImportError:
     sys.exit("compare_classify: needs python3-torch and python3-torchvision (scripts/install-deps --bench)")
 
 
-def seed_model():
-    return nn.Sequential(
-        nn.Conv2d(1, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(32 * 7 * 7, 10)).eval()
+def model_spec(path):
+    """The architecture spec string from an .inkw file's header (docs/model-format.md)."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+        if head[:8] != b"INKWELL\0":
+            sys.exit(f"compare_classify: {path} is not an inkwell model file")
+        (length,) = struct.unpack("<I", head[12:16])
+        return f.read(length).decode()
 
 
-def pytorch_run(tree, out_path, threads):
+def torch_model(spec, channels=1, size=28):
+    """The same network as an inkwell spec (conv<OC>k<K>[p<P>][s<S>], maxpool<K>[s<S>], fc<N>, relu)."""
+    layers, flat = [], False
+    for token in spec.split("-"):
+        if token == "relu":
+            layers.append(nn.ReLU())
+        elif m := re.fullmatch(r"conv(\d+)k(\d+)(?:p(\d+))?(?:s(\d+))?", token):
+            oc, k, p, st = int(m[1]), int(m[2]), int(m[3] or 0), int(m[4] or 1)
+            layers.append(nn.Conv2d(channels, oc, k, stride=st, padding=p))
+            channels, size = oc, (size + 2 * p - k) // st + 1
+        elif m := re.fullmatch(r"maxpool(\d+)(?:s(\d+))?", token):
+            k, st = int(m[1]), int(m[2] or m[1])
+            layers.append(nn.MaxPool2d(k, st))
+            size = (size - k) // st + 1
+        elif m := re.fullmatch(r"fc(\d+)", token):
+            if not flat:
+                layers.append(nn.Flatten())
+                channels, flat = channels * size * size, True
+            layers.append(nn.Linear(channels, int(m[1])))
+            channels = int(m[1])
+        else:
+            sys.exit(f"compare_classify: cannot translate layer '{token}'")
+    return nn.Sequential(*layers).eval()
+
+
+def pytorch_run(tree, spec, out_path, threads):
     torch.set_num_threads(threads)
     transform = transforms.Compose([transforms.Grayscale(), transforms.ToTensor(),
                                     transforms.Normalize((0.1307,), (0.3081,))])
     start = time.perf_counter()
     data = datasets.ImageFolder(tree, transform=transform)
     loader = torch.utils.data.DataLoader(data, batch_size=256, num_workers=threads)
-    model = seed_model()
+    model = torch_model(spec)
     n = 0
     with open(out_path, "w") as out, torch.no_grad():
         out.write("path,label,confidence,status\n")
@@ -54,9 +84,10 @@ def pytorch_run(tree, out_path, threads):
     return n / (time.perf_counter() - start)
 
 
-def inkwell_run(binary, tree, out_path, threads):
+def inkwell_run(binary, tree, model, out_path, threads):
     start = time.perf_counter()
-    proc = subprocess.run([binary, tree, "--out", out_path, "--threads", str(threads), "--labels-from-dirs"],
+    proc = subprocess.run([binary, tree, "--model", model, "--out", out_path, "--threads", str(threads),
+                           "--labels-from-dirs"],
                           capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if proc.returncode not in (0, 3):
@@ -69,6 +100,7 @@ def inkwell_run(binary, tree, out_path, threads):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("tree")
+    ap.add_argument("--model", default=os.path.join(os.path.dirname(__file__), "..", "models", "default.inkw"))
     ap.add_argument("--build", default="build")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--repeats", type=int, default=3)
@@ -78,14 +110,15 @@ def main():
         sys.exit(f"compare_classify: {binary} not found: build first (scripts/build)")
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "out.csv")
-        inkwell_run(binary, args.tree, out, args.threads)  # warms the page cache
+        spec = model_spec(args.model)
+        inkwell_run(binary, args.tree, args.model, out, args.threads)  # warms the page cache
         torch_rates, inkwell_rates, accuracy = [], [], None
         for _ in range(args.repeats):
-            torch_rates.append(pytorch_run(args.tree, out, args.threads))
-            rate, accuracy = inkwell_run(binary, args.tree, out, args.threads)
+            torch_rates.append(pytorch_run(args.tree, spec, out, args.threads))
+            rate, accuracy = inkwell_run(binary, args.tree, args.model, out, args.threads)
             inkwell_rates.append(rate)
     t, i = statistics.median(torch_rates), statistics.median(inkwell_rates)
-    print(f"classify {args.tree}: {args.threads} threads, median of {args.repeats} alternating runs, end to end")
+    print(f"classify {args.tree} with {spec}: {args.threads} threads, median of {args.repeats} alternating runs")
     print(f"  PyTorch (ImageFolder + DataLoader, CSV): {t:>9,.0f} img/s")
     print(f"  inkwell-classify:                        {i:>9,.0f} img/s   ({i / t:.2f}x)")
     if accuracy is not None:

@@ -47,7 +47,7 @@ struct Options {
 
 const char* kUsage = R"(usage: inkwell-train [options]
   --data NAME|DIR       mnist (default), fashion, or a directory with the four IDX files
-  --model NAME|SPEC     preset (seed) or spec, e.g. conv16k5p2-relu-maxpool2-fc10 (default seed)
+  --model NAME|SPEC     preset (seed, fast) or spec, e.g. conv16k5p2-relu-maxpool2-fc10 (default seed)
   --epochs N            default 5
   --batch N             default 64
   --lr X                learning rate, default 0.001

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <omp.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <oneapi/tbb/flow_graph.h>
@@ -29,33 +28,33 @@ namespace {
 
 namespace flow = tbb::flow;
 
-// Reads a whole file; throws Error with the reason.
-std::vector<uint8_t> read_file(const std::string& path, int64_t max_bytes) {
+// Reads a whole file into `bytes` (reused between files); throws Error with the reason. Reads to
+// end of file without an fstat: one syscall fewer per file (small files are the common case).
+void read_file(const std::string& path, int64_t max_bytes, std::vector<uint8_t>& bytes) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw error("cannot open (", std::strerror(errno), ")");
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw Error("not a regular file");
-  }
-  if (st.st_size > max_bytes) {
-    ::close(fd);
-    throw error("file of ", st.st_size, " bytes is over the ", max_bytes, "-byte limit");
-  }
-  std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
   size_t done = 0;
-  while (done < bytes.size()) {
+  bytes.resize(std::max<size_t>(bytes.capacity(), 64 * 1024));
+  for (;;) {
+    if (done == bytes.size()) {
+      if (static_cast<int64_t>(done) > max_bytes) {
+        ::close(fd);
+        throw error("file is over the ", max_bytes, "-byte limit");
+      }
+      bytes.resize(2 * bytes.size());
+    }
     const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
+    if (n < 0) {
       const int saved = errno;
       ::close(fd);
-      throw error("read error (", n == 0 ? "file shrank" : std::strerror(saved), ")");
+      throw error("read error (", std::strerror(saved), ")");
     }
+    if (n == 0) break;
     done += static_cast<size_t>(n);
   }
   ::close(fd);
-  return bytes;
+  bytes.resize(done);
 }
 
 // A batch of files travelling through the graph.
@@ -153,10 +152,12 @@ ClassifyStats classify_files(const ModelFile& file, FileWalker& walker, const Cl
     flow::limiter_node<BatchPtr> limiter(g, static_cast<size_t>(2 * threads + 2));
     flow::function_node<BatchPtr, BatchPtr> decode(g, flow::unlimited, [&](BatchPtr b) {
       b->input.assign(static_cast<size_t>(batch) * kMnistSide * kMnistSide, 0.f);
+      std::vector<uint8_t> bytes;
       for (size_t i = 0; i < b->paths.size(); ++i) {
         if (!b->errors[i].empty()) continue;
         try {
-          const GrayImage image = decode_png(read_file(b->paths[i], 4 * config.max_pixels + (1 << 20)), config.max_pixels);
+          read_file(b->paths[i], 4 * config.max_pixels + (1 << 20), bytes);
+          const GrayImage image = decode_png(bytes, config.max_pixels);
           const MnistImage x = to_mnist_like(image);
           float* dst = b->input.data() + (b->lead + i) * x.size();
           for (size_t p = 0; p < x.size(); ++p) dst[p] = lut[x[p]];

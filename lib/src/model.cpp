@@ -65,7 +65,8 @@ Model::Model(const Architecture& arch, int64_t batch, Mode mode, bool need_diff_
   if (need_diff_src && mode != Mode::train) throw error("diff_src needs a training model");
   layers_ = make_layers(parse_spec(arch.spec));
 
-  BuildContext ctx(engine_, mode == Mode::train, omp_get_max_threads(), *params_);
+  threads_ = omp_get_max_threads();
+  BuildContext ctx(engine_, mode == Mode::train, threads_, *params_);
   src_dims_ = {batch, arch.input[0], arch.input[1], arch.input[2]};
   src_ = memory(plain_desc(src_dims_), engine_);
 
@@ -109,6 +110,19 @@ const float* Model::diff_src() const {
 }
 
 void Model::run(const OpList& ops, std::vector<OpTime>* times) {
+  // oneDNN's convolutions fix their thread count when created, but its GEMM (inner product) reads
+  // it when it runs. A TBB worker's default is all cores: two workers each forking a team spun
+  // on two cores (classification at batch 32 ran at a third of its speed). So run with the
+  // build-time count, whichever thread calls, and give the caller its own back.
+  struct ThreadCount {
+    int caller = omp_get_max_threads(), wanted;
+    explicit ThreadCount(int n) : wanted(n) {
+      if (caller != wanted) omp_set_num_threads(wanted);
+    }
+    ~ThreadCount() {
+      if (caller != wanted) omp_set_num_threads(caller);
+    }
+  } thread_count(threads_);
   for (size_t i = 0; i < ops.size(); ++i) {
     const Op& op = ops[i];
     const auto start = profiling_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};

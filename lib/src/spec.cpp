@@ -14,6 +14,8 @@ const std::map<std::string, std::string>& presets() {
   static const std::map<std::string, std::string> table = {
       // The PyTorch notebook's model (shared/design/targets.md).
       {"seed", "conv16k5p2-relu-maxpool2-conv32k5p2-relu-maxpool2-fc10"},
+      // Half the channels: 1.6 MFLOP a forward pass instead of 5.7 (the default classifier).
+      {"fast", "conv8k5p2-relu-maxpool2-conv16k5p2-relu-maxpool2-fc10"},
   };
   return table;
 }

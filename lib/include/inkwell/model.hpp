@@ -77,6 +77,7 @@ class Model {
   Architecture arch_;
   int64_t batch_;
   Mode mode_;
+  int threads_;  // OpenMP threads at build time; every run uses them, whichever thread calls
   Dims src_dims_, dst_dims_;
   dnnl::engine engine_;
   dnnl::stream stream_;

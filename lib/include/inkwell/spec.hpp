@@ -5,7 +5,8 @@
 //   maxpool<K>[s<S>]          max pooling, KxK window, stride S (default K)
 //   fc<OC>                    inner product (fully connected) with OC outputs
 //   relu                      ReLU (fused into a preceding conv or fc)
-// Presets name common specs: "seed" is the PyTorch reference model of shared/design/targets.md.
+// Presets name common specs: "seed" is the PyTorch reference model of shared/design/targets.md;
+// "fast" has half its channels (models/default.inkw, for classification throughput).
 #pragma once
 
 #include <string>

@@ -32,7 +32,7 @@ class FileWalker {
  private:
   struct Frame {
     std::string dir;
-    std::vector<std::string> names;  // sorted
+    std::vector<std::pair<std::string, bool>> names;  // sorted; true: known to be a regular file
     size_t next = 0;
     uint64_t device = 0, inode = 0;
   };
