@@ -34,6 +34,18 @@ void BuildContext::append_into(OpList& ops, const std::string& name, const dnnl:
   append(ops, name + " reorder", dnnl::reorder::primitive_desc(tmp, out), {{DNNL_ARG_FROM, tmp}, {DNNL_ARG_TO, out}});
 }
 
+BuildContext::WeightedForward BuildContext::append_weighted_forward(const std::string& layer,
+                                                                   const dnnl::primitive_desc& pd, const memory& src,
+                                                                   const Dims& weights_dims, int64_t fan_in) {
+  const Param& weights = params.add(layer + ".weights", weights_dims, pd.weights_desc(0), fan_in);
+  const Param& bias = params.add(layer + ".bias", {weights_dims[0]}, pd.weights_desc(1), fan_in);
+  WeightedForward f{convert(forward, layer + " src", src, pd.src_desc()), weights.value, allocate(pd.dst_desc()),
+                    weights.grad, bias.grad};
+  append(forward, layer + " forward", pd,
+         {{DNNL_ARG_SRC, f.src}, {DNNL_ARG_WEIGHTS, f.weights}, {DNNL_ARG_BIAS, bias.value}, {DNNL_ARG_DST, f.dst}});
+  return f;
+}
+
 memory BuildContext::convert(OpList& ops, const std::string& name, const memory& from,
                              const memory::desc& want) {
   if (from.get_desc() == want) return from;

@@ -36,18 +36,8 @@ memory Conv::build_forward(BuildContext& ctx, const memory& src) {
                                        any(dst_dims_), strides, padding, padding);
   fwd_pd_ = dnnl::convolution_forward::primitive_desc(desc, ctx.attr(fuse_relu_), ctx.engine);
 
-  const int64_t fan_in = ic * kernel_ * kernel_;
-  const Param& weights = ctx.params.add(name() + ".weights", weights_dims_, fwd_pd_.weights_desc(), fan_in);
-  const Param& bias = ctx.params.add(name() + ".bias", {out_channels_}, fwd_pd_.bias_desc(), fan_in);
-  weights_ = weights.value;
-  diff_weights_ = weights.grad;
-  diff_bias_ = bias.grad;
-
-  src_ = ctx.convert(ctx.forward, name() + " src", src, fwd_pd_.src_desc());
-  dst_ = ctx.allocate(fwd_pd_.dst_desc());
-  ctx.append(ctx.forward, name() + " forward", fwd_pd_,
-             {{DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias.value},
-              {DNNL_ARG_DST, dst_}});
+  const auto f = ctx.append_weighted_forward(name(), fwd_pd_, src, weights_dims_, ic * kernel_ * kernel_);
+  src_ = f.src, weights_ = f.weights, dst_ = f.dst, diff_weights_ = f.diff_weights, diff_bias_ = f.diff_bias;
   return dst_;
 }
 

@@ -114,10 +114,4 @@ std::string resolve_spec(const std::string& name_or_spec) {
   return spec;
 }
 
-std::vector<std::string> preset_names() {
-  std::vector<std::string> names;
-  for (const auto& [name, spec] : presets()) names.push_back(name);
-  return names;
-}
-
 }  // namespace inkwell

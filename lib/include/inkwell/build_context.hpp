@@ -64,6 +64,14 @@ class BuildContext {
   dnnl::memory convert(OpList& ops, const std::string& name, const dnnl::memory& from,
                        const dnnl::memory::desc& want);
 
+  // The forward op of a layer with weights and bias (conv, inner product): registers both in the
+  // arena in the layouts `pd` chose, converts src to pd's layout, allocates dst, appends the op.
+  struct WeightedForward {
+    dnnl::memory src, weights, dst, diff_weights, diff_bias;
+  };
+  WeightedForward append_weighted_forward(const std::string& layer, const dnnl::primitive_desc& pd,
+                                          const dnnl::memory& src, const Dims& weights_dims, int64_t fan_in);
+
   // A fresh memory for a descriptor, allocated by oneDNN.
   dnnl::memory allocate(const dnnl::memory::desc& desc) const { return dnnl::memory(desc, engine); }
 };

@@ -31,7 +31,6 @@ std::string to_string(const LayerSpec& layer);
 
 // A preset name ("seed") or a spec string -> the spec string.
 std::string resolve_spec(const std::string& name_or_spec);
-std::vector<std::string> preset_names();
 
 // A network: its layers and the shape of one input image (C, H, W).
 struct Architecture {
