@@ -1,5 +1,6 @@
 // inkwell-train: trains a CNN on MNIST or Fashion-MNIST with a train/valid/test split, prints one
-// line per epoch, and writes DIR/model.inkw (after every epoch) and DIR/metrics.csv.
+// line per epoch, and after every epoch writes to DIR: model.inkw, metrics.csv, curves.svg
+// (accuracy and loss per epoch), confusion.csv + confusion.svg and per_class.csv (test set).
 #include <omp.h>
 
 #include <cstdio>
@@ -18,6 +19,7 @@
 #include "inkwell/error.hpp"
 #include "inkwell/model.hpp"
 #include "inkwell/optimizer.hpp"
+#include "inkwell/report.hpp"
 #include "inkwell/rng.hpp"
 #include "inkwell/schedule.hpp"
 #include "inkwell/train.hpp"
@@ -135,6 +137,19 @@ std::string metrics_csv(const std::vector<EpochRow>& rows) {
   return csv;
 }
 
+// curves.svg over all epochs so far; the confusion matrix and per-class accuracy of this epoch.
+void write_reports(const std::string& dir, const std::vector<EpochRow>& rows, const std::vector<std::string>& classes,
+                   const std::vector<int64_t>& confusion) {
+  std::vector<CurvePoint> points;
+  for (const EpochRow& r : rows)
+    points.push_back({r.epoch, r.train.loss, r.train.accuracy, r.valid.loss, r.valid.accuracy, r.test.loss,
+                      r.test.accuracy, r.valid.images > 0});
+  write_file_atomically((fs::path(dir) / "curves.svg").string(), curves_svg(points));
+  write_file_atomically((fs::path(dir) / "confusion.csv").string(), confusion_csv(classes, confusion));
+  write_file_atomically((fs::path(dir) / "confusion.svg").string(), confusion_svg(classes, confusion));
+  write_file_atomically((fs::path(dir) / "per_class.csv").string(), per_class_csv(classes, confusion));
+}
+
 ModelFile model_file(const Model& model, const Optimizer& opt, const Options& o, const DatasetSplits& data, int epoch) {
   ModelFile f;
   f.architecture = model.architecture();
@@ -203,7 +218,8 @@ int run(const Options& o) {
     if (tty) std::printf("\r\033[K");
     eval.load_state(model.state());
     if (!valid_idx.empty()) row.valid = evaluate(eval, data.train, valid_idx, data.normalization);
-    row.test = evaluate(eval, data.test, test_idx, data.normalization);
+    std::vector<int64_t> confusion;
+    row.test = evaluate(eval, data.test, test_idx, data.normalization, &confusion);
     rows.push_back(row);
     std::printf("epoch %2d  train loss %.4f acc %.4f | valid loss %.4f acc %.4f | %.0f img/s  %.2f s\n", epoch,
                 row.train.loss, row.train.accuracy, row.valid.loss, row.valid.accuracy,
@@ -211,10 +227,12 @@ int run(const Options& o) {
     std::fflush(stdout);
     save_model_file(model_path, model_file(model, optimizer, o, data, epoch));
     write_file_atomically(metrics_path, metrics_csv(rows));
+    write_reports(o.out, rows, data.test.classes, confusion);
   }
   const Metrics& test = rows.back().test;
   std::printf("test loss %.4f  test accuracy %.4f (%.2f%%)\n", test.loss, test.accuracy, 100 * test.accuracy);
-  std::printf("wrote %s and %s\n", model_path.c_str(), metrics_path.c_str());
+  std::printf("wrote %s, %s, curves.svg, confusion.csv/.svg and per_class.csv in %s\n", model_path.c_str(),
+              metrics_path.c_str(), o.out.c_str());
   return 0;
 }
 

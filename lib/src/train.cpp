@@ -70,7 +70,8 @@ Metrics train_epoch(Model& model, Optimizer& optimizer, const Dataset& data,
           seconds_since(start)};
 }
 
-Metrics evaluate(Model& model, const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm) {
+Metrics evaluate(Model& model, const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm,
+                 std::vector<int64_t>* confusion) {
   check_input(model, data);
   const auto start = Clock::now();
   const int64_t classes = model.classes();
@@ -83,6 +84,10 @@ Metrics evaluate(Model& model, const Dataset& data, std::span<const uint32_t> in
     loss_sum += r.loss_sum;
     correct += r.correct;
     images += count;
+    if (confusion) {
+      confusion->resize(classes * classes);
+      for (int64_t i = 0; i < count; ++i) (*confusion)[labels[i] * classes + argmax(model.dst() + i * classes, classes)]++;
+    }
   });
   return {loss_sum / std::max<int64_t>(images, 1), static_cast<double>(correct) / std::max<int64_t>(images, 1), images,
           seconds_since(start)};

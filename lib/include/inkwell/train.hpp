@@ -37,8 +37,9 @@ Metrics train_epoch(Model& model, Optimizer& optimizer, const Dataset& data,
                     std::span<const uint32_t> order, const Normalization& norm,
                     const LearningRate& lr, const Progress& progress = {}, Rng* augment = nullptr);
 
-// Forward-only pass over data[indices].
+// Forward-only pass over data[indices]. With `confusion` (classes x classes), also counts each
+// image at [true label][prediction].
 Metrics evaluate(Model& model, const Dataset& data, std::span<const uint32_t> indices,
-                 const Normalization& norm);
+                 const Normalization& norm, std::vector<int64_t>* confusion = nullptr);
 
 }  // namespace inkwell
