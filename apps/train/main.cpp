@@ -1,16 +1,21 @@
 // inkwell-train: trains a CNN on MNIST or Fashion-MNIST with a train/valid/test split, prints one
 // line per epoch, and after every epoch writes to DIR: model.inkw, metrics.csv, curves.svg
 // (accuracy and loss per epoch), confusion.csv + confusion.svg and per_class.csv (test set).
+// SIGINT/SIGTERM stop after the current step and save; --resume DIR goes on from there.
 #include <omp.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <numeric>
 #include <sstream>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "inkwell/atomic_file.hpp"
@@ -45,9 +50,11 @@ struct Options {
   int64_t eval_batch = 500;        // batch of the inference model used for valid/test
   std::string out = "runs/latest";
   bool augment = false;            // random affine + stroke augmentation of training images
+  bool resume = false;             // settings and state come from out/model.inkw
 };
 
 const char* kUsage = R"(usage: inkwell-train [options]
+       inkwell-train --resume DIR [--threads N]
   --data NAME|DIR       mnist (default), fashion, or a directory with the four IDX files
   --model NAME|SPEC     preset (seed, fast) or spec, e.g. conv16k5p2-relu-maxpool2-fc10 (default seed)
   --epochs N            default 5
@@ -56,12 +63,18 @@ const char* kUsage = R"(usage: inkwell-train [options]
   --weight-decay X      L2 regularisation, default 0.0001
   --optimizer NAME      adam (coupled L2, as PyTorch), adamw (decoupled), sgd (momentum 0.9)
   --schedule NAME       cosine (default), constant (the notebook's), onecycle
-  --seed N              split, shuffling and initialisation, default 0
+  --seed N              split, shuffling, initialisation and augmentation, default 0
   --threads N           compute threads, default all cores
   --valid N             validation images held out of the training set, default 5000
   --augment             augment training images on the fly (rotation, scale, shift, stroke)
-  --out DIR             where model.inkw and metrics.csv go, default runs/latest
+  --out DIR             where model.inkw, metrics.csv and the reports go, default runs/latest
+  --resume DIR          continue an interrupted run in DIR with its own settings; the result is
+                        the same as an uninterrupted run's with the same --threads
+Ctrl-C (SIGINT) or SIGTERM stops after the current step, saves, and exits with 130.
 )";
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_signal(int) { g_stop = true; }
 
 [[noreturn]] void usage_error(const std::string& message) {
   std::cerr << "inkwell-train: " << message << "\n" << kUsage;
@@ -78,6 +91,7 @@ T number(const std::string& flag, const std::string& text) {
 
 Options parse(int argc, char** argv) {
   Options o;
+  bool settings_given = false;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag == "-h" || flag == "--help") {
@@ -85,11 +99,12 @@ Options parse(int argc, char** argv) {
       std::exit(0);
     }
     if (flag == "--augment") {
-      o.augment = true;
+      o.augment = settings_given = true;
       continue;
     }
     if (i + 1 >= argc) usage_error("unknown option or missing value: " + flag);
     const std::string v = argv[++i];
+    settings_given |= flag != "--threads" && flag != "--resume";
     if (flag == "--data") o.data = v;
     else if (flag == "--model") o.model = v;
     else if (flag == "--epochs") o.epochs = number<int>(flag, v);
@@ -102,8 +117,10 @@ Options parse(int argc, char** argv) {
     else if (flag == "--threads") o.threads = number<int>(flag, v);
     else if (flag == "--valid") o.valid = number<int64_t>(flag, v);
     else if (flag == "--out") o.out = v;
+    else if (flag == "--resume") o.out = v, o.resume = true;
     else usage_error("unknown option " + flag);
   }
+  if (o.resume && settings_given) usage_error("--resume takes the run's settings from DIR/model.inkw; only --threads may be given");
   if (o.epochs < 1) usage_error("--epochs must be at least 1");
   if (o.batch < 1 || o.batch > 65536) usage_error("--batch must be 1 to 65536");
   if (!(o.lr > 0)) usage_error("--lr must be positive");
@@ -119,38 +136,86 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
-struct EpochRow {
-  int epoch;
-  Metrics train, valid, test;
-};
-
-std::string metrics_csv(const std::vector<EpochRow>& rows) {
-  std::string csv = "epoch,train_loss,train_acc,valid_loss,valid_acc,test_loss,test_acc,images_per_sec,seconds\n";
-  for (const EpochRow& r : rows) {
-    // seconds: the epoch's training steps plus its validation pass (not the test pass).
-    const double seconds = r.train.seconds + r.valid.seconds;
-    csv += std::to_string(r.epoch) + "," + fixed(r.train.loss, 6) + "," + fixed(r.train.accuracy, 6) + "," +
-           (r.valid.images ? fixed(r.valid.loss, 6) + "," + fixed(r.valid.accuracy, 6) : ",") + "," +
-           fixed(r.test.loss, 6) + "," + fixed(r.test.accuracy, 6) + "," +
-           fixed(r.train.images / r.train.seconds, 1) + "," + fixed(seconds, 3) + "\n";
-  }
-  return csv;
+std::string exact(double v) {  // round-trips through text
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
 }
 
-// curves.svg over all epochs so far; the confusion matrix and per-class accuracy of this epoch.
+// One finished epoch: its metrics.csv line, and the figures curves.svg draws.
+struct EpochRow {
+  std::string csv;
+  CurvePoint point;
+};
+
+const char* kMetricsHeader = "epoch,train_loss,train_acc,valid_loss,valid_acc,test_loss,test_acc,images_per_sec,seconds";
+
+EpochRow make_row(int epoch, const Metrics& train, const Metrics& valid, const Metrics& test) {
+  // seconds: the epoch's training steps plus its validation pass (not the test pass).
+  const bool has_valid = valid.images > 0;
+  const std::string csv = std::to_string(epoch) + "," + fixed(train.loss, 6) + "," + fixed(train.accuracy, 6) + "," +
+                          (has_valid ? fixed(valid.loss, 6) + "," + fixed(valid.accuracy, 6) : ",") + "," +
+                          fixed(test.loss, 6) + "," + fixed(test.accuracy, 6) + "," +
+                          fixed(train.images / train.seconds, 1) + "," + fixed(train.seconds + valid.seconds, 3);
+  return {csv, {epoch, train.loss, train.accuracy, valid.loss, valid.accuracy, test.loss, test.accuracy, has_valid}};
+}
+
+// The rows of an existing metrics.csv (--resume), checked to be this program's, epochs 1..n.
+std::vector<EpochRow> read_rows(const std::string& path, int epochs_done) {
+  if (epochs_done == 0) return {};  // interrupted in epoch 1: no metrics yet
+  std::ifstream in(path);
+  std::string line;
+  if (!std::getline(in, line) || line != kMetricsHeader) throw error(path, ": missing, or not a metrics file of inkwell-train");
+  std::vector<EpochRow> rows;
+  while (std::getline(in, line) && static_cast<int>(rows.size()) < epochs_done) {
+    std::vector<std::string> f;
+    std::stringstream fields(line);
+    for (std::string x; std::getline(fields, x, ',');) f.push_back(x);
+    if (f.size() != 9 || std::stoi(f[0]) != static_cast<int>(rows.size()) + 1) throw error(path, ": unexpected row '", line, "'");
+    const bool has_valid = !f[3].empty();
+    rows.push_back({line, {std::stoi(f[0]), std::stod(f[1]), std::stod(f[2]), has_valid ? std::stod(f[3]) : 0,
+                           has_valid ? std::stod(f[4]) : 0, std::stod(f[5]), std::stod(f[6]), has_valid}});
+  }
+  if (static_cast<int>(rows.size()) != epochs_done) throw error(path, ": ", rows.size(), " rows, the checkpoint has ", epochs_done, " epochs done");
+  return rows;
+}
+
 void write_reports(const std::string& dir, const std::vector<EpochRow>& rows, const std::vector<std::string>& classes,
                    const std::vector<int64_t>& confusion) {
+  std::string csv = std::string(kMetricsHeader) + "\n";
   std::vector<CurvePoint> points;
-  for (const EpochRow& r : rows)
-    points.push_back({r.epoch, r.train.loss, r.train.accuracy, r.valid.loss, r.valid.accuracy, r.test.loss,
-                      r.test.accuracy, r.valid.images > 0});
+  for (const EpochRow& r : rows) csv += r.csv + "\n", points.push_back(r.point);
+  write_file_atomically((fs::path(dir) / "metrics.csv").string(), csv);
   write_file_atomically((fs::path(dir) / "curves.svg").string(), curves_svg(points));
   write_file_atomically((fs::path(dir) / "confusion.csv").string(), confusion_csv(classes, confusion));
   write_file_atomically((fs::path(dir) / "confusion.svg").string(), confusion_svg(classes, confusion));
   write_file_atomically((fs::path(dir) / "per_class.csv").string(), per_class_csv(classes, confusion));
 }
 
-ModelFile model_file(const Model& model, const Optimizer& opt, const Options& o, const DatasetSplits& data, int epoch) {
+std::string hex(const std::array<uint64_t, 4>& s) {
+  char buf[80];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx%016llx%016llx", static_cast<unsigned long long>(s[0]),
+                static_cast<unsigned long long>(s[1]), static_cast<unsigned long long>(s[2]), static_cast<unsigned long long>(s[3]));
+  return buf;
+}
+
+std::array<uint64_t, 4> unhex(const std::string& h) {
+  if (h.size() != 64) throw error("bad generator state '", h, "'");
+  std::array<uint64_t, 4> s;
+  for (int i = 0; i < 4; ++i) s[i] = std::stoull(h.substr(16 * i, 16), nullptr, 16);
+  return s;
+}
+
+// Where a run stands: the epoch in progress (1-based) and how far into it.
+struct RunState {
+  int epoch = 1;
+  EpochState partial;
+  std::array<uint64_t, 4> augment_rng{};
+};
+
+// The checkpoint: weights, Adam state, settings and RunState in the metadata.
+ModelFile checkpoint(const Model& model, const Optimizer& opt, const Options& o, const DatasetSplits& data,
+                     const RunState& st) {
   ModelFile f;
   f.architecture = model.architecture();
   f.classes = data.train.classes;
@@ -161,14 +226,43 @@ ModelFile model_file(const Model& model, const Optimizer& opt, const Options& o,
     f.optimizer.push_back({p.name + ".m", p.dims, arena.read_plain(p, opt.m().data())});
     if (!opt.v().empty()) f.optimizer.push_back({p.name + ".v", p.dims, arena.read_plain(p, opt.v().data())});
   }
-  f.meta = {{"optimizer", o.optimizer}, {"optimizer.steps", std::to_string(opt.steps())},
-            {"epoch", std::to_string(epoch)}, {"seed", std::to_string(o.seed)}, {"data", o.data},
-            {"lr", fixed(o.lr, 8)}, {"weight_decay", fixed(o.weight_decay, 8)}, {"schedule", o.schedule},
-            {"augment", o.augment ? "yes" : "no"}, {"epochs", std::to_string(o.epochs)}, {"batch", std::to_string(o.batch)}};
+  f.meta = {{"data", o.data}, {"epochs", std::to_string(o.epochs)}, {"batch", std::to_string(o.batch)},
+            {"lr", exact(o.lr)}, {"weight_decay", exact(o.weight_decay)}, {"optimizer", o.optimizer},
+            {"schedule", o.schedule}, {"seed", std::to_string(o.seed)}, {"valid", std::to_string(o.valid)},
+            {"augment", o.augment ? "yes" : "no"}, {"optimizer.steps", std::to_string(opt.steps())},
+            {"epoch", std::to_string(st.epoch)}, {"epoch.steps_done", std::to_string(st.partial.steps_done)},
+            {"epoch.loss_sum", exact(st.partial.loss_sum)}, {"epoch.correct", std::to_string(st.partial.correct)},
+            {"epoch.images", std::to_string(st.partial.images)}, {"epoch.seconds", exact(st.partial.seconds)},
+            {"rng.augment", hex(st.augment_rng)}};
   return f;
 }
 
-int run(const Options& o) {
+const std::string& meta(const ModelFile& f, const std::string& path, const char* key) {
+  const auto it = f.meta.find(key);
+  if (it == f.meta.end()) throw error(path, ": not a resumable checkpoint (no '", key, "')");
+  return it->second;
+}
+
+int run(Options o) {
+  const std::string model_path = (fs::path(o.out) / "model.inkw").string();
+  ModelFile saved;
+  RunState st;
+  if (o.resume) {
+    saved = load_model_file(model_path);
+    auto get = [&](const char* key) { return meta(saved, model_path, key); };
+    o.data = get("data"), o.model = saved.architecture.spec, o.epochs = std::stoi(get("epochs"));
+    o.batch = std::stoll(get("batch")), o.lr = std::stod(get("lr")), o.weight_decay = std::stod(get("weight_decay"));
+    o.optimizer = get("optimizer"), o.schedule = get("schedule"), o.seed = std::stoull(get("seed"));
+    o.valid = std::stoll(get("valid")), o.augment = get("augment") == "yes";
+    st.epoch = std::stoi(get("epoch"));
+    st.partial = {std::stoll(get("epoch.steps_done")), std::stod(get("epoch.loss_sum")), std::stoll(get("epoch.correct")),
+                  std::stoll(get("epoch.images")), std::stod(get("epoch.seconds"))};
+    st.augment_rng = unhex(get("rng.augment"));
+    if (st.epoch > o.epochs) {
+      std::printf("inkwell-train: %s is complete (%d epochs)\n", o.out.c_str(), o.epochs);
+      return 0;
+    }
+  }
   if (o.threads > 0) omp_set_num_threads(o.threads);
   const OptimizerConfig opt_config{parse_optimizer_kind(o.optimizer), o.weight_decay};
   const Schedule schedule = parse_schedule(o.schedule);
@@ -178,7 +272,8 @@ int run(const Options& o) {
   const DatasetSplits data = load_named_dataset(named ? o.data : "mnist", named ? dataset_dir(o.data) : o.data);
   if (o.valid >= data.train.size()) usage_error("--valid must be below the " + std::to_string(data.train.size()) + " training images");
 
-  // Seeded split of the training set: the first `valid` images of a permutation validate.
+  // One generator, seeded, makes the split (the first `valid` images of a permutation validate)
+  // and then every epoch's shuffle: replaying it rebuilds any epoch's order on --resume.
   Rng rng(o.seed);
   std::vector<uint32_t> perm(data.train.size());
   std::iota(perm.begin(), perm.end(), 0u);
@@ -187,52 +282,96 @@ int run(const Options& o) {
   std::vector<uint32_t> train_idx(perm.begin() + o.valid, perm.end());
   std::vector<uint32_t> test_idx(data.test.size());
   std::iota(test_idx.begin(), test_idx.end(), 0u);
+  for (int e = 1; e < st.epoch; ++e) rng.shuffle(std::span(train_idx));
 
   Model model(arch, o.batch, Mode::train);
   Model eval(arch, o.eval_batch, Mode::infer);
-  model.init_params(o.seed);
   Optimizer optimizer(opt_config, model.params().size());
+  Rng augment_rng(o.seed ^ 0xa5a5a5a5u);  // its own stream: --augment leaves the split and shuffles as they are
+  std::vector<EpochRow> rows;
+  if (o.resume) {
+    model.load_state(saved.tensors);
+    ParamArena& arena = model.params();
+    size_t t = 0;
+    for (const Param& p : arena.params()) {
+      arena.write_plain(p, optimizer.m().data(), saved.optimizer.at(t++).data);
+      if (!optimizer.v().empty()) arena.write_plain(p, optimizer.v().data(), saved.optimizer.at(t++).data);
+    }
+    optimizer.set_steps(std::stoll(meta(saved, model_path, "optimizer.steps")));
+    augment_rng.set_state(st.augment_rng);
+    rows = read_rows((fs::path(o.out) / "metrics.csv").string(), st.epoch - 1);
+    std::printf("inkwell-train: resuming %s at epoch %d, step %lld\n", o.out.c_str(), st.epoch,
+                static_cast<long long>(st.partial.steps_done));
+  } else {
+    model.init_params(o.seed);
+  }
   const int64_t steps_per_epoch = (static_cast<int64_t>(train_idx.size()) + o.batch - 1) / o.batch;
   const LearningRate lr{schedule, o.lr, steps_per_epoch * o.epochs};
 
   fs::create_directories(o.out);
-  const std::string model_path = (fs::path(o.out) / "model.inkw").string();
-  const std::string metrics_path = (fs::path(o.out) / "metrics.csv").string();
-  std::printf("inkwell-train: %s on %s (%lld train, %lld valid, %lld test), %s lr %g wd %g %s, batch %lld, %d threads\n",
+  std::signal(SIGINT, on_signal);  // before the header: once it is printed, a signal saves
+  std::signal(SIGTERM, on_signal);
+  std::printf("inkwell-train: %s on %s (%lld train, %lld valid, %lld test), %s lr %g wd %g %s%s, batch %lld, %d threads\n",
               arch.spec.c_str(), o.data.c_str(), static_cast<long long>(train_idx.size()),
               static_cast<long long>(valid_idx.size()), static_cast<long long>(test_idx.size()), o.optimizer.c_str(),
-              o.lr, o.weight_decay, o.schedule.c_str(), static_cast<long long>(o.batch), omp_get_max_threads());
+              o.lr, o.weight_decay, o.schedule.c_str(), o.augment ? ", augmented" : "", static_cast<long long>(o.batch),
+              omp_get_max_threads());
+  std::fflush(stdout);
+  auto save = [&] {
+    st.augment_rng = augment_rng.state();
+    save_model_file(model_path, checkpoint(model, optimizer, o, data, st));
+  };
 
-  Rng augment_rng(o.seed ^ 0xa5a5a5a5u);  // its own stream: --augment leaves the split and shuffles as they are
   const bool tty = isatty(fileno(stdout));
-  std::vector<EpochRow> rows;
-  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+  while (st.epoch <= o.epochs) {
     rng.shuffle(std::span(train_idx));
+    // On a terminal, a live line: step, loss, images/s and time left in this epoch.
+    const auto epoch_start = std::chrono::steady_clock::now();
+    const int64_t first_step = st.partial.steps_done;
     auto progress = [&](int64_t step, int64_t steps, double loss) {
-      if (tty && (step % 50 == 0 || step == steps))
-        std::printf("\repoch %d  step %lld/%lld  loss %.4f", epoch, static_cast<long long>(step), static_cast<long long>(steps), loss),
-            std::fflush(stdout);
+      if (!tty || (step % 50 != 0 && step != steps)) return;
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+      const double per_step = s / static_cast<double>(step - first_step);
+      std::printf("\repoch %d  step %lld/%lld  loss %.4f  %.0f img/s  ETA %.0f s\033[K", st.epoch,
+                  static_cast<long long>(step), static_cast<long long>(steps), loss, static_cast<double>(o.batch) / per_step,
+                  per_step * static_cast<double>(steps - step));
+      std::fflush(stdout);
     };
-    EpochRow row{epoch, train_epoch(model, optimizer, data.train, train_idx, data.normalization, lr, progress,
-                                    o.augment ? &augment_rng : nullptr), {}, {}};
+    const bool complete = train_epoch(model, optimizer, data.train, train_idx, data.normalization, lr, st.partial, progress,
+                                      o.augment ? &augment_rng : nullptr, &g_stop);
     if (tty) std::printf("\r\033[K");
+    if (!complete) {
+      save();
+      std::printf("inkwell-train: interrupted at epoch %d, step %lld of %lld; saved %s\n"
+                  "continue with: inkwell-train --resume %s\n",
+                  st.epoch, static_cast<long long>(st.partial.steps_done), static_cast<long long>(steps_per_epoch),
+                  model_path.c_str(), o.out.c_str());
+      return 130;
+    }
+    const Metrics train = st.partial.metrics();
     eval.load_state(model.state());
-    if (!valid_idx.empty()) row.valid = evaluate(eval, data.train, valid_idx, data.normalization);
+    const Metrics valid = valid_idx.empty() ? Metrics{} : evaluate(eval, data.train, valid_idx, data.normalization);
     std::vector<int64_t> confusion;
-    row.test = evaluate(eval, data.test, test_idx, data.normalization, &confusion);
-    rows.push_back(row);
-    std::printf("epoch %2d  train loss %.4f acc %.4f | valid loss %.4f acc %.4f | %.0f img/s  %.2f s\n", epoch,
-                row.train.loss, row.train.accuracy, row.valid.loss, row.valid.accuracy,
-                row.train.images / row.train.seconds, row.train.seconds + row.valid.seconds);
+    const Metrics test = evaluate(eval, data.test, test_idx, data.normalization, &confusion);
+    rows.push_back(make_row(st.epoch, train, valid, test));
+    std::printf("epoch %2d  train loss %.4f acc %.4f | valid loss %.4f acc %.4f | %.0f img/s  %.2f s\n", st.epoch,
+                train.loss, train.accuracy, valid.loss, valid.accuracy, train.images / train.seconds,
+                train.seconds + valid.seconds);
     std::fflush(stdout);
-    save_model_file(model_path, model_file(model, optimizer, o, data, epoch));
-    write_file_atomically(metrics_path, metrics_csv(rows));
+    ++st.epoch;  // saved as the start of the next epoch
+    st.partial = {};
+    save();
     write_reports(o.out, rows, data.test.classes, confusion);
+    if (g_stop && st.epoch <= o.epochs) {
+      std::printf("inkwell-train: interrupted after epoch %d; saved %s\ncontinue with: inkwell-train --resume %s\n",
+                  st.epoch - 1, model_path.c_str(), o.out.c_str());
+      return 130;
+    }
   }
-  const Metrics& test = rows.back().test;
-  std::printf("test loss %.4f  test accuracy %.4f (%.2f%%)\n", test.loss, test.accuracy, 100 * test.accuracy);
-  std::printf("wrote %s, %s, curves.svg, confusion.csv/.svg and per_class.csv in %s\n", model_path.c_str(),
-              metrics_path.c_str(), o.out.c_str());
+  const CurvePoint& last = rows.back().point;
+  std::printf("test loss %.4f  test accuracy %.4f (%.2f%%)\n", last.test_loss, last.test_acc, 100 * last.test_acc);
+  std::printf("wrote %s, metrics.csv, curves.svg, confusion.csv/.svg and per_class.csv in %s\n", model_path.c_str(),
+              o.out.c_str());
   return 0;
 }
 

@@ -26,34 +26,39 @@ void check_input(const Model& model, const Dataset& data) {
 }
 
 // Runs `body(batch indices, labels)` for each batch of `indices`, after filling the model's src.
+// From batch `first` on; `body` returns false to stop.
 template <typename Body>
 void for_each_batch(Model& model, const Dataset& data, std::span<const uint32_t> indices,
-                    const Normalization& norm, Rng* augment, Body body) {
+                    const Normalization& norm, Rng* augment, int64_t first, Body body) {
   const int64_t n = static_cast<int64_t>(indices.size()), batch = model.batch();
   std::vector<uint8_t> labels(batch);
-  for (int64_t start = 0; start < n; start += batch) {
+  for (int64_t start = first * batch; start < n; start += batch) {
     const auto count = std::min(batch, n - start);
     const auto idx = indices.subspan(start, count);
     fill_batch(data, idx, norm, model.src(), augment);
     for (int64_t i = 0; i < count; ++i) labels[i] = data.labels[idx[i]];
-    body(count, std::span<const uint8_t>(labels.data(), count));
+    if (!body(count, std::span<const uint8_t>(labels.data(), count))) return;
   }
 }
 
 }  // namespace
 
-Metrics train_epoch(Model& model, Optimizer& optimizer, const Dataset& data,
-                    std::span<const uint32_t> order, const Normalization& norm,
-                    const LearningRate& lr, const Progress& progress, Rng* augment) {
+Metrics EpochState::metrics() const {
+  return {loss_sum / std::max<int64_t>(images, 1), static_cast<double>(correct) / std::max<int64_t>(images, 1), images,
+          seconds};
+}
+
+bool train_epoch(Model& model, Optimizer& optimizer, const Dataset& data, std::span<const uint32_t> order,
+                 const Normalization& norm, const LearningRate& lr, EpochState& state, const Progress& progress,
+                 Rng* augment, const std::atomic<bool>* stop) {
   check_input(model, data);
   const auto start = Clock::now();
+  const double seconds_before = state.seconds;
   const int64_t classes = model.classes(), batch = model.batch();
   const auto logits = std::span<const float>(model.dst(), batch * classes);
   const auto diff = std::span<float>(model.diff_dst(), batch * classes);
   const int64_t steps = (static_cast<int64_t>(order.size()) + batch - 1) / batch;
-  double loss_sum = 0;
-  int64_t correct = 0, images = 0, step = 0;
-  for_each_batch(model, data, order, norm, augment, [&](int64_t count, std::span<const uint8_t> labels) {
+  for_each_batch(model, data, order, norm, augment, state.steps_done, [&](int64_t count, std::span<const uint8_t> labels) {
     model.forward();
     const LossResult r = softmax_cross_entropy(logits, labels, classes, count, diff);
     if (!std::isfinite(r.loss_sum))
@@ -61,13 +66,15 @@ Metrics train_epoch(Model& model, Optimizer& optimizer, const Dataset& data,
                   " (try a lower --lr)");
     model.backward();
     optimizer.step(model.params(), learning_rate(lr.schedule, lr.lr, optimizer.steps(), lr.total_steps));
-    loss_sum += r.loss_sum;
-    correct += r.correct;
-    images += count;
-    if (progress) progress(++step, steps, loss_sum / images);
+    state.loss_sum += r.loss_sum;
+    state.correct += r.correct;
+    state.images += count;
+    ++state.steps_done;
+    if (progress) progress(state.steps_done, steps, state.loss_sum / state.images);
+    return !(stop && stop->load());
   });
-  return {loss_sum / std::max<int64_t>(images, 1), static_cast<double>(correct) / std::max<int64_t>(images, 1), images,
-          seconds_since(start)};
+  state.seconds = seconds_before + seconds_since(start);
+  return state.steps_done == steps;
 }
 
 Metrics evaluate(Model& model, const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm,
@@ -78,7 +85,7 @@ Metrics evaluate(Model& model, const Dataset& data, std::span<const uint32_t> in
   const auto logits = std::span<const float>(model.dst(), model.batch() * classes);
   double loss_sum = 0;
   int64_t correct = 0, images = 0;
-  for_each_batch(model, data, indices, norm, nullptr, [&](int64_t count, std::span<const uint8_t> labels) {
+  for_each_batch(model, data, indices, norm, nullptr, 0, [&](int64_t count, std::span<const uint8_t> labels) {
     model.forward();
     const LossResult r = softmax_cross_entropy(logits, labels, classes, count, {});
     loss_sum += r.loss_sum;
@@ -88,6 +95,7 @@ Metrics evaluate(Model& model, const Dataset& data, std::span<const uint32_t> in
       confusion->resize(classes * classes);
       for (int64_t i = 0; i < count; ++i) (*confusion)[labels[i] * classes + argmax(model.dst() + i * classes, classes)]++;
     }
+    return true;
   });
   return {loss_sum / std::max<int64_t>(images, 1), static_cast<double>(correct) / std::max<int64_t>(images, 1), images,
           seconds_since(start)};

@@ -39,6 +39,7 @@ class Optimizer {
   std::vector<float>& v() { return v_; }
   const std::vector<float>& m() const { return m_; }
   const std::vector<float>& v() const { return v_; }
+  void set_steps(int64_t steps) { steps_ = steps; }  // when restoring a checkpoint
 
  private:
   OptimizerConfig config_;

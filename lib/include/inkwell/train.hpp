@@ -2,6 +2,7 @@
 // the model, scored by softmax cross-entropy and, in training, followed by an optimizer step.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -29,13 +30,23 @@ struct LearningRate {
 // Called after every step with (steps done this epoch, steps this epoch, running mean loss).
 using Progress = std::function<void(int64_t, int64_t, double)>;
 
-// One pass over data[order] in batches of model.batch(); the last batch may be short (padded
-// rows get zero gradient). Loss and accuracy are running means over the epoch, as in PyTorch
-// notebooks. Throws if the loss becomes NaN or infinite.
-// With `augment`, every training image is augmented on the fly from that generator.
-Metrics train_epoch(Model& model, Optimizer& optimizer, const Dataset& data,
-                    std::span<const uint32_t> order, const Normalization& norm,
-                    const LearningRate& lr, const Progress& progress = {}, Rng* augment = nullptr);
+// Where an epoch stands: enough to stop after any step and go on later from there.
+struct EpochState {
+  int64_t steps_done = 0;
+  double loss_sum = 0;
+  int64_t correct = 0, images = 0;
+  double seconds = 0;
+  Metrics metrics() const;  // running means so far
+};
+
+// Runs the steps of one pass over data[order] (batches of model.batch(); the last may be short,
+// its padded rows get zero gradient) from state.steps_done on, until the end or until *stop is
+// set (checked after each step). Loss and accuracy are running means over the epoch, as in
+// PyTorch notebooks. With `augment`, every training image is augmented from that generator.
+// Returns true when the epoch is complete. Throws if the loss becomes NaN or infinite.
+bool train_epoch(Model& model, Optimizer& optimizer, const Dataset& data, std::span<const uint32_t> order,
+                 const Normalization& norm, const LearningRate& lr, EpochState& state, const Progress& progress = {},
+                 Rng* augment = nullptr, const std::atomic<bool>* stop = nullptr);
 
 // Forward-only pass over data[indices]. With `confusion` (classes x classes), also counts each
 // image at [true label][prediction].

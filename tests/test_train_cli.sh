@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# inkwell-train end to end: interrupted + resumed == uninterrupted, divergence, usage errors.
+# usage: test_train_cli.sh BIN_DIR   (needs MNIST: ctest's fetch fixture)
+set -euo pipefail
+bin=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+args=(--data mnist --model fast --epochs 2 --valid 1000 --batch 128 --augment --threads 2)
+
+"$bin/inkwell-train" "${args[@]}" --out "$work/a" > "$work/a.log" || fail "uninterrupted run"
+for f in model.inkw metrics.csv curves.svg confusion.csv confusion.svg per_class.csv; do
+  [[ -s "$work/a/$f" ]] || fail "missing $f"
+done
+
+# SIGINT once training runs: saves mid-run, exits 130; --resume finishes it.
+"$bin/inkwell-train" "${args[@]}" --out "$work/b" > "$work/b.log" &
+pid=$!
+for _ in $(seq 100); do grep -q "^inkwell-train: fast\|^inkwell-train: conv" "$work/b.log" 2>/dev/null && break; sleep 0.05; done
+sleep 1.5
+kill -INT $pid
+set +e; wait $pid; code=$?; set -e
+[[ $code -eq 130 ]] || fail "SIGINT exit $code, expected 130"
+grep -q "continue with: inkwell-train --resume" "$work/b.log" || fail "no resume hint"
+"$bin/inkwell-train" --resume "$work/b" --threads 2 > "$work/b2.log" || fail "resume"
+cmp -s "$work/a/model.inkw" "$work/b/model.inkw" || fail "resumed weights differ from the uninterrupted run's"
+diff <(cut -d, -f1-7 "$work/a/metrics.csv") <(cut -d, -f1-7 "$work/b/metrics.csv") >/dev/null || fail "metrics differ"
+"$bin/inkwell-train" --resume "$work/b" | grep -q "is complete" || fail "resuming a finished run"
+
+# A diverging run stops with a clear message instead of writing garbage.
+set +e
+"$bin/inkwell-train" --data mnist --model fast --epochs 1 --lr 1e6 --optimizer sgd --out "$work/nan" > /dev/null 2> "$work/nan.err"; code=$?
+[[ $code -eq 1 ]] && grep -q "training diverged" "$work/nan.err" || fail "divergence: exit $code"
+# Usage errors exit 2.
+"$bin/inkwell-train" --epochs 0 >/dev/null 2>&1; [[ $? -eq 2 ]] || fail "--epochs 0"
+"$bin/inkwell-train" --resume "$work/b" --lr 1 >/dev/null 2>&1; [[ $? -eq 2 ]] || fail "--resume with settings"
+"$bin/inkwell-train" --bogus 1 >/dev/null 2>&1; [[ $? -eq 2 ]] || fail "unknown option"
+"$bin/inkwell-train" --data nowhere --out "$work/x" >/dev/null 2>"$work/nowhere.err"; code=$?
+[[ $code -eq 1 ]] && grep -q "nowhere" "$work/nowhere.err" || fail "missing data: exit $code"
+set -e
+echo "1 passed, 0 failed"
