@@ -22,6 +22,7 @@
 #include "inkwell/checkpoint.hpp"
 #include "inkwell/dataset.hpp"
 #include "inkwell/error.hpp"
+#include "inkwell/image_dataset.hpp"
 #include "inkwell/model.hpp"
 #include "inkwell/optimizer.hpp"
 #include "inkwell/report.hpp"
@@ -36,7 +37,9 @@ namespace {
 
 // Defaults reproduce the PyTorch notebook: Adam, lr 1e-3, L2 1e-4, batch 64, 5,000 validation images.
 struct Options {
-  std::string data = "mnist";      // mnist | fashion | a directory with the four IDX files
+  std::string data = "mnist";      // mnist | fashion | IDX directory | PNG tree | CSV manifest
+  double test_fraction = 1.0 / 7;  // held out as test data from a single PNG tree or manifest (MNIST's 10k of 70k)
+  bool skip_bad = false;           // PNG data: count and skip bad files instead of stopping
   std::string model = "seed";      // preset name or spec string (see lib/include/inkwell/spec.hpp)
   int epochs = 5;
   int64_t batch = 64;
@@ -55,7 +58,11 @@ struct Options {
 
 const char* kUsage = R"(usage: inkwell-train [options]
        inkwell-train --resume DIR [--threads N]
-  --data NAME|DIR       mnist (default), fashion, or a directory with the four IDX files
+  --data NAME|DIR|CSV   mnist (default), fashion, a directory with the four IDX files, a PNG tree
+                        (DIR/<class>/*.png, or DIR/train/<class>/... and DIR/test/<class>/...),
+                        or a CSV manifest of path,label
+  --test-fraction X     test share of a single PNG tree or manifest, default 0.1429 (1/7, seeded)
+  --skip-bad            count and skip unreadable or corrupt PNGs instead of stopping
   --model NAME|SPEC     preset (seed, fast) or spec, e.g. conv16k5p2-relu-maxpool2-fc10 (default seed)
   --epochs N            default 5
   --batch N             default 64
@@ -98,8 +105,8 @@ Options parse(int argc, char** argv) {
       std::cout << kUsage;
       std::exit(0);
     }
-    if (flag == "--augment") {
-      o.augment = settings_given = true;
+    if (flag == "--augment" || flag == "--skip-bad") {
+      (flag == "--augment" ? o.augment : o.skip_bad) = settings_given = true;
       continue;
     }
     if (i + 1 >= argc) usage_error("unknown option or missing value: " + flag);
@@ -116,6 +123,7 @@ Options parse(int argc, char** argv) {
     else if (flag == "--seed") o.seed = number<uint64_t>(flag, v);
     else if (flag == "--threads") o.threads = number<int>(flag, v);
     else if (flag == "--valid") o.valid = number<int64_t>(flag, v);
+    else if (flag == "--test-fraction") o.test_fraction = number<double>(flag, v);
     else if (flag == "--out") o.out = v;
     else if (flag == "--resume") o.out = v, o.resume = true;
     else usage_error("unknown option " + flag);
@@ -127,7 +135,35 @@ Options parse(int argc, char** argv) {
   if (!(o.weight_decay >= 0)) usage_error("--weight-decay must be >= 0");
   if (o.threads < 0) usage_error("--threads must be >= 0");
   if (o.valid < 0) usage_error("--valid must be >= 0");
+  if (!(o.test_fraction > 0 && o.test_fraction < 1)) usage_error("--test-fraction must be between 0 and 1");
   return o;
+}
+
+// --data: a named IDX dataset, an IDX directory, a PNG tree (split or not) or a CSV manifest.
+DatasetSplits load_data(const Options& o) {
+  if (o.data == "mnist" || o.data == "fashion") return load_named_dataset(o.data, dataset_dir(o.data));
+  const fs::path path(o.data);
+  if (fs::is_directory(path) && (fs::exists(path / "train-images-idx3-ubyte") || fs::exists(path / "train-images-idx3-ubyte.gz")))
+    return load_named_dataset("mnist", o.data);
+  ImageLoadOptions options;
+  options.skip_bad = o.skip_bad;
+  ImageLoadReport report;
+  DatasetSplits s;
+  if (fs::is_directory(path) && fs::is_directory(path / "train") && fs::is_directory(path / "test")) {
+    s.train = load_image_folder((path / "train").string(), options, &report);
+    options.classes = s.train.classes;
+    s.test = load_image_folder((path / "test").string(), options, &report);
+  } else {
+    const Dataset all = path.extension() == ".csv" ? load_manifest(o.data, options, &report)
+                                                   : load_image_folder(o.data, options, &report);
+    std::tie(s.train, s.test) = split_dataset(all, o.test_fraction, o.seed);
+  }
+  s.normalization = measure_normalization(s.train);
+  if (report.skipped) {
+    std::fprintf(stderr, "inkwell-train: skipped %lld bad files (--skip-bad), for example:\n", static_cast<long long>(report.skipped));
+    for (const std::string& e : report.errors) std::fprintf(stderr, "  %s\n", e.c_str());
+  }
+  return s;
 }
 
 std::string fixed(double v, int digits) {
@@ -229,7 +265,8 @@ ModelFile checkpoint(const Model& model, const Optimizer& opt, const Options& o,
   f.meta = {{"data", o.data}, {"epochs", std::to_string(o.epochs)}, {"batch", std::to_string(o.batch)},
             {"lr", exact(o.lr)}, {"weight_decay", exact(o.weight_decay)}, {"optimizer", o.optimizer},
             {"schedule", o.schedule}, {"seed", std::to_string(o.seed)}, {"valid", std::to_string(o.valid)},
-            {"augment", o.augment ? "yes" : "no"}, {"optimizer.steps", std::to_string(opt.steps())},
+            {"augment", o.augment ? "yes" : "no"}, {"test_fraction", exact(o.test_fraction)},
+            {"skip_bad", o.skip_bad ? "yes" : "no"}, {"optimizer.steps", std::to_string(opt.steps())},
             {"epoch", std::to_string(st.epoch)}, {"epoch.steps_done", std::to_string(st.partial.steps_done)},
             {"epoch.loss_sum", exact(st.partial.loss_sum)}, {"epoch.correct", std::to_string(st.partial.correct)},
             {"epoch.images", std::to_string(st.partial.images)}, {"epoch.seconds", exact(st.partial.seconds)},
@@ -254,6 +291,7 @@ int run(Options o) {
     o.batch = std::stoll(get("batch")), o.lr = std::stod(get("lr")), o.weight_decay = std::stod(get("weight_decay"));
     o.optimizer = get("optimizer"), o.schedule = get("schedule"), o.seed = std::stoull(get("seed"));
     o.valid = std::stoll(get("valid")), o.augment = get("augment") == "yes";
+    o.test_fraction = std::stod(get("test_fraction")), o.skip_bad = get("skip_bad") == "yes";
     st.epoch = std::stoi(get("epoch"));
     st.partial = {std::stoll(get("epoch.steps_done")), std::stod(get("epoch.loss_sum")), std::stoll(get("epoch.correct")),
                   std::stoll(get("epoch.images")), std::stod(get("epoch.seconds"))};
@@ -268,8 +306,7 @@ int run(Options o) {
   const Schedule schedule = parse_schedule(o.schedule);
   const Architecture arch{resolve_spec(o.model), {1, 28, 28}};
 
-  const bool named = o.data == "mnist" || o.data == "fashion";
-  const DatasetSplits data = load_named_dataset(named ? o.data : "mnist", named ? dataset_dir(o.data) : o.data);
+  const DatasetSplits data = load_data(o);
   if (o.valid >= data.train.size()) usage_error("--valid must be below the " + std::to_string(data.train.size()) + " training images");
 
   // One generator, seeded, makes the split (the first `valid` images of a permutation validate)

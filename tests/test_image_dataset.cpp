@@ -1,0 +1,133 @@
+// Datasets from PNG trees and CSV manifests, and training on one.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+
+#include "inkwell/error.hpp"
+#include "inkwell/image_dataset.hpp"
+#include "inkwell/model.hpp"
+#include "inkwell/optimizer.hpp"
+#include "inkwell/train.hpp"
+#include "inkwell/variants.hpp"
+
+namespace inkwell {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Three easy classes: a vertical bar, a horizontal bar, a cross; position and style vary.
+MnistImage glyph(int cls, int i) {
+  MnistImage d{};
+  const int at = 10 + i % 8;
+  for (int k = 6; k < 22; ++k) {
+    if (cls != 1) d[k * 28 + at] = d[k * 28 + at + 1] = 255;
+    if (cls != 0) d[at * 28 + k] = d[(at + 1) * 28 + k] = 255;
+  }
+  return d;
+}
+
+class ImageDatasetTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root = fs::temp_directory_path() / ("inkwell_imgds_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root);
+    Rng rng(4);
+    for (int c = 0; c < 3; ++c)
+      for (int i = 0; i < 60; ++i) write(root / "tree" / names[c] / (std::to_string(i) + ".png"), glyph(c, i), random_variant(rng));
+  }
+  void TearDown() override { fs::remove_all(root); }
+  void write(const fs::path& p, const MnistImage& img, const Variant& v) {
+    fs::create_directories(p.parent_path());
+    const auto png = render_png(img, v);
+    std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));
+  }
+  fs::path root;
+  const std::vector<std::string> names = {"bar", "dash", "plus"};
+};
+
+TEST_F(ImageDatasetTest, LoadsAnImageFolderTree) {
+  const Dataset d = load_image_folder((root / "tree").string(), {});
+  EXPECT_EQ(d.classes, names);
+  EXPECT_EQ(d.size(), 180);
+  EXPECT_EQ(d.rows, 28);
+  EXPECT_EQ(d.labels.front(), 0);
+  EXPECT_EQ(d.labels.back(), 2);
+  const Normalization n = measure_normalization(d);
+  EXPECT_GT(n.mean, 0.02f);
+  EXPECT_LT(n.mean, 0.5f);
+  EXPECT_GT(n.std, 0.05f);
+}
+
+TEST_F(ImageDatasetTest, BadFilesStopWithTheirNameOrAreSkipped) {
+  std::ofstream(root / "tree" / "dash" / "broken.png") << "not a png";
+  try {
+    load_image_folder((root / "tree").string(), {});
+    ADD_FAILURE() << "a bad file was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("broken.png: not a PNG file"), std::string::npos) << e.what();
+  }
+  ImageLoadOptions skip;
+  skip.skip_bad = true;
+  ImageLoadReport report;
+  EXPECT_EQ(load_image_folder((root / "tree").string(), skip, &report).size(), 180);
+  EXPECT_EQ(report.skipped, 1);
+  ASSERT_EQ(report.errors.size(), 1u);
+}
+
+TEST_F(ImageDatasetTest, ManifestMatchesTheTreeAndReportsBadLines) {
+  std::ofstream csv(root / "tree" / "all.csv");
+  csv << "path,label\n";
+  for (const auto& c : names)
+    for (int i = 0; i < 60; ++i) csv << c << "/" << i << ".png," << c << "\n";
+  csv.close();
+  const Dataset a = load_manifest((root / "tree" / "all.csv").string(), {});
+  const Dataset b = load_image_folder((root / "tree").string(), {});
+  EXPECT_EQ(a.classes, b.classes);
+  EXPECT_EQ(a.labels, b.labels);
+  EXPECT_EQ(a.images.size(), b.images.size());
+
+  std::ofstream(root / "bad.csv") << "path,label\nnocomma\n";
+  EXPECT_THROW(load_manifest((root / "bad.csv").string(), {}), Error);
+  std::ofstream(root / "unknown.csv") << "path,label\ntree/bar/0.png,bar\n";
+  ImageLoadOptions two;
+  two.classes = {"dash", "plus"};
+  EXPECT_THROW(load_manifest((root / "unknown.csv").string(), two), Error);  // "bar" not a class
+}
+
+TEST_F(ImageDatasetTest, TestTreeWithAnUnknownClassIsRefused) {
+  ImageLoadOptions opts;
+  opts.classes = {"bar", "dash"};
+  EXPECT_THROW(load_image_folder((root / "tree").string(), opts), Error);  // "plus" is not among them
+}
+
+TEST_F(ImageDatasetTest, SeededSplitAndAShortTrainingRun) {
+  const Dataset all = load_image_folder((root / "tree").string(), {});
+  const auto [train, test] = split_dataset(all, 0.25, 1);
+  EXPECT_EQ(test.size(), 45);
+  EXPECT_EQ(train.size(), 135);
+  EXPECT_EQ(split_dataset(all, 0.25, 1).second.labels, test.labels);
+
+  Model model(Architecture{"conv8k5p2-relu-maxpool2-conv16k5p2-relu-maxpool2-fc3", {1, 28, 28}}, 16, Mode::train);
+  Model eval(model.architecture(), 45, Mode::infer);
+  model.init_params(0);
+  Optimizer opt({OptimizerConfig::Kind::adam}, model.params().size());
+  const Normalization norm = measure_normalization(train);
+  std::vector<uint32_t> order(train.size()), test_idx(test.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::iota(test_idx.begin(), test_idx.end(), 0u);
+  for (int epoch = 0; epoch < 8; ++epoch) {
+    EpochState st;
+    ASSERT_TRUE(train_epoch(model, opt, train, order, norm, {Schedule::constant, 3e-3, 72}, st));
+  }
+  eval.load_state(model.state());
+  const Metrics m = evaluate(eval, test, test_idx, norm);
+  std::printf("3-class PNG tree: held-out accuracy %.3f\n", m.accuracy);
+  EXPECT_GE(m.accuracy, 0.9);
+}
+
+}  // namespace
+}  // namespace inkwell
