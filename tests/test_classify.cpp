@@ -180,7 +180,12 @@ TEST_F(ClassifyTest, MemoryStaysBoundedOnALargeTree) {
               static_cast<long long>(peak_rss_mb()));
   EXPECT_EQ(rows, 100000);
   EXPECT_EQ(failed, 0);
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer's shadow memory and quarantine alone exceed the bound (589 MB measured).
+  std::printf("peak RSS not checked: AddressSanitizer build\n");
+#else
   EXPECT_LT(peak_rss_mb(), 200);
+#endif
 }
 
 }  // namespace
