@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/cli.hpp"
 #include "inkwell/checkpoint.hpp"
 #include "inkwell/classify.hpp"
 #include "inkwell/error.hpp"
@@ -23,6 +24,7 @@
 
 namespace fs = std::filesystem;
 using namespace inkwell;
+namespace cli = inkwell::cli;
 
 namespace {
 
@@ -45,10 +47,7 @@ exit: 0 all classified, 3 some files failed, 2 usage error, 1 fatal error, 130 i
 std::atomic<bool> g_stop{false};
 extern "C" void on_signal(int) { g_stop = true; }
 
-[[noreturn]] void usage_error(const std::string& message) {
-  std::cerr << "inkwell-classify: " << message << "\n" << kUsage;
-  std::exit(2);
-}
+[[noreturn]] void usage_error(const std::string& message) { cli::usage_error("inkwell-classify", kUsage, message); }
 
 struct Options {
   std::vector<std::string> paths;
@@ -341,10 +340,5 @@ int run(const Options& o) {
 
 int main(int argc, char** argv) {
   const Options options = parse(argc, argv);
-  try {
-    return run(options);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "inkwell-classify: %s\n", e.what());
-    return 1;
-  }
+  return cli::run_or_report("inkwell-classify", [&] { return run(options); });
 }

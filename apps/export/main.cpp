@@ -11,6 +11,7 @@
 #include <iostream>
 #include <string>
 
+#include "../common/cli.hpp"
 #include "inkwell/dataset.hpp"
 #include "inkwell/error.hpp"
 #include "inkwell/variants.hpp"
@@ -44,7 +45,7 @@ int main(int argc, char** argv) {
                  "  writes DIR/<split>/<class>/<index>.png (--variants: <index>-<kind>.png, real-world style)\n";
     return 2;
   }
-  try {
+  return cli::run_or_report("inkwell-export", [&] {
     const DatasetSplits splits = load_named_dataset(data, dataset_dir(data));
     int64_t written = 0;
     Rng rng(seed);
@@ -74,8 +75,5 @@ int main(int argc, char** argv) {
     }
     std::printf("wrote %lld PNGs under %s\n", static_cast<long long>(written), out.c_str());
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "inkwell-export: %s\n", e.what());
-    return 1;
-  }
+  });
 }

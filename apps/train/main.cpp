@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/cli.hpp"
 #include "inkwell/atomic_file.hpp"
 #include "inkwell/checkpoint.hpp"
 #include "inkwell/dataset.hpp"
@@ -32,6 +33,7 @@
 
 namespace fs = std::filesystem;
 using namespace inkwell;
+namespace cli = inkwell::cli;
 
 namespace {
 
@@ -83,10 +85,7 @@ Ctrl-C (SIGINT) or SIGTERM stops after the current step, saves, and exits with 1
 std::atomic<bool> g_stop{false};
 extern "C" void on_signal(int) { g_stop = true; }
 
-[[noreturn]] void usage_error(const std::string& message) {
-  std::cerr << "inkwell-train: " << message << "\n" << kUsage;
-  std::exit(2);
-}
+[[noreturn]] void usage_error(const std::string& message) { cli::usage_error("inkwell-train", kUsage, message); }
 
 template <typename T>
 T number(const std::string& flag, const std::string& text) {
@@ -416,10 +415,5 @@ int run(Options o) {
 
 int main(int argc, char** argv) {
   const Options options = parse(argc, argv);
-  try {
-    return run(options);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "inkwell-train: %s\n", e.what());
-    return 1;
-  }
+  return cli::run_or_report("inkwell-train", [&] { return run(options); });
 }
