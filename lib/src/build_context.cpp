@@ -46,6 +46,15 @@ BuildContext::WeightedForward BuildContext::append_weighted_forward(const std::s
   return f;
 }
 
+memory BuildContext::append_backward_data(const std::string& layer, const dnnl::primitive_desc& pd,
+                                          const memory& weights, const memory& diff_dst) {
+  const memory w = convert(backward, layer + " bwd weights", weights, pd.weights_desc());
+  const memory dd = convert(backward, layer + " bwd diff_dst", diff_dst, pd.diff_dst_desc());
+  const memory diff_src = allocate(pd.diff_src_desc());
+  append(backward, layer + " backward data", pd, {{DNNL_ARG_DIFF_DST, dd}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, diff_src}});
+  return diff_src;
+}
+
 memory BuildContext::convert(OpList& ops, const std::string& name, const memory& from,
                              const memory::desc& want) {
   if (from.get_desc() == want) return from;

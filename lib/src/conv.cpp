@@ -72,15 +72,7 @@ memory Conv::build_backward(BuildContext& ctx, const memory& diff_dst, bool need
                                                       any(dst_dims_), strides, padding, padding);
   dnnl::convolution_backward_data::primitive_desc bwd_data_pd(bwd_data_desc, ctx.attr(),
                                                               ctx.engine, fwd_pd_);
-  const memory bd_weights = ctx.convert(ctx.backward, name() + " bwd weights", weights_,
-                                        bwd_data_pd.weights_desc());
-  const memory bd_diff_dst =
-      ctx.convert(ctx.backward, name() + " bwd diff_dst", diff_out, bwd_data_pd.diff_dst_desc());
-  const memory diff_src = ctx.allocate(bwd_data_pd.diff_src_desc());
-  ctx.append(ctx.backward, name() + " backward data", bwd_data_pd,
-             {{DNNL_ARG_DIFF_DST, bd_diff_dst}, {DNNL_ARG_WEIGHTS, bd_weights},
-              {DNNL_ARG_DIFF_SRC, diff_src}});
-  return diff_src;
+  return ctx.append_backward_data(name(), bwd_data_pd, weights_, diff_out);
 }
 
 }  // namespace inkwell

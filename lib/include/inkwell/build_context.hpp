@@ -72,6 +72,11 @@ class BuildContext {
   WeightedForward append_weighted_forward(const std::string& layer, const dnnl::primitive_desc& pd,
                                           const dnnl::memory& src, const Dims& weights_dims, int64_t fan_in);
 
+  // The backward-data op of a layer with weights: converts weights and diff_dst to the layouts
+  // `pd` wants, appends the op, returns diff_src.
+  dnnl::memory append_backward_data(const std::string& layer, const dnnl::primitive_desc& pd,
+                                    const dnnl::memory& weights, const dnnl::memory& diff_dst);
+
   // A fresh memory for a descriptor, allocated by oneDNN.
   dnnl::memory allocate(const dnnl::memory::desc& desc) const { return dnnl::memory(desc, engine); }
 };
