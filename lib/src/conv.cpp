@@ -9,10 +9,6 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
-namespace {
-memory::desc any(const memory::dims& dims) { return memory::desc(dims, dt::f32, tag::any); }
-}  // namespace
-
 Conv::Conv(std::string name, int64_t out_channels, int64_t kernel, int64_t pad, int64_t stride,
            bool fuse_relu, bool relu_backward_in_next)
     : Layer(std::move(name)),
@@ -32,8 +28,8 @@ memory Conv::build_forward(BuildContext& ctx, const memory& src) {
   const memory::dims strides = {stride_, stride_}, padding = {pad_, pad_};
 
   dnnl::convolution_forward::desc desc(ctx.forward_prop(), dnnl::algorithm::convolution_direct,
-                                       any(src_dims_), any(weights_dims_), any({out_channels_}),
-                                       any(dst_dims_), strides, padding, padding);
+                                       any_layout(src_dims_), any_layout(weights_dims_), any_layout({out_channels_}),
+                                       any_layout(dst_dims_), strides, padding, padding);
   fwd_pd_ = dnnl::convolution_forward::primitive_desc(desc, ctx.attr(fuse_relu_), ctx.engine);
 
   const auto f = ctx.append_weighted_forward(name(), fwd_pd_, src, weights_dims_, ic * kernel_ * kernel_);
@@ -53,8 +49,8 @@ memory Conv::build_backward(BuildContext& ctx, const memory& diff_dst, bool need
   const bool one_channel = src_dims_[1] == 1 && src_.get_desc() == memory::desc(src_dims_, dt::f32, tag::abcd);
   const memory::desc nhwc_src(src_dims_, dt::f32, tag::acdb), nhwc_dst(dst_dims_, dt::f32, tag::acdb);
   dnnl::convolution_backward_weights::desc bwd_weights_desc(
-      dnnl::algorithm::convolution_direct, one_channel ? nhwc_src : any(src_dims_), any(weights_dims_),
-      any({out_channels_}), one_channel ? nhwc_dst : any(dst_dims_), strides, padding, padding);
+      dnnl::algorithm::convolution_direct, one_channel ? nhwc_src : any_layout(src_dims_), any_layout(weights_dims_),
+      any_layout({out_channels_}), one_channel ? nhwc_dst : any_layout(dst_dims_), strides, padding, padding);
   dnnl::convolution_backward_weights::primitive_desc bwd_weights_pd(bwd_weights_desc, ctx.attr(),
                                                                     ctx.engine, fwd_pd_);
   const memory bw_src = one_channel ? memory(nhwc_src, ctx.engine, src_.get_data_handle())
@@ -68,8 +64,8 @@ memory Conv::build_backward(BuildContext& ctx, const memory& diff_dst, bool need
 
   // Data gradient. It prefers another weights layout than forward: one reorder per step.
   dnnl::convolution_backward_data::desc bwd_data_desc(dnnl::algorithm::convolution_direct,
-                                                      any(src_dims_), any(weights_dims_),
-                                                      any(dst_dims_), strides, padding, padding);
+                                                      any_layout(src_dims_), any_layout(weights_dims_),
+                                                      any_layout(dst_dims_), strides, padding, padding);
   dnnl::convolution_backward_data::primitive_desc bwd_data_pd(bwd_data_desc, ctx.attr(),
                                                               ctx.engine, fwd_pd_);
   return ctx.append_backward_data(name(), bwd_data_pd, weights_, diff_out);

@@ -6,12 +6,6 @@
 namespace inkwell {
 
 using dnnl::memory;
-using tag = memory::format_tag;
-using dt = memory::data_type;
-
-namespace {
-memory::desc any(const memory::dims& dims) { return memory::desc(dims, dt::f32, tag::any); }
-}  // namespace
 
 InnerProduct::InnerProduct(std::string name, int64_t outputs, bool fuse_relu)
     : Layer(std::move(name)), outputs_(outputs), fuse_relu_(fuse_relu) {}
@@ -26,8 +20,8 @@ memory InnerProduct::build_forward(BuildContext& ctx, const memory& src) {
   const int64_t fan_in = element_count(Dims(src_dims_.begin() + 1, src_dims_.end()));
 
   // src keeps the previous layer's layout; the weights layout adapts to it.
-  dnnl::inner_product_forward::desc desc(ctx.forward_prop(), src.get_desc(), any(weights_dims_),
-                                         any({outputs_}), any({src_dims_[0], outputs_}));
+  dnnl::inner_product_forward::desc desc(ctx.forward_prop(), src.get_desc(), any_layout(weights_dims_),
+                                         any_layout({outputs_}), any_layout({src_dims_[0], outputs_}));
   fwd_pd_ = dnnl::inner_product_forward::primitive_desc(desc, ctx.attr(fuse_relu_), ctx.engine);
 
   const auto f = ctx.append_weighted_forward(name(), fwd_pd_, src, weights_dims_, fan_in);
@@ -41,7 +35,7 @@ memory InnerProduct::build_backward(BuildContext& ctx, const memory& diff_dst, b
   if (fuse_relu_) diff_out = append_relu_backward(ctx, name(), dst_, diff_out);
 
   dnnl::inner_product_backward_weights::desc bwd_weights_desc(
-      src_.get_desc(), any(weights_dims_), any({outputs_}), any({src_dims_[0], outputs_}));
+      src_.get_desc(), any_layout(weights_dims_), any_layout({outputs_}), any_layout({src_dims_[0], outputs_}));
   const dnnl::inner_product_backward_weights::primitive_desc bwd_weights_pd(
       bwd_weights_desc, ctx.attr(), ctx.engine, fwd_pd_);
   const memory bw_src = ctx.convert(ctx.backward, name() + " bwd src", src_, bwd_weights_pd.src_desc());
@@ -52,8 +46,8 @@ memory InnerProduct::build_backward(BuildContext& ctx, const memory& diff_dst, b
                   DNNL_ARG_DIFF_WEIGHTS, diff_weights_, bwd_weights_pd.diff_weights_desc());
   if (!need_diff_src) return memory();
 
-  dnnl::inner_product_backward_data::desc bwd_data_desc(any(src_dims_), any(weights_dims_),
-                                                        any({src_dims_[0], outputs_}));
+  dnnl::inner_product_backward_data::desc bwd_data_desc(any_layout(src_dims_), any_layout(weights_dims_),
+                                                        any_layout({src_dims_[0], outputs_}));
   const dnnl::inner_product_backward_data::primitive_desc bwd_data_pd(bwd_data_desc, ctx.attr(),
                                                                       ctx.engine, fwd_pd_);
   return ctx.append_backward_data(name(), bwd_data_pd, weights_, diff_out);

@@ -26,6 +26,11 @@ struct Op {
 };
 using OpList = std::vector<Op>;
 
+// An f32 descriptor that lets the primitive choose the layout (format_tag::any).
+inline dnnl::memory::desc any_layout(const dnnl::memory::dims& dims) {
+  return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, dnnl::memory::format_tag::any);
+}
+
 class BuildContext {
  public:
   BuildContext(dnnl::engine engine, bool training, int threads, ParamArena& params)
