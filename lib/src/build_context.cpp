@@ -46,6 +46,16 @@ BuildContext::WeightedForward BuildContext::append_weighted_forward(const std::s
   return f;
 }
 
+void BuildContext::append_backward_weights(const std::string& layer, const dnnl::primitive_desc& pd,
+                                           const memory& src, const memory& diff_dst, const memory& diff_weights,
+                                           const memory& diff_bias) {
+  const memory s = convert(backward, layer + " bwd src", src, pd.src_desc());
+  const memory dd = convert(backward, layer + " bwd diff_dst", diff_dst, pd.diff_dst_desc());
+  append_into(backward, layer + " backward weights", pd,
+              {{DNNL_ARG_SRC, s}, {DNNL_ARG_DIFF_DST, dd}, {DNNL_ARG_DIFF_BIAS, diff_bias}}, DNNL_ARG_DIFF_WEIGHTS,
+              diff_weights, pd.diff_weights_desc());
+}
+
 memory BuildContext::append_backward_data(const std::string& layer, const dnnl::primitive_desc& pd,
                                           const memory& weights, const memory& diff_dst) {
   const memory w = convert(backward, layer + " bwd weights", weights, pd.weights_desc());

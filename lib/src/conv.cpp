@@ -53,13 +53,8 @@ memory Conv::build_backward(BuildContext& ctx, const memory& diff_dst, bool need
       any_layout({out_channels_}), one_channel ? nhwc_dst : any_layout(dst_dims_), strides, padding, padding);
   dnnl::convolution_backward_weights::primitive_desc bwd_weights_pd(bwd_weights_desc, ctx.attr(),
                                                                     ctx.engine, fwd_pd_);
-  const memory bw_src = one_channel ? memory(nhwc_src, ctx.engine, src_.get_data_handle())
-                                    : ctx.convert(ctx.backward, name() + " bwd src", src_, bwd_weights_pd.src_desc());
-  const memory bw_diff_dst =
-      ctx.convert(ctx.backward, name() + " bwd diff_dst", diff_out, bwd_weights_pd.diff_dst_desc());
-  ctx.append_into(ctx.backward, name() + " backward weights", bwd_weights_pd,
-                  {{DNNL_ARG_SRC, bw_src}, {DNNL_ARG_DIFF_DST, bw_diff_dst}, {DNNL_ARG_DIFF_BIAS, diff_bias_}},
-                  DNNL_ARG_DIFF_WEIGHTS, diff_weights_, bwd_weights_pd.diff_weights_desc());
+  ctx.append_backward_weights(name(), bwd_weights_pd, one_channel ? memory(nhwc_src, ctx.engine, src_.get_data_handle()) : src_,
+                              diff_out, diff_weights_, diff_bias_);
   if (!need_diff_src) return memory();
 
   // Data gradient. It prefers another weights layout than forward: one reorder per step.

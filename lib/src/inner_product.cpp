@@ -38,12 +38,7 @@ memory InnerProduct::build_backward(BuildContext& ctx, const memory& diff_dst, b
       src_.get_desc(), any_layout(weights_dims_), any_layout({outputs_}), any_layout({src_dims_[0], outputs_}));
   const dnnl::inner_product_backward_weights::primitive_desc bwd_weights_pd(
       bwd_weights_desc, ctx.attr(), ctx.engine, fwd_pd_);
-  const memory bw_src = ctx.convert(ctx.backward, name() + " bwd src", src_, bwd_weights_pd.src_desc());
-  const memory bw_diff_dst =
-      ctx.convert(ctx.backward, name() + " bwd diff_dst", diff_out, bwd_weights_pd.diff_dst_desc());
-  ctx.append_into(ctx.backward, name() + " backward weights", bwd_weights_pd,
-                  {{DNNL_ARG_SRC, bw_src}, {DNNL_ARG_DIFF_DST, bw_diff_dst}, {DNNL_ARG_DIFF_BIAS, diff_bias_}},
-                  DNNL_ARG_DIFF_WEIGHTS, diff_weights_, bwd_weights_pd.diff_weights_desc());
+  ctx.append_backward_weights(name(), bwd_weights_pd, src_, diff_out, diff_weights_, diff_bias_);
   if (!need_diff_src) return memory();
 
   dnnl::inner_product_backward_data::desc bwd_data_desc(any_layout(src_dims_), any_layout(weights_dims_),

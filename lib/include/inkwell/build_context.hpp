@@ -77,6 +77,12 @@ class BuildContext {
   WeightedForward append_weighted_forward(const std::string& layer, const dnnl::primitive_desc& pd,
                                           const dnnl::memory& src, const Dims& weights_dims, int64_t fan_in);
 
+  // The backward-weights op of a layer with weights: converts src and diff_dst to the layouts
+  // `pd` wants and writes the gradients into the arena (through append_into).
+  void append_backward_weights(const std::string& layer, const dnnl::primitive_desc& pd, const dnnl::memory& src,
+                               const dnnl::memory& diff_dst, const dnnl::memory& diff_weights,
+                               const dnnl::memory& diff_bias);
+
   // The backward-data op of a layer with weights: converts weights and diff_dst to the layouts
   // `pd` wants, appends the op, returns diff_src.
   dnnl::memory append_backward_data(const std::string& layer, const dnnl::primitive_desc& pd,
