@@ -2,6 +2,7 @@
 
 #include <stb/stb_image_resize.h>
 #include <stb/stb_image_write.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cmath>
@@ -59,7 +60,7 @@ void append(void* context, void* data, int size) {
   out->insert(out->end(), static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + size);
 }
 
-// A 16-bit grey PNG by hand (stb writes 8-bit only): signature, IHDR, one stored-deflate IDAT, IEND.
+// A 16-bit grey PNG by hand (stb writes 8-bit only): signature, IHDR, one zlib IDAT, IEND.
 std::vector<uint8_t> gray16_png(const std::vector<uint8_t>& gray, int64_t w, int64_t h);
 
 }  // namespace
@@ -125,20 +126,12 @@ void put_u32(std::vector<uint8_t>& out, uint32_t v) {
   for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<uint8_t>(v >> s));
 }
 
-uint32_t crc(const uint8_t* p, size_t n, uint32_t c = 0xffffffffu) {
-  for (size_t i = 0; i < n; ++i) {
-    c ^= p[i];
-    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
-  }
-  return c;
-}
-
 void chunk(std::vector<uint8_t>& out, const char* type, const std::vector<uint8_t>& data) {
   put_u32(out, static_cast<uint32_t>(data.size()));
   const size_t start = out.size();
   out.insert(out.end(), type, type + 4);
   out.insert(out.end(), data.begin(), data.end());
-  put_u32(out, crc(out.data() + start, out.size() - start) ^ 0xffffffffu);
+  put_u32(out, static_cast<uint32_t>(crc32(0, out.data() + start, static_cast<uInt>(out.size() - start))));
 }
 
 std::vector<uint8_t> gray16_png(const std::vector<uint8_t>& gray, int64_t w, int64_t h) {
@@ -147,18 +140,10 @@ std::vector<uint8_t> gray16_png(const std::vector<uint8_t>& gray, int64_t w, int
     raw.push_back(0);
     for (int64_t x = 0; x < w; ++x) raw.push_back(gray[y * w + x]), raw.push_back(gray[y * w + x]);  // v * 257
   }
-  std::vector<uint8_t> z = {0x78, 0x01};  // zlib header, then stored blocks of at most 65535 bytes
-  uint32_t a = 1, b = 0;
-  for (uint8_t c : raw) a = (a + c) % 65521, b = (b + a) % 65521;
-  for (size_t at = 0; at < raw.size() || raw.empty(); at += 65535) {
-    const size_t n = std::min<size_t>(65535, raw.size() - at);
-    z.push_back(at + n == raw.size() ? 1 : 0);
-    z.push_back(static_cast<uint8_t>(n)), z.push_back(static_cast<uint8_t>(n >> 8));
-    z.push_back(static_cast<uint8_t>(~n)), z.push_back(static_cast<uint8_t>(~n >> 8));
-    z.insert(z.end(), raw.begin() + static_cast<ptrdiff_t>(at), raw.begin() + static_cast<ptrdiff_t>(at + n));
-    if (raw.empty()) break;
-  }
-  put_u32(z, (b << 16) | a);
+  uLongf size = compressBound(static_cast<uLong>(raw.size()));
+  std::vector<uint8_t> z(size);
+  if (compress(z.data(), &size, raw.data(), static_cast<uLong>(raw.size())) != Z_OK) throw Error("render_png: zlib failed");
+  z.resize(size);
   std::vector<uint8_t> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   std::vector<uint8_t> ihdr;
   put_u32(ihdr, static_cast<uint32_t>(w));
