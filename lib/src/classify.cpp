@@ -1,8 +1,6 @@
 #include "inkwell/classify.hpp"
 
-#include <fcntl.h>
 #include <omp.h>
-#include <unistd.h>
 
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/task_arena.h>
@@ -27,35 +25,6 @@ namespace inkwell {
 namespace {
 
 namespace flow = tbb::flow;
-
-// Reads a whole file into `bytes` (reused between files); throws Error with the reason. Reads to
-// end of file without an fstat: one syscall fewer per file (small files are the common case).
-void read_file(const std::string& path, int64_t max_bytes, std::vector<uint8_t>& bytes) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw error("cannot open (", std::strerror(errno), ")");
-  size_t done = 0;
-  bytes.resize(std::max<size_t>(bytes.capacity(), 64 * 1024));
-  for (;;) {
-    if (done == bytes.size()) {
-      if (static_cast<int64_t>(done) > max_bytes) {
-        ::close(fd);
-        throw error("file is over the ", max_bytes, "-byte limit");
-      }
-      bytes.resize(2 * bytes.size());
-    }
-    const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int saved = errno;
-      ::close(fd);
-      throw error("read error (", std::strerror(saved), ")");
-    }
-    if (n == 0) break;
-    done += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  bytes.resize(done);
-}
 
 // A batch of files travelling through the graph.
 struct Batch {
@@ -156,7 +125,7 @@ ClassifyStats classify_files(const ModelFile& file, FileWalker& walker, const Cl
       for (size_t i = 0; i < b->paths.size(); ++i) {
         if (!b->errors[i].empty()) continue;
         try {
-          read_file(b->paths[i], 4 * config.max_pixels + (1 << 20), bytes);
+          read_image_file(b->paths[i], config.max_pixels, bytes);
           const GrayImage image = decode_png(bytes, config.max_pixels);
           const MnistImage x = to_mnist_like(image);
           float* dst = b->input.data() + (b->lead + i) * x.size();

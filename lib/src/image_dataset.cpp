@@ -6,7 +6,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <map>
 #include <numeric>
 
@@ -30,9 +29,8 @@ Dataset decode_all(const std::vector<std::string>& files, const std::vector<uint
   std::vector<std::string> errors(n);
   tbb::parallel_for(size_t{0}, n, [&](size_t i) {
     try {
-      std::ifstream in(files[i], std::ios::binary);
-      if (!in) throw Error("cannot open");
-      const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      std::vector<uint8_t> bytes;
+      read_image_file(files[i], options.max_pixels, bytes);
       const MnistImage x = to_mnist_like(decode_png(bytes, options.max_pixels));
       std::copy(x.begin(), x.end(), images.begin() + static_cast<ptrdiff_t>(i * x.size()));
     } catch (const std::exception& e) {
