@@ -1,6 +1,10 @@
 #include "reference_net.hpp"
 
+#include <cmath>
 #include <stdexcept>
+
+#include "inkwell/batch_norm.hpp"
+#include "inkwell/dropout.hpp"
 
 namespace inkwell::testing {
 
@@ -8,15 +12,17 @@ RefTensor to_ref(const Dims& dims, const float* data) {
   return {dims, std::vector<double>(data, data + element_count(dims))};
 }
 
-ReferenceNet::ReferenceNet(const std::string& spec, const std::vector<NamedTensor>& params) {
-  for (const NamedTensor& t : params) {
+ReferenceNet::ReferenceNet(const std::string& spec, const std::vector<NamedTensor>& state, uint64_t noise_key)
+    : noise_key_(noise_key) {
+  for (const NamedTensor& t : state) {
+    if (t.name.find(".running_") != std::string::npos) continue;
     params_.emplace_back(t.data.begin(), t.data.end());
     grads_.emplace_back(t.data.size(), 0.0);
   }
   int next = 0;
   for (const LayerSpec& s : parse_spec(spec)) {
-    Step step{s, -1, {}, {}};
-    if (s.kind == LayerSpec::Kind::conv || s.kind == LayerSpec::Kind::fc) {
+    Step step{s, -1, {}, {}, {}, {}};
+    if (s.kind == LayerSpec::Kind::conv || s.kind == LayerSpec::Kind::fc || s.kind == LayerSpec::Kind::bn) {
       step.weights = next;
       next += 2;
     }
@@ -35,6 +41,34 @@ RefTensor ReferenceNet::forward(const RefTensor& input) {
     if (s.kind == LayerSpec::Kind::relu) {
       y = x;
       for (double& v : y.data) v = v > 0 ? v : 0;
+    } else if (s.kind == LayerSpec::Kind::dropout) {
+      y = x;
+      for (size_t i = 0; i < y.data.size(); ++i)
+        y.data[i] *= dropout_keeps(noise_key_, static_cast<int64_t>(i), static_cast<int>(s.out)) ? 100.0 / (100.0 - s.out) : 0.0;
+    } else if (s.kind == LayerSpec::Kind::bn) {
+      // Over (N, H, W) for each channel, with the batch's mean and biased variance.
+      const int64_t n = d[0], ch = d[1], spatial = element_count(d) / (n * ch), m = n * spatial;
+      const auto& scale = params_[st.weights];
+      const auto& shift = params_[st.weights + 1];
+      y = {d, std::vector<double>(x.data.size())};
+      st.xhat.assign(x.data.size(), 0.0);
+      st.inv_std.assign(ch, 0.0);
+      for (int64_t c = 0; c < ch; ++c) {
+        auto at = [&](int64_t i, int64_t k) { return (i * ch + c) * spatial + k; };
+        double mean = 0, var = 0;
+        for (int64_t i = 0; i < n; ++i)
+          for (int64_t k = 0; k < spatial; ++k) mean += x.data[at(i, k)];
+        mean /= m;
+        for (int64_t i = 0; i < n; ++i)
+          for (int64_t k = 0; k < spatial; ++k) var += (x.data[at(i, k)] - mean) * (x.data[at(i, k)] - mean);
+        var /= m;
+        st.inv_std[c] = 1.0 / std::sqrt(var + BatchNorm::kEpsilon);
+        for (int64_t i = 0; i < n; ++i)
+          for (int64_t k = 0; k < spatial; ++k) {
+            st.xhat[at(i, k)] = (x.data[at(i, k)] - mean) * st.inv_std[c];
+            y.data[at(i, k)] = scale[c] * st.xhat[at(i, k)] + shift[c];
+          }
+      }
     } else if (s.kind == LayerSpec::Kind::conv) {
       const int64_t n = d[0], ic = d[1], h = d[2], w = d[3], oc = s.out, k = s.kernel, p = s.pad, str = s.stride;
       const int64_t oh = (h + 2 * p - k) / str + 1, ow = (w + 2 * p - k) / str + 1;
@@ -95,6 +129,30 @@ RefTensor ReferenceNet::backward(const RefTensor& diff_dst) {
     RefTensor dx{d, std::vector<double>(x.data.size(), 0.0)};
     if (s.kind == LayerSpec::Kind::relu) {
       for (size_t i = 0; i < dx.data.size(); ++i) dx.data[i] = st.dst.data[i] > 0 ? dy.data[i] : 0;
+    } else if (s.kind == LayerSpec::Kind::dropout) {
+      for (size_t i = 0; i < dx.data.size(); ++i)
+        dx.data[i] = dy.data[i] * (dropout_keeps(noise_key_, static_cast<int64_t>(i), static_cast<int>(s.out)) ? 100.0 / (100.0 - s.out) : 0.0);
+    } else if (s.kind == LayerSpec::Kind::bn) {
+      // dx = inv_std / M * (M * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat)), dxhat = dy * scale.
+      const int64_t n = d[0], ch = d[1], spatial = element_count(d) / (n * ch), m = n * spatial;
+      const auto& scale = params_[st.weights];
+      auto& dscale = grads_[st.weights];
+      auto& dshift = grads_[st.weights + 1];
+      for (int64_t c = 0; c < ch; ++c) {
+        auto at = [&](int64_t i, int64_t k) { return (i * ch + c) * spatial + k; };
+        double sum_dy = 0, sum_dy_xhat = 0;
+        for (int64_t i = 0; i < n; ++i)
+          for (int64_t k = 0; k < spatial; ++k) {
+            sum_dy += dy.data[at(i, k)];
+            sum_dy_xhat += dy.data[at(i, k)] * st.xhat[at(i, k)];
+          }
+        dscale[c] = sum_dy_xhat;
+        dshift[c] = sum_dy;
+        for (int64_t i = 0; i < n; ++i)
+          for (int64_t k = 0; k < spatial; ++k)
+            dx.data[at(i, k)] = scale[c] * st.inv_std[c] / m *
+                                (m * dy.data[at(i, k)] - sum_dy - st.xhat[at(i, k)] * sum_dy_xhat);
+      }
     } else if (s.kind == LayerSpec::Kind::conv) {
       const int64_t n = d[0], ic = d[1], h = d[2], w = d[3], oc = s.out, k = s.kernel, p = s.pad, str = s.stride;
       const int64_t oh = st.dst.dims[2], ow = st.dst.dims[3];

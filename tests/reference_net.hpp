@@ -17,7 +17,10 @@ struct RefTensor {
 
 class ReferenceNet {
  public:
-  ReferenceNet(const std::string& spec, const std::vector<NamedTensor>& params);
+  // `state` is Model::state(): parameters, then buffers (batch norm running statistics), which
+  // the reference does not use: its batch norm always normalises with the batch's statistics, as
+  // in training. `noise_key` is the model's, for dropout.
+  ReferenceNet(const std::string& spec, const std::vector<NamedTensor>& state, uint64_t noise_key = 0);
 
   // src (N, C, H, W) -> dst
   RefTensor forward(const RefTensor& src);
@@ -30,11 +33,13 @@ class ReferenceNet {
  private:
   struct Step {
     LayerSpec spec;
-    int weights = -1;  // index into params_ (bias = weights + 1), for conv and fc
+    int weights = -1;  // index into params_ (bias or shift = weights + 1), for conv, fc and bn
     RefTensor src, dst;
+    std::vector<double> xhat, inv_std;  // bn: normalised src, per-channel 1 / sqrt(var + eps)
   };
   std::vector<Step> steps_;
   std::vector<std::vector<double>> params_, grads_;
+  uint64_t noise_key_;
 };
 
 RefTensor to_ref(const Dims& dims, const float* data);

@@ -7,7 +7,9 @@
 
 #include <omp.h>
 
+#include "inkwell/batch_norm.hpp"
 #include "inkwell/conv.hpp"
+#include "inkwell/dropout.hpp"
 #include "inkwell/error.hpp"
 #include "inkwell/inner_product.hpp"
 #include "inkwell/pool.hpp"
@@ -20,11 +22,11 @@ using dnnl::memory;
 
 namespace {
 
-// Turns a spec into layers, fusing each ReLU into the conv or fc before it; a conv+ReLU followed
-// by a max pool leaves its ReLU backward to the pool (pool.hpp).
+// Turns a spec into layers, fusing each ReLU into the conv, fc or bn before it; a conv+ReLU
+// followed by a max pool leaves its ReLU backward to the pool (pool.hpp).
 std::vector<std::unique_ptr<Layer>> make_layers(const std::vector<LayerSpec>& specs) {
   std::vector<std::unique_ptr<Layer>> layers;
-  int convs = 0, fcs = 0, pools = 0, relus = 0;
+  int convs = 0, fcs = 0, pools = 0, relus = 0, bns = 0, dropouts = 0;
   auto kind_at = [&](size_t i) { return i < specs.size() ? std::optional(specs[i].kind) : std::nullopt; };
   bool after_relu = false;  // the previous layer ended in a ReLU whose backward the next pool does
   for (size_t i = 0; i < specs.size(); ++i) {
@@ -49,6 +51,13 @@ std::vector<std::unique_ptr<Layer>> make_layers(const std::vector<LayerSpec>& sp
       case LayerSpec::Kind::relu:
         layers.push_back(std::make_unique<Relu>("relu" + std::to_string(++relus)));
         break;
+      case LayerSpec::Kind::bn:
+        layers.push_back(std::make_unique<BatchNorm>("bn" + std::to_string(++bns), relu_next));
+        i += relu_next;
+        break;
+      case LayerSpec::Kind::dropout:
+        layers.push_back(std::make_unique<Dropout>("dropout" + std::to_string(++dropouts), static_cast<int>(s.out)));
+        break;
     }
     after_relu = false;
   }
@@ -66,7 +75,7 @@ Model::Model(const Architecture& arch, int64_t batch, Mode mode, bool need_diff_
   layers_ = make_layers(parse_spec(arch.spec));
 
   threads_ = omp_get_max_threads();
-  BuildContext ctx(engine_, mode == Mode::train, threads_, *params_);
+  BuildContext ctx(engine_, mode == Mode::train, threads_, *params_, &noise_key_);
   src_dims_ = {batch, arch.input[0], arch.input[1], arch.input[2]};
   src_ = memory(plain_desc(src_dims_), engine_);
 
@@ -84,6 +93,7 @@ Model::Model(const Architecture& arch, int64_t batch, Mode mode, bool need_diff_
     if (need_diff_src) diff_src_ = ctx.convert(ctx.backward, "diff_src", diff, plain_desc(src_dims_));
   }
   params_->allocate();
+  buffers_ = std::move(ctx.buffers);
 
   // One scratchpad buffer, as large as the largest any primitive asked for, shared by all.
   size_t scratch_bytes = 64;
@@ -164,29 +174,39 @@ std::vector<Model::OpTime> Model::profile() const {
 void Model::init_params(uint64_t seed) {
   Rng rng(seed);
   for (const Param& p : params_->params()) {
+    std::vector<float> plain(element_count(p.dims), p.init == Init::ones ? 1.f : 0.f);
     const double bound = 1.0 / std::sqrt(static_cast<double>(p.fan_in));
-    std::vector<float> plain(element_count(p.dims));
-    for (float& v : plain) v = static_cast<float>(rng.uniform(-bound, bound));
+    if (p.init == Init::uniform)
+      for (float& v : plain) v = static_cast<float>(rng.uniform(-bound, bound));
     params_->write_plain(p, params_->values(), plain);
   }
+  for (const Buffer& b : buffers_) std::fill_n(b.data(), b.size(), b.initial);
 }
 
 std::vector<NamedTensor> Model::state() const {
   std::vector<NamedTensor> out;
   for (const Param& p : params_->params()) out.push_back({p.name, p.dims, params_->read_plain(p, params_->values())});
+  for (const Buffer& b : buffers_) out.push_back({b.name, {b.size()}, std::vector<float>(b.data(), b.data() + b.size())});
   return out;
 }
 
 void Model::load_state(const std::vector<NamedTensor>& state) {
   const auto& params = params_->params();
-  if (state.size() != params.size())
-    throw error("model '", arch_.spec, "' has ", params.size(), " parameter tensors, got ", state.size());
-  for (size_t i = 0; i < params.size(); ++i) {
-    const Param& p = params[i];
-    if (state[i].name != p.name || state[i].dims != p.dims)
-      throw error("parameter ", i, ": expected ", p.name, " ", to_string(p.dims), ", got ", state[i].name, " ",
+  if (state.size() != params.size() + buffers_.size())
+    throw error("model '", arch_.spec, "' has ", params.size() + buffers_.size(), " tensors, got ", state.size());
+  auto check = [&](size_t i, const std::string& name, const Dims& dims) {
+    if (state[i].name != name || state[i].dims != dims)
+      throw error("tensor ", i, ": expected ", name, " ", to_string(dims), ", got ", state[i].name, " ",
                   to_string(state[i].dims));
-    params_->write_plain(p, params_->values(), state[i].data);
+  };
+  for (size_t i = 0; i < params.size(); ++i) {
+    check(i, params[i].name, params[i].dims);
+    params_->write_plain(params[i], params_->values(), state[i].data);
+  }
+  for (size_t j = 0; j < buffers_.size(); ++j) {
+    const NamedTensor& t = state[params.size() + j];
+    check(params.size() + j, buffers_[j].name, {buffers_[j].size()});
+    std::copy(t.data.begin(), t.data.end(), buffers_[j].data());
   }
 }
 

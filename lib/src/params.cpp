@@ -21,7 +21,7 @@ memory::desc plain_desc(const Dims& dims) {
 
 void ParamArena::FreeDeleter::operator()(float* p) const { std::free(p); }
 
-const Param& ParamArena::add(std::string name, Dims dims, const memory::desc& desc, int64_t fan_in) {
+const Param& ParamArena::add(std::string name, Dims dims, const memory::desc& desc, int64_t fan_in, Init init) {
   if (values_) throw error("parameter ", name, " added after the arena was allocated");
   constexpr size_t align = 16;  // floats: 64 bytes, one cache line / AVX-512 vector
   Param p;
@@ -29,6 +29,7 @@ const Param& ParamArena::add(std::string name, Dims dims, const memory::desc& de
   p.dims = std::move(dims);
   p.desc = desc;
   p.fan_in = fan_in;
+  p.init = init;
   p.offset = size_;
   p.size = desc.get_size() / sizeof(float);
   size_ += (p.size + align - 1) / align * align;

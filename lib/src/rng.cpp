@@ -46,3 +46,10 @@ uint64_t Rng::below(uint64_t n) {  // Lemire's multiply-shift with rejection
 }
 
 }  // namespace inkwell
+
+namespace inkwell {
+uint64_t hash64(uint64_t key, uint64_t index) {
+  uint64_t x = key ^ (index * 0xd1342543de82ef95ULL);
+  return splitmix64(x);
+}
+}  // namespace inkwell

@@ -47,6 +47,14 @@ LayerSpec parse_layer(const std::string& token) {
   };
   if (token == "relu") {
     layer.kind = LayerSpec::Kind::relu;
+  } else if (token == "bn") {
+    layer.kind = LayerSpec::Kind::bn;
+  } else if (starts("dropout")) {
+    layer.kind = LayerSpec::Kind::dropout;
+    pos = 7;
+    layer.out = read_int(token, token, pos);
+    suffixes("");
+    if (layer.out < 1 || layer.out > 99) throw error("model spec: dropout '", token, "' needs a percentage from 1 to 99");
   } else if (starts("conv")) {
     layer.kind = LayerSpec::Kind::conv;
     pos = 4;
@@ -65,7 +73,7 @@ LayerSpec parse_layer(const std::string& token) {
     layer.out = read_int(token, token, pos);
     suffixes("");
   } else {
-    throw error("model spec: unknown layer '", token, "' (expected conv, maxpool, fc or relu)");
+    throw error("model spec: unknown layer '", token, "' (expected conv, maxpool, fc, relu, bn or dropout)");
   }
   if ((layer.kind == LayerSpec::Kind::conv || layer.kind == LayerSpec::Kind::fc) && layer.out < 1)
     throw error("model spec: layer '", token, "' needs at least one output");
@@ -93,6 +101,8 @@ std::string to_string(const LayerSpec& layer) {
   std::ostringstream out;
   switch (layer.kind) {
     case LayerSpec::Kind::relu: out << "relu"; break;
+    case LayerSpec::Kind::bn: out << "bn"; break;
+    case LayerSpec::Kind::dropout: out << "dropout" << layer.out; break;
     case LayerSpec::Kind::fc: out << "fc" << layer.out; break;
     case LayerSpec::Kind::maxpool:
       out << "maxpool" << layer.kernel;

@@ -26,6 +26,16 @@ struct Op {
 };
 using OpList = std::vector<Op>;
 
+// A tensor a layer keeps across steps without training it: batch norm's running statistics.
+// Model::state() lists buffers after the parameters, so checkpoints carry them.
+struct Buffer {
+  std::string name;     // "bn1.running_mean"
+  dnnl::memory memory;  // plain f32 (C)
+  float initial = 0;    // value after Model::init_params
+  float* data() const { return static_cast<float*>(memory.get_data_handle()); }
+  int64_t size() const { return memory.get_desc().dims()[0]; }
+};
+
 // An f32 descriptor that lets the primitive choose the layout (format_tag::any).
 inline dnnl::memory::desc any_layout(const dnnl::memory::dims& dims) {
   return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, dnnl::memory::format_tag::any);
@@ -33,14 +43,16 @@ inline dnnl::memory::desc any_layout(const dnnl::memory::dims& dims) {
 
 class BuildContext {
  public:
-  BuildContext(dnnl::engine engine, bool training, int threads, ParamArena& params)
-      : engine(std::move(engine)), training(training), threads(threads), params(params) {}
+  BuildContext(dnnl::engine engine, bool training, int threads, ParamArena& params, const uint64_t* noise_key)
+      : engine(std::move(engine)), training(training), threads(threads), params(params), noise_key(noise_key) {}
 
   dnnl::engine engine;
   bool training;  // forward_training + backward, or forward_inference only
   int threads;    // OpenMP threads, fixed at build time like oneDNN's (inkwell kernels use it too)
   ParamArena& params;
+  const uint64_t* noise_key;  // the model's current step key, which dropout draws its mask from
   OpList forward, backward;
+  std::vector<Buffer> buffers;
 
   dnnl::prop_kind forward_prop() const {
     return training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;

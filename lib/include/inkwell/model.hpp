@@ -56,8 +56,13 @@ class Model {
   // PyTorch's default initialisation: weights and biases ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
   // drawn in plain layout, parameter by parameter, from Rng(seed).
   void init_params(uint64_t seed);
-  std::vector<NamedTensor> state() const;                  // parameters, plain layouts
+  // Parameters in plain layouts, then buffers (batch norm's running statistics).
+  std::vector<NamedTensor> state() const;
   void load_state(const std::vector<NamedTensor>& state);  // names and dims must match
+
+  // The key dropout draws this step's mask from (dropout.hpp); the training loop sets it from the
+  // run's seed and the global step before each forward().
+  void set_noise_key(uint64_t key) { noise_key_ = key; }
 
   // "name: implementation" for every primitive, forward then backward; "ref:" means slow.
   std::vector<std::string> implementations() const;
@@ -83,6 +88,8 @@ class Model {
   dnnl::stream stream_;
   std::unique_ptr<ParamArena> params_;
   std::vector<std::unique_ptr<Layer>> layers_;
+  std::vector<Buffer> buffers_;
+  uint64_t noise_key_ = 0;
   OpList forward_, backward_;
   dnnl::memory src_, dst_, diff_dst_, diff_src_;
   void* scratchpad_ = nullptr;  // one buffer shared by all primitives, which run one at a time

@@ -18,11 +18,16 @@
 
 namespace inkwell {
 
+// How Model::init_params fills a parameter: PyTorch's U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for
+// weights and biases; ones and zeros for batch norm's scale and shift.
+enum class Init { uniform, ones, zeros };
+
 struct Param {
   std::string name;          // "conv1.weights"
   Dims dims;                 // logical dims, e.g. (OC, IC, KH, KW)
   dnnl::memory::desc desc;   // layout the primitives use
-  int64_t fan_in = 0;        // inputs per output, for initialisation
+  int64_t fan_in = 0;        // inputs per output, for Init::uniform
+  Init init = Init::uniform;
   size_t offset = 0;         // in floats, into the arena
   size_t size = 0;           // in floats, padding included
   dnnl::memory value, grad;  // views into the value and gradient arenas
@@ -35,7 +40,8 @@ class ParamArena {
   ParamArena& operator=(const ParamArena&) = delete;
 
   // Registers a parameter; its memories get their buffers at allocate().
-  const Param& add(std::string name, Dims dims, const dnnl::memory::desc& desc, int64_t fan_in);
+  const Param& add(std::string name, Dims dims, const dnnl::memory::desc& desc, int64_t fan_in,
+                   Init init = Init::uniform);
   void allocate();  // zero-filled
 
   const std::deque<Param>& params() const { return params_; }

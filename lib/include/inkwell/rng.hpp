@@ -34,4 +34,8 @@ class Rng {
   std::array<uint64_t, 4> s_;
 };
 
+// A stateless 64-bit hash of (key, index) (splitmix64's finaliser): per-step and per-element
+// randomness that does not depend on which thread draws it or in what order.
+uint64_t hash64(uint64_t key, uint64_t index);
+
 }  // namespace inkwell

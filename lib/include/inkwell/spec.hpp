@@ -4,9 +4,12 @@
 //   conv<OC>k<K>[p<P>][s<S>]  convolution, OC output channels, KxK kernel, padding P, stride S
 //   maxpool<K>[s<S>]          max pooling, KxK window, stride S (default K)
 //   fc<OC>                    inner product (fully connected) with OC outputs
-//   relu                      ReLU (fused into a preceding conv or fc)
+//   relu                      ReLU (fused into a preceding conv, fc or bn)
+//   bn                        batch normalisation over channels (running statistics for inference)
+//   dropout<P>                dropout of P percent (1-99) in training, identity in inference
 // Presets name common specs: "seed" is the PyTorch reference model of shared/design/targets.md;
-// "fast" has half its channels (models/default.inkw, for classification throughput).
+// "fast" has half its channels (models/default.inkw, for classification throughput); "best" is the
+// accurate one (batch norm, dropout; train it with its recipe, best_recipe() in train_recipe.hpp).
 #pragma once
 
 #include <string>
@@ -17,9 +20,9 @@
 namespace inkwell {
 
 struct LayerSpec {
-  enum class Kind { conv, maxpool, fc, relu };
+  enum class Kind { conv, maxpool, fc, relu, bn, dropout };
   Kind kind;
-  int64_t out = 0;     // output channels / features (conv, fc)
+  int64_t out = 0;     // output channels / features (conv, fc); percent dropped (dropout)
   int64_t kernel = 0;  // conv, maxpool
   int64_t pad = 0;     // conv
   int64_t stride = 1;  // conv, maxpool
