@@ -56,6 +56,7 @@ struct Options {
   std::string out = "runs/latest";
   bool augment = false;            // random affine + stroke augmentation of training images
   bool resume = false;             // settings and state come from out/model.inkw
+  int prefetch = 4;                // batches prepared ahead of the training step; 0: serially
 };
 
 const char* kUsage = R"(usage: inkwell-train [options]
@@ -74,11 +75,14 @@ const char* kUsage = R"(usage: inkwell-train [options]
   --schedule NAME       cosine (default), constant (the notebook's), onecycle
   --seed N              split, shuffling, initialisation and augmentation, default 0
   --threads N           compute threads, default all cores
+  --prefetch N          batches decoded ahead of the training step, default 4; 0 decodes each
+                        batch serially before its step (same results either way)
   --valid N             validation images held out of the training set, default 5000
   --augment             augment training images on the fly (rotation, scale, shift, stroke)
   --out DIR             where model.inkw, metrics.csv and the reports go, default runs/latest
   --resume DIR          continue an interrupted run in DIR with its own settings; the result is
-                        the same as an uninterrupted run's with the same --threads
+                        the same as an uninterrupted run's with the same --threads (only
+                        --threads and --prefetch may be given with it)
 Ctrl-C (SIGINT) or SIGTERM stops after the current step, saves, and exits with 130.
 )";
 
@@ -110,7 +114,7 @@ Options parse(int argc, char** argv) {
     }
     if (i + 1 >= argc) usage_error("unknown option or missing value: " + flag);
     const std::string v = argv[++i];
-    settings_given |= flag != "--threads" && flag != "--resume";
+    settings_given |= flag != "--threads" && flag != "--prefetch" && flag != "--resume";
     if (flag == "--data") o.data = v;
     else if (flag == "--model") o.model = v;
     else if (flag == "--epochs") o.epochs = number<int>(flag, v);
@@ -121,18 +125,20 @@ Options parse(int argc, char** argv) {
     else if (flag == "--schedule") o.schedule = v;
     else if (flag == "--seed") o.seed = number<uint64_t>(flag, v);
     else if (flag == "--threads") o.threads = number<int>(flag, v);
+    else if (flag == "--prefetch") o.prefetch = number<int>(flag, v);
     else if (flag == "--valid") o.valid = number<int64_t>(flag, v);
     else if (flag == "--test-fraction") o.test_fraction = number<double>(flag, v);
     else if (flag == "--out") o.out = v;
     else if (flag == "--resume") o.out = v, o.resume = true;
     else usage_error("unknown option " + flag);
   }
-  if (o.resume && settings_given) usage_error("--resume takes the run's settings from DIR/model.inkw; only --threads may be given");
+  if (o.resume && settings_given) usage_error("--resume takes the run's settings from DIR/model.inkw; only --threads and --prefetch may be given");
   if (o.epochs < 1) usage_error("--epochs must be at least 1");
   if (o.batch < 1 || o.batch > 65536) usage_error("--batch must be 1 to 65536");
   if (!(o.lr > 0)) usage_error("--lr must be positive");
   if (!(o.weight_decay >= 0)) usage_error("--weight-decay must be >= 0");
   if (o.threads < 0) usage_error("--threads must be >= 0");
+  if (o.prefetch < 0 || o.prefetch > 64) usage_error("--prefetch must be 0 to 64");
   if (o.valid < 0) usage_error("--valid must be >= 0");
   if (!(o.test_fraction > 0 && o.test_fraction < 1)) usage_error("--test-fraction must be between 0 and 1");
   return o;
@@ -227,25 +233,10 @@ void write_reports(const std::string& dir, const std::vector<EpochRow>& rows, co
   write_file_atomically((fs::path(dir) / "per_class.csv").string(), per_class_csv(classes, confusion));
 }
 
-std::string hex(const std::array<uint64_t, 4>& s) {
-  char buf[80];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx%016llx%016llx", static_cast<unsigned long long>(s[0]),
-                static_cast<unsigned long long>(s[1]), static_cast<unsigned long long>(s[2]), static_cast<unsigned long long>(s[3]));
-  return buf;
-}
-
-std::array<uint64_t, 4> unhex(const std::string& h) {
-  if (h.size() != 64) throw error("bad generator state '", h, "'");
-  std::array<uint64_t, 4> s;
-  for (int i = 0; i < 4; ++i) s[i] = std::stoull(h.substr(16 * i, 16), nullptr, 16);
-  return s;
-}
-
 // Where a run stands: the epoch in progress (1-based) and how far into it.
 struct RunState {
   int epoch = 1;
   EpochState partial;
-  std::array<uint64_t, 4> augment_rng{};
 };
 
 // The checkpoint: weights, Adam state, settings and RunState in the metadata.
@@ -268,8 +259,7 @@ ModelFile checkpoint(const Model& model, const Optimizer& opt, const Options& o,
             {"skip_bad", o.skip_bad ? "yes" : "no"}, {"optimizer.steps", std::to_string(opt.steps())},
             {"epoch", std::to_string(st.epoch)}, {"epoch.steps_done", std::to_string(st.partial.steps_done)},
             {"epoch.loss_sum", exact(st.partial.loss_sum)}, {"epoch.correct", std::to_string(st.partial.correct)},
-            {"epoch.images", std::to_string(st.partial.images)}, {"epoch.seconds", exact(st.partial.seconds)},
-            {"rng.augment", hex(st.augment_rng)}};
+            {"epoch.images", std::to_string(st.partial.images)}, {"epoch.seconds", exact(st.partial.seconds)}};
   return f;
 }
 
@@ -294,7 +284,6 @@ int run(Options o) {
     st.epoch = std::stoi(get("epoch"));
     st.partial = {std::stoll(get("epoch.steps_done")), std::stod(get("epoch.loss_sum")), std::stoll(get("epoch.correct")),
                   std::stoll(get("epoch.images")), std::stod(get("epoch.seconds"))};
-    st.augment_rng = unhex(get("rng.augment"));
     if (st.epoch > o.epochs) {
       std::printf("inkwell-train: %s is complete (%d epochs)\n", o.out.c_str(), o.epochs);
       return 0;
@@ -323,7 +312,6 @@ int run(Options o) {
   Model model(arch, o.batch, Mode::train);
   Model eval(arch, o.eval_batch, Mode::infer);
   Optimizer optimizer(opt_config, model.params().size());
-  Rng augment_rng(o.seed ^ 0xa5a5a5a5u);  // its own stream: --augment leaves the split and shuffles as they are
   std::vector<EpochRow> rows;
   if (o.resume) {
     model.load_state(saved.tensors);
@@ -334,7 +322,6 @@ int run(Options o) {
       if (!optimizer.v().empty()) arena.write_plain(p, optimizer.v().data(), saved.optimizer.at(t++).data);
     }
     optimizer.set_steps(std::stoll(meta(saved, model_path, "optimizer.steps")));
-    augment_rng.set_state(st.augment_rng);
     rows = read_rows((fs::path(o.out) / "metrics.csv").string(), st.epoch - 1);
     std::printf("inkwell-train: resuming %s at epoch %d, step %lld\n", o.out.c_str(), st.epoch,
                 static_cast<long long>(st.partial.steps_done));
@@ -354,7 +341,6 @@ int run(Options o) {
               omp_get_max_threads());
   std::fflush(stdout);
   auto save = [&] {
-    st.augment_rng = augment_rng.state();
     save_model_file(model_path, checkpoint(model, optimizer, o, data, st));
   };
 
@@ -373,8 +359,8 @@ int run(Options o) {
                   per_step * static_cast<double>(steps - step));
       std::fflush(stdout);
     };
-    const bool complete = train_epoch(model, optimizer, data.train, train_idx, data.normalization, lr, st.partial, progress,
-                                      o.augment ? &augment_rng : nullptr, &g_stop);
+    const bool complete = train_epoch(model, optimizer, data.train, train_idx, data.normalization, lr, st.partial,
+                                      {o.augment, o.seed, o.prefetch}, progress, &g_stop);
     if (tty) std::printf("\r\033[K");
     if (!complete) {
       save();

@@ -7,6 +7,8 @@
 #include "inkwell/augment.hpp"
 #include "inkwell/error.hpp"
 #include "inkwell/idx.hpp"
+#include "inkwell/image.hpp"
+#include "inkwell/preprocess.hpp"
 
 namespace inkwell {
 
@@ -60,6 +62,20 @@ DatasetSplits load_named_dataset(const std::string& name, const std::string& dir
   return s;
 }
 
+const uint8_t* Dataset::read(int64_t i, std::vector<uint8_t>& scratch) const {
+  if (in_memory()) return image(i);
+  const std::string& path = files[static_cast<size_t>(i)];
+  try {
+    std::vector<uint8_t> bytes;
+    read_image_file(path, max_pixels, bytes);
+    const MnistImage x = to_mnist_like(decode_png(bytes, max_pixels));
+    scratch.assign(x.begin(), x.end());
+    return scratch.data();
+  } catch (const std::exception& e) {
+    throw error(path, ": ", e.what());
+  }
+}
+
 std::string dataset_dir(const std::string& name) {
   fs::path root;
   if (const char* d = std::getenv("INKWELL_DATA"); d && *d) root = d;
@@ -75,9 +91,9 @@ void fill_batch(const Dataset& data, std::span<const uint32_t> indices, const No
   std::array<float, 256> lut;
   for (int v = 0; v < 256; ++v) lut[v] = (static_cast<float>(v) / 255.f - norm.mean) / norm.std;
   const int64_t pixels = data.rows * data.cols;
-  std::vector<uint8_t> augmented(augment ? pixels : 0);
+  std::vector<uint8_t> augmented(augment ? pixels : 0), decoded;
   for (size_t i = 0; i < indices.size(); ++i) {
-    const uint8_t* img = data.image(indices[i]);
+    const uint8_t* img = data.read(indices[i], decoded);
     if (augment) {
       augment_image(img, augmented.data(), data.rows, data.cols, *augment);
       img = augmented.data();

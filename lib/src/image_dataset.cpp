@@ -21,37 +21,39 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Decodes files[i] with label labels[i] into a dataset, in parallel; order kept.
-Dataset decode_all(const std::vector<std::string>& files, const std::vector<uint8_t>& labels,
-                   std::vector<std::string> classes, const ImageLoadOptions& options, ImageLoadReport* report) {
+// files[i] with label labels[i] -> a dataset that decodes them when read. With skip_bad, every
+// file is decoded once here, in parallel, and those that fail are left out and reported;
+// otherwise a bad file is an error naming it when training reaches it.
+Dataset make_dataset(std::vector<std::string> files, std::vector<uint8_t> labels, std::vector<std::string> classes,
+                     const ImageLoadOptions& options, ImageLoadReport* report) {
   const size_t n = files.size();
-  std::vector<uint8_t> images(n * kMnistSide * kMnistSide);
-  std::vector<std::string> errors(n);
-  tbb::parallel_for(size_t{0}, n, [&](size_t i) {
-    try {
-      std::vector<uint8_t> bytes;
-      read_image_file(files[i], options.max_pixels, bytes);
-      const MnistImage x = to_mnist_like(decode_png(bytes, options.max_pixels));
-      std::copy(x.begin(), x.end(), images.begin() + static_cast<ptrdiff_t>(i * x.size()));
-    } catch (const std::exception& e) {
-      errors[i] = e.what();
-    }
-  });
   Dataset d;
   d.rows = d.cols = kMnistSide;
   d.classes = std::move(classes);
-  for (size_t i = 0; i < n; ++i) {
-    if (!errors[i].empty()) {
-      if (!options.skip_bad) throw error(files[i], ": ", errors[i], " (--skip-bad skips bad files)");
-      if (report) {
+  d.max_pixels = options.max_pixels;
+  if (!options.skip_bad) {
+    d.files = std::move(files);
+    d.labels = std::move(labels);
+  } else {
+    std::vector<std::string> errors(n);
+    tbb::parallel_for(size_t{0}, n, [&](size_t i) {
+      try {
+        std::vector<uint8_t> bytes;
+        read_image_file(files[i], options.max_pixels, bytes);
+        to_mnist_like(decode_png(bytes, options.max_pixels));
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+      }
+    });
+    for (size_t i = 0; i < n; ++i) {
+      if (errors[i].empty()) {
+        d.files.push_back(std::move(files[i]));
+        d.labels.push_back(labels[i]);
+      } else if (report) {
         ++report->skipped;
         if (report->errors.size() < 10) report->errors.push_back(files[i] + ": " + errors[i]);
       }
-      continue;
     }
-    d.images.insert(d.images.end(), images.begin() + static_cast<ptrdiff_t>(i * kMnistSide * kMnistSide),
-                    images.begin() + static_cast<ptrdiff_t>((i + 1) * kMnistSide * kMnistSide));
-    d.labels.push_back(labels[i]);
   }
   if (d.labels.empty()) throw error("no usable images among ", n, " files");
   return d;
@@ -85,7 +87,7 @@ Dataset load_image_folder(const std::string& root, const ImageLoadOptions& optio
   for (const auto& e : fs::directory_iterator(root))
     if (e.is_directory() && std::find(classes.begin(), classes.end(), e.path().filename().string()) == classes.end())
       throw error(e.path().string(), ": folder is not one of the classes (", classes.size(), " from the training tree)");
-  return decode_all(files, labels, std::move(classes), options, report);
+  return make_dataset(std::move(files), std::move(labels), std::move(classes), options, report);
 }
 
 Dataset load_manifest(const std::string& csv_path, const ImageLoadOptions& options, ImageLoadReport* report) {
@@ -113,15 +115,24 @@ Dataset load_manifest(const std::string& csv_path, const ImageLoadOptions& optio
   std::vector<std::string> files;
   std::vector<uint8_t> labels;
   for (const auto& [path, label] : rows) files.push_back(path), labels.push_back(class_index(classes, label, csv_path));
-  return decode_all(files, labels, std::move(classes), options, report);
+  return make_dataset(std::move(files), std::move(labels), std::move(classes), options, report);
 }
 
 Normalization measure_normalization(const Dataset& data) {
+  // Every pixel of an in-memory dataset; of image files, an even sample of up to 10,000.
+  const int64_t step = data.in_memory() ? 1 : std::max<int64_t>(1, data.size() / 10000);
+  const int64_t samples = (data.size() + step - 1) / step;
+  std::vector<std::pair<double, double>> sums(samples);
+  tbb::parallel_for(int64_t{0}, samples, [&](int64_t s) {
+    std::vector<uint8_t> scratch;
+    const uint8_t* img = data.read(s * step, scratch);
+    for (int64_t p = 0; p < data.rows * data.cols; ++p) sums[s].first += img[p], sums[s].second += double(img[p]) * img[p];
+  });
   double sum = 0, sum_sq = 0;
-  for (uint8_t v : data.images) sum += v, sum_sq += static_cast<double>(v) * v;
-  const double n = static_cast<double>(data.images.size()) * 255.0 * 255.0;
-  const double mean = sum / (static_cast<double>(data.images.size()) * 255.0);
-  const double var = std::max(sum_sq / n - mean * mean, 1e-6);
+  for (const auto& [a, b] : sums) sum += a, sum_sq += b;
+  const double pixels = static_cast<double>(samples * data.rows * data.cols);
+  const double mean = sum / (pixels * 255.0);
+  const double var = std::max(sum_sq / (pixels * 255.0 * 255.0) - mean * mean, 1e-6);
   return {static_cast<float>(mean), static_cast<float>(std::sqrt(var))};
 }
 
@@ -133,13 +144,15 @@ std::pair<Dataset, Dataset> split_dataset(const Dataset& all, double test_fracti
   rng.shuffle(std::span(order));
   const auto n_test = std::max<int64_t>(1, std::llround(static_cast<double>(all.size()) * test_fraction));
   std::pair<Dataset, Dataset> out;
-  for (Dataset* d : {&out.first, &out.second}) d->rows = all.rows, d->cols = all.cols, d->classes = all.classes;
+  for (Dataset* d : {&out.first, &out.second})
+    d->rows = all.rows, d->cols = all.cols, d->classes = all.classes, d->max_pixels = all.max_pixels;
   std::sort(order.begin(), order.begin() + n_test);  // keep file order within each part
   std::sort(order.begin() + n_test, order.end());
   for (int64_t k = 0; k < all.size(); ++k) {
     Dataset& d = k < n_test ? out.second : out.first;
     const uint32_t i = order[k];
-    d.images.insert(d.images.end(), all.image(i), all.image(i) + all.rows * all.cols);
+    if (all.in_memory()) d.images.insert(d.images.end(), all.image(i), all.image(i) + all.rows * all.cols);
+    else d.files.push_back(all.files[i]);
     d.labels.push_back(all.labels[i]);
   }
   return out;

@@ -2,10 +2,14 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
+#include <optional>
 #include <vector>
 
+#include "inkwell/batch_pipeline.hpp"
 #include "inkwell/error.hpp"
 #include "inkwell/loss.hpp"
+#include "inkwell/rng.hpp"
 
 namespace inkwell {
 
@@ -25,20 +29,41 @@ void check_input(const Model& model, const Dataset& data) {
     throw error("the model has ", to_string(model.dst_dims()), " outputs, the dataset ", data.classes.size(), " classes");
 }
 
-// Runs `body(batch indices, labels)` for each batch of `indices`, after filling the model's src.
-// From batch `first` on; `body` returns false to stop.
+// One prepared batch: normalised images for the model's src, labels, and how many rows count.
+struct Slot {
+  std::vector<float> images;
+  std::vector<uint8_t> labels;
+  int64_t count = 0;
+};
+
+// Runs `body(slot)` for each batch of `indices` from batch `first` on, in order, with the batches
+// prepared on the pipeline; body returns false to stop. With `fill_up`, a short last batch is
+// completed with indices[0...] (rows past slot.count). `key(k)` seeds batch k's augmentation.
 template <typename Body>
-void for_each_batch(Model& model, const Dataset& data, std::span<const uint32_t> indices,
-                    const Normalization& norm, Rng* augment, int64_t first, Body body) {
+void for_each_batch(Model& model, const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm,
+                    int64_t first, int prefetch, bool fill_up, const std::function<uint64_t(int64_t)>& augment_key,
+                    Body body) {
   const int64_t n = static_cast<int64_t>(indices.size()), batch = model.batch();
-  std::vector<uint8_t> labels(batch);
-  for (int64_t start = first * batch; start < n; start += batch) {
-    const auto count = std::min(batch, n - start);
-    const auto idx = indices.subspan(start, count);
-    fill_batch(data, idx, norm, model.src(), augment);
-    for (int64_t i = 0; i < count; ++i) labels[i] = data.labels[idx[i]];
-    if (!body(count, std::span<const uint8_t>(labels.data(), count))) return;
-  }
+  const int64_t pixels = element_count(model.src_dims()) / batch;
+  std::vector<Slot> slots(std::max(prefetch, 1));
+  for (Slot& s : slots) s.images.resize(batch * pixels), s.labels.resize(batch);
+  auto fill = [&](int64_t k, int slot_index) {
+    Slot& s = slots[slot_index];
+    const int64_t start = k * batch;
+    s.count = std::min(batch, n - start);
+    std::vector<uint32_t> idx(indices.begin() + start, indices.begin() + start + s.count);
+    for (int64_t i = 0; fill_up && static_cast<int64_t>(idx.size()) < batch; ++i) idx.push_back(indices[i % n]);
+    std::optional<Rng> rng;
+    if (augment_key) rng.emplace(augment_key(k));
+    fill_batch(data, idx, norm, s.images.data(), rng ? &*rng : nullptr);
+    for (size_t i = 0; i < idx.size(); ++i) s.labels[i] = data.labels[idx[i]];
+  };
+  auto consume = [&](int64_t, int slot_index) {
+    const Slot& s = slots[slot_index];
+    std::memcpy(model.src(), s.images.data(), s.images.size() * sizeof(float));
+    return body(s);
+  };
+  run_batches(first, (n + batch - 1) / batch, prefetch, fill, consume);
 }
 
 }  // namespace
@@ -49,8 +74,8 @@ Metrics EpochState::metrics() const {
 }
 
 bool train_epoch(Model& model, Optimizer& optimizer, const Dataset& data, std::span<const uint32_t> order,
-                 const Normalization& norm, const LearningRate& lr, EpochState& state, const Progress& progress,
-                 Rng* augment, const std::atomic<bool>* stop) {
+                 const Normalization& norm, const LearningRate& lr, EpochState& state, const TrainOptions& options,
+                 const Progress& progress, const std::atomic<bool>* stop) {
   check_input(model, data);
   const auto start = Clock::now();
   const double seconds_before = state.seconds;
@@ -58,9 +83,17 @@ bool train_epoch(Model& model, Optimizer& optimizer, const Dataset& data, std::s
   const auto logits = std::span<const float>(model.dst(), batch * classes);
   const auto diff = std::span<float>(model.diff_dst(), batch * classes);
   const int64_t steps = (static_cast<int64_t>(order.size()) + batch - 1) / batch;
-  for_each_batch(model, data, order, norm, augment, state.steps_done, [&](int64_t count, std::span<const uint8_t> labels) {
+  // Global step of batch k: the key of its augmentation and dropout.
+  const int64_t step0 = optimizer.steps() - state.steps_done;
+  const uint64_t augment_seed = hash64(options.seed, 0xa5a5a5a5), noise_seed = hash64(options.seed, 0xd509);
+  std::function<uint64_t(int64_t)> augment_key;
+  if (options.augment) augment_key = [&](int64_t k) { return hash64(augment_seed, static_cast<uint64_t>(step0 + k)); };
+  for_each_batch(model, data, order, norm, state.steps_done, options.prefetch, /*fill_up=*/true, augment_key,
+                 [&](const Slot& s) {
+    model.set_noise_key(hash64(noise_seed, static_cast<uint64_t>(optimizer.steps())));
     model.forward();
-    const LossResult r = softmax_cross_entropy(logits, labels, classes, count, diff);
+    const auto labels = std::span<const uint8_t>(s.labels.data(), s.count);
+    const LossResult r = softmax_cross_entropy(logits, labels, classes, s.count, diff);
     if (!std::isfinite(r.loss_sum))
       throw error("training diverged: the loss became ", r.loss_sum, " at step ", optimizer.steps() + 1,
                   " (try a lower --lr)");
@@ -68,7 +101,7 @@ bool train_epoch(Model& model, Optimizer& optimizer, const Dataset& data, std::s
     optimizer.step(model.params(), learning_rate(lr.schedule, lr.lr, optimizer.steps(), lr.total_steps));
     state.loss_sum += r.loss_sum;
     state.correct += r.correct;
-    state.images += count;
+    state.images += s.count;
     ++state.steps_done;
     if (progress) progress(state.steps_done, steps, state.loss_sum / state.images);
     return !(stop && stop->load());
@@ -78,23 +111,23 @@ bool train_epoch(Model& model, Optimizer& optimizer, const Dataset& data, std::s
 }
 
 Metrics evaluate(Model& model, const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm,
-                 std::vector<int64_t>* confusion) {
+                 std::vector<int64_t>* confusion, int prefetch) {
   check_input(model, data);
   const auto start = Clock::now();
   const int64_t classes = model.classes();
   const auto logits = std::span<const float>(model.dst(), model.batch() * classes);
   double loss_sum = 0;
   int64_t correct = 0, images = 0;
-  for_each_batch(model, data, indices, norm, nullptr, 0, [&](int64_t count, std::span<const uint8_t> labels) {
+  if (confusion) confusion->assign(classes * classes, 0);
+  for_each_batch(model, data, indices, norm, 0, prefetch, /*fill_up=*/false, {}, [&](const Slot& s) {
     model.forward();
-    const LossResult r = softmax_cross_entropy(logits, labels, classes, count, {});
+    const LossResult r = softmax_cross_entropy(logits, std::span<const uint8_t>(s.labels.data(), s.count), classes,
+                                               s.count, {});
     loss_sum += r.loss_sum;
     correct += r.correct;
-    images += count;
-    if (confusion) {
-      confusion->resize(classes * classes);
-      for (int64_t i = 0; i < count; ++i) (*confusion)[labels[i] * classes + argmax(model.dst() + i * classes, classes)]++;
-    }
+    images += s.count;
+    if (confusion)
+      for (int64_t i = 0; i < s.count; ++i) (*confusion)[s.labels[i] * classes + argmax(model.dst() + i * classes, classes)]++;
     return true;
   });
   return {loss_sum / std::max<int64_t>(images, 1), static_cast<double>(correct) / std::max<int64_t>(images, 1), images,

@@ -13,14 +13,22 @@ struct Normalization {
   float mean = 0.1307f, std = 0.3081f;  // MNIST's; applied to pixels scaled to [0, 1]
 };
 
+// Images live in memory (IDX files), or are files decoded each time they are read (PNG trees and
+// manifests, image_dataset.hpp): then memory does not grow with the dataset.
 struct Dataset {
   int64_t rows = 0, cols = 0;
-  std::vector<uint8_t> images;  // (size, rows, cols)
-  std::vector<uint8_t> labels;  // (size)
+  std::vector<uint8_t> images;     // (size, rows, cols), or empty when `files` is not
+  std::vector<std::string> files;  // (size) PNGs, decoded and fitted to 28 x 28 by read()
+  int64_t max_pixels = 64'000'000; // for files: a larger image is an error
+  std::vector<uint8_t> labels;     // (size)
   std::vector<std::string> classes;
 
   int64_t size() const { return static_cast<int64_t>(labels.size()); }
-  const uint8_t* image(int64_t i) const { return images.data() + i * rows * cols; }
+  bool in_memory() const { return files.empty(); }
+  const uint8_t* image(int64_t i) const { return images.data() + i * rows * cols; }  // in memory only
+  // Image i, rows x cols bytes: a view into `images`, or files[i] decoded into `scratch`.
+  // Throws an error naming the file if it cannot be read or decoded.
+  const uint8_t* read(int64_t i, std::vector<uint8_t>& scratch) const;
 };
 
 // images (N, H, W) + labels (N) IDX files -> Dataset. Checks that counts agree, labels fit classes.

@@ -1,5 +1,5 @@
-// The training and evaluation loops over an in-memory dataset: batches are filled, run through
-// the model, scored by softmax cross-entropy and, in training, followed by an optimizer step.
+// The training and evaluation loops: batches are prepared on the batch pipeline, run through the
+// model, scored by softmax cross-entropy and, in training, followed by an optimizer step.
 #pragma once
 
 #include <atomic>
@@ -39,18 +39,27 @@ struct EpochState {
   Metrics metrics() const;  // running means so far
 };
 
-// Runs the steps of one pass over data[order] (batches of model.batch(); the last may be short,
-// its padded rows get zero gradient) from state.steps_done on, until the end or until *stop is
-// set (checked after each step). Loss and accuracy are running means over the epoch, as in
-// PyTorch notebooks. With `augment`, every training image is augmented from that generator.
-// Returns true when the epoch is complete. Throws if the loss becomes NaN or infinite.
-bool train_epoch(Model& model, Optimizer& optimizer, const Dataset& data, std::span<const uint32_t> order,
-                 const Normalization& norm, const LearningRate& lr, EpochState& state, const Progress& progress = {},
-                 Rng* augment = nullptr, const std::atomic<bool>* stop = nullptr);
+struct TrainOptions {
+  bool augment = false;  // augment_image on every training image
+  uint64_t seed = 0;     // augmentation and dropout draw from (seed, global step): any schedule,
+                         // any resume point gives the same numbers
+  int prefetch = 4;      // batches prepared ahead on the batch pipeline; 0: serially before each step
+};
 
-// Forward-only pass over data[indices]. With `confusion` (classes x classes), also counts each
-// image at [true label][prediction].
-Metrics evaluate(Model& model, const Dataset& data, std::span<const uint32_t> indices,
-                 const Normalization& norm, std::vector<int64_t>* confusion = nullptr);
+// Runs the steps of one pass over data[order] (batches of model.batch()) from state.steps_done
+// on, until the end or until *stop is set (checked after each step), on the batch pipeline
+// (batch_pipeline.hpp): images are read, decoded, augmented and normalised in parallel while the
+// step runs. A short last batch is filled up with the epoch's first images so that batch norm
+// sees only real images; those rows get zero gradient and are not counted. Loss and accuracy
+// are running means over the epoch, as in PyTorch notebooks. Returns true when the epoch is
+// complete. Throws if the loss becomes NaN or infinite, or an image cannot be read (naming it).
+bool train_epoch(Model& model, Optimizer& optimizer, const Dataset& data, std::span<const uint32_t> order,
+                 const Normalization& norm, const LearningRate& lr, EpochState& state, const TrainOptions& options = {},
+                 const Progress& progress = {}, const std::atomic<bool>* stop = nullptr);
+
+// Forward-only pass over data[indices], on the batch pipeline. With `confusion` (classes x
+// classes), also counts each image at [true label][prediction].
+Metrics evaluate(Model& model, const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm,
+                 std::vector<int64_t>* confusion = nullptr, int prefetch = 4);
 
 }  // namespace inkwell
