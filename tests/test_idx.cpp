@@ -123,6 +123,39 @@ TEST_F(IdxTest, DatasetChecksCountsAndLabels) {
   EXPECT_THROW(load_idx_dataset(write("labels1d", labels), write("labels2", labels), {"a", "b", "c"}), Error);  // 1-D images
 }
 
+// EMNIST stores each image transposed and numbers letters 1-26: loaded, image (r, c) is the
+// file's (c, r) and label 1 is class 0, "A".
+TEST_F(IdxTest, EmnistLettersLayout) {
+  Bytes images = idx_bytes(0x08, {2, 28, 28}, 0);
+  for (int n = 0; n < 2; ++n)
+    for (int i = 0; i < 784; ++i) images.push_back(i == 3 * 28 + 5 + n ? 255 : 0);  // file (3, 5 + n)
+  Bytes labels = idx_bytes(0x08, {2}, 0);
+  labels.insert(labels.end(), {1, 26});
+  for (const char* part : {"train", "test"}) {
+    write(std::string("emnist-letters-") + part + "-images-idx3-ubyte", images);
+    write(std::string("emnist-letters-") + part + "-labels-idx1-ubyte", labels);
+  }
+  const DatasetSplits s = load_named_dataset("emnist-letters", dir.string());
+  ASSERT_EQ(s.train.classes.size(), 26u);
+  EXPECT_EQ(s.train.classes.front(), "A");
+  EXPECT_EQ(s.train.classes.back(), "Z");
+  EXPECT_EQ(s.test.labels, (std::vector<uint8_t>{0, 25}));
+  EXPECT_EQ(s.train.image(0)[5 * 28 + 3], 255);
+  EXPECT_EQ(s.train.image(0)[3 * 28 + 5], 0);
+  EXPECT_EQ(s.train.image(1)[6 * 28 + 3], 255);
+  EXPECT_GT(s.normalization.std, 0.f);
+
+  labels.back() = 0;  // letters start at 1
+  write("emnist-letters-test-labels-idx1-ubyte", labels);
+  try {
+    load_named_dataset("emnist-letters", dir.string());
+    ADD_FAILURE() << "accepted label 0 for letters";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("emnist-letters-test-labels-idx1-ubyte: label 0 at index 1"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(FillBatch, NormalisesPixels) {
   Dataset d;
   d.rows = 1, d.cols = 2;

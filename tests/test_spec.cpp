@@ -46,5 +46,18 @@ TEST(Spec, RejectsMalformedSpecsWithTheToken) {
   EXPECT_THROW(resolve_spec("nonsense"), Error);
 }
 
+TEST(Spec, WithOutputsReplacesTheLastFc) {
+  EXPECT_EQ(with_outputs(resolve_spec("seed"), 26), "conv16k5p2-relu-maxpool2-conv32k5p2-relu-maxpool2-fc26");
+  EXPECT_EQ(with_outputs("fc128-relu-dropout30-fc10", 47), "fc128-relu-dropout30-fc47");
+  EXPECT_THROW(with_outputs("conv8k3-relu", 26), Error);
+}
+
+TEST(Spec, ParsesBatchNormAndDropout) {
+  const auto layers = parse_spec(resolve_spec("best"));
+  EXPECT_EQ(layers[1].kind, LayerSpec::Kind::bn);
+  EXPECT_EQ(to_string(layers[layers.size() - 2]), "dropout30");
+  for (const char* bad : {"dropout", "dropout0", "dropout100", "bn2", "dropout5k3"}) EXPECT_THROW(parse_spec(bad), Error) << bad;
+}
+
 }  // namespace
 }  // namespace inkwell

@@ -26,6 +26,7 @@
 #include "inkwell/image_dataset.hpp"
 #include "inkwell/model.hpp"
 #include "inkwell/optimizer.hpp"
+#include "inkwell/recipe.hpp"
 #include "inkwell/report.hpp"
 #include "inkwell/rng.hpp"
 #include "inkwell/schedule.hpp"
@@ -37,7 +38,9 @@ namespace cli = inkwell::cli;
 
 namespace {
 
-// Defaults reproduce the PyTorch notebook: Adam, lr 1e-3, L2 1e-4, batch 64, 5,000 validation images.
+// Defaults reproduce the PyTorch notebook: Adam, lr 1e-3, L2 1e-4, batch 64, 5,000 validation images;
+// a preset with a recipe of its own (--model best) changes epochs, batch, lr, weight decay,
+// schedule and augmentation unless they are given.
 struct Options {
   std::string data = "mnist";      // mnist | fashion | IDX directory | PNG tree | CSV manifest
   double test_fraction = 1.0 / 7;  // held out as test data from a single PNG tree or manifest (MNIST's 10k of 70k)
@@ -61,12 +64,15 @@ struct Options {
 
 const char* kUsage = R"(usage: inkwell-train [options]
        inkwell-train --resume DIR [--threads N]
-  --data NAME|DIR|CSV   mnist (default), fashion, a directory with the four IDX files, a PNG tree
+  --data NAME|DIR|CSV   mnist (default), fashion, emnist-letters, emnist-digits, a directory with
+                        the four IDX files (MNIST's or EMNIST's names), a PNG tree
                         (DIR/<class>/*.png, or DIR/train/<class>/... and DIR/test/<class>/...),
                         or a CSV manifest of path,label
   --test-fraction X     test share of a single PNG tree or manifest, default 0.1429 (1/7, seeded)
   --skip-bad            count and skip unreadable or corrupt PNGs instead of stopping
-  --model NAME|SPEC     preset (seed, fast) or spec, e.g. conv16k5p2-relu-maxpool2-fc10 (default seed)
+  --model NAME|SPEC     preset (seed, fast, best) or spec, e.g. conv16k5p2-relu-maxpool2-fc10 (default
+                        seed). best brings its own recipe: 15 epochs, batch 128, lr 0.003, onecycle,
+                        --augment; the flags below override it
   --epochs N            default 5
   --batch N             default 64
   --lr X                learning rate, default 0.001
@@ -79,6 +85,7 @@ const char* kUsage = R"(usage: inkwell-train [options]
                         batch serially before its step (same results either way)
   --valid N             validation images held out of the training set, default 5000
   --augment             augment training images on the fly (rotation, scale, shift, stroke)
+  --no-augment          do not (for best, whose recipe augments)
   --out DIR             where model.inkw, metrics.csv and the reports go, default runs/latest
   --resume DIR          continue an interrupted run in DIR with its own settings; the result is
                         the same as an uninterrupted run's with the same --threads (only
@@ -101,6 +108,12 @@ T number(const std::string& flag, const std::string& text) {
 
 Options parse(int argc, char** argv) {
   Options o;
+  for (int i = 1; i + 1 < argc; ++i)  // the preset's recipe first: the flags override it
+    if (std::string(argv[i]) == "--model") {
+      const Recipe r = preset_recipe(argv[i + 1]);
+      o.epochs = r.epochs, o.batch = r.batch, o.lr = r.lr, o.weight_decay = r.weight_decay, o.schedule = r.schedule;
+      o.augment = r.augment;
+    }
   bool settings_given = false;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
@@ -108,8 +121,10 @@ Options parse(int argc, char** argv) {
       std::cout << kUsage;
       std::exit(0);
     }
-    if (flag == "--augment" || flag == "--skip-bad") {
-      (flag == "--augment" ? o.augment : o.skip_bad) = settings_given = true;
+    if (flag == "--augment" || flag == "--no-augment" || flag == "--skip-bad") {
+      if (flag == "--skip-bad") o.skip_bad = true;
+      else o.augment = flag == "--augment";
+      settings_given = true;
       continue;
     }
     if (i + 1 >= argc) usage_error("unknown option or missing value: " + flag);
@@ -146,10 +161,13 @@ Options parse(int argc, char** argv) {
 
 // --data: a named IDX dataset, an IDX directory, a PNG tree (split or not) or a CSV manifest.
 DatasetSplits load_data(const Options& o) {
-  if (o.data == "mnist" || o.data == "fashion") return load_named_dataset(o.data, dataset_dir(o.data));
+  for (const char* name : {"mnist", "fashion", "emnist-letters", "emnist-digits"})
+    if (o.data == name) return load_named_dataset(o.data, dataset_dir(o.data));
   const fs::path path(o.data);
-  if (fs::is_directory(path) && (fs::exists(path / "train-images-idx3-ubyte") || fs::exists(path / "train-images-idx3-ubyte.gz")))
-    return load_named_dataset("mnist", o.data);
+  auto has = [&](const std::string& f) { return fs::exists(path / f) || fs::exists(path / (f + ".gz")); };
+  if (fs::is_directory(path) && has("train-images-idx3-ubyte")) return load_named_dataset("mnist", o.data);
+  for (const char* name : {"emnist-letters", "emnist-digits"})
+    if (fs::is_directory(path) && has(std::string(name) + "-train-images-idx3-ubyte")) return load_named_dataset(name, o.data);
   ImageLoadOptions options;
   options.skip_bad = o.skip_bad;
   ImageLoadReport report;
@@ -292,9 +310,11 @@ int run(Options o) {
   if (o.threads > 0) omp_set_num_threads(o.threads);
   const OptimizerConfig opt_config{parse_optimizer_kind(o.optimizer), o.weight_decay};
   const Schedule schedule = parse_schedule(o.schedule);
-  const Architecture arch{resolve_spec(o.model), {1, 28, 28}};
-
   const DatasetSplits data = load_data(o);
+  // A preset ends in fc10; with other than 10 classes (EMNIST letters: 26), its last layer follows.
+  const std::string spec = resolve_spec(o.model);
+  const Architecture arch{spec == o.model ? spec : with_outputs(spec, static_cast<int64_t>(data.train.classes.size())),
+                          {1, 28, 28}};
   if (o.valid >= data.train.size()) usage_error("--valid must be below the " + std::to_string(data.train.size()) + " training images");
 
   // One generator, seeded, makes the split (the first `valid` images of a permutation validate)

@@ -8,6 +8,7 @@
 #include "inkwell/error.hpp"
 #include "inkwell/idx.hpp"
 #include "inkwell/image.hpp"
+#include "inkwell/image_dataset.hpp"
 #include "inkwell/preprocess.hpp"
 
 namespace inkwell {
@@ -15,16 +16,31 @@ namespace inkwell {
 namespace fs = std::filesystem;
 
 Dataset load_idx_dataset(const std::string& images_path, const std::string& labels_path,
-                         std::vector<std::string> classes) {
+                         std::vector<std::string> classes, IdxLayout layout) {
   IdxArray images = read_idx(images_path);
   IdxArray labels = read_idx(labels_path);
   if (images.dims.size() != 3) throw error(images_path, ": expected 3-D images (N, H, W), found ", to_string(images.dims));
   if (labels.dims.size() != 1) throw error(labels_path, ": expected 1-D labels (N), found ", to_string(labels.dims));
   if (images.dims[0] != labels.dims[0])
     throw error(images_path, " holds ", images.dims[0], " images but ", labels_path, " holds ", labels.dims[0], " labels");
-  for (size_t i = 0; i < labels.data.size(); ++i)
-    if (labels.data[i] >= classes.size())
-      throw error(labels_path, ": label ", int{labels.data[i]}, " at index ", i, " is out of range for ", classes.size(), " classes");
+  for (size_t i = 0; i < labels.data.size(); ++i) {
+    const int label = labels.data[i] - layout.first_label;
+    if (label < 0 || label >= static_cast<int>(classes.size()))
+      throw error(labels_path, ": label ", int{labels.data[i]}, " at index ", i, " is out of range for ", classes.size(),
+                  " classes numbered from ", layout.first_label);
+    labels.data[i] = static_cast<uint8_t>(label);
+  }
+  if (layout.transposed) {
+    const int64_t h = images.dims[1], w = images.dims[2];
+    if (h != w) throw error(images_path, ": transposed images must be square, found ", h, "x", w);
+    std::vector<uint8_t> t(h * w);
+    for (int64_t n = 0; n < images.dims[0]; ++n) {
+      uint8_t* img = images.data.data() + n * h * w;
+      for (int64_t r = 0; r < h; ++r)
+        for (int64_t c = 0; c < w; ++c) t[r * w + c] = img[c * h + r];
+      std::copy(t.begin(), t.end(), img);
+    }
+  }
   Dataset d;
   d.rows = images.dims[1];
   d.cols = images.dims[2];
@@ -51,8 +67,18 @@ DatasetSplits load_named_dataset(const std::string& name, const std::string& dir
   } else if (name == "fashion") {
     classes = {"T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
     norm = {0.2860f, 0.3530f};
+  } else if (name == "emnist-letters" || name == "emnist-digits") {
+    const bool letters = name == "emnist-letters";
+    for (int c = 0; c < (letters ? 26 : 10); ++c) classes.push_back(std::string(1, static_cast<char>((letters ? 'A' : '0') + c)));
+    DatasetSplits s;
+    const IdxLayout layout{.transposed = true, .first_label = letters ? 1 : 0};
+    auto file = [&](const char* part) { return find_file(dir, name + part, name); };
+    s.train = load_idx_dataset(file("-train-images-idx3-ubyte"), file("-train-labels-idx1-ubyte"), classes, layout);
+    s.test = load_idx_dataset(file("-test-images-idx3-ubyte"), file("-test-labels-idx1-ubyte"), classes, layout);
+    s.normalization = measure_normalization(s.train);
+    return s;
   } else {
-    throw error("unknown dataset '", name, "' (expected mnist or fashion)");
+    throw error("unknown dataset '", name, "' (expected mnist, fashion, emnist-letters or emnist-digits)");
   }
   auto file = [&](const char* f) { return find_file(dir, f, name); };
   DatasetSplits s;

@@ -16,6 +16,9 @@ const std::map<std::string, std::string>& presets() {
       {"seed", "conv16k5p2-relu-maxpool2-conv32k5p2-relu-maxpool2-fc10"},
       // Half the channels: 1.6 MFLOP a forward pass instead of 5.7 (the default classifier).
       {"fast", "conv8k5p2-relu-maxpool2-conv16k5p2-relu-maxpool2-fc10"},
+      // Three conv blocks with batch norm, a dropout-regularised hidden layer: 15 MFLOP a forward
+      // pass. Trained with its recipe (recipe.hpp): >= 99.6% MNIST, >= 93.5% Fashion-MNIST.
+      {"best", "conv32k3p1-bn-relu-maxpool2-conv64k3p1-bn-relu-maxpool2-conv128k3p1-bn-relu-maxpool2-fc128-relu-dropout30-fc10"},
   };
   return table;
 }
@@ -122,6 +125,15 @@ std::string resolve_spec(const std::string& name_or_spec) {
   const std::string spec = it != presets().end() ? it->second : name_or_spec;
   parse_spec(spec);  // validates
   return spec;
+}
+
+std::string with_outputs(const std::string& spec, int64_t outputs) {
+  std::vector<LayerSpec> layers = parse_spec(spec);
+  if (layers.back().kind != LayerSpec::Kind::fc) throw error("model spec '", spec, "' does not end with an fc layer");
+  layers.back().out = outputs;
+  std::string out;
+  for (const LayerSpec& l : layers) out += (out.empty() ? "" : "-") + to_string(l);
+  return out;
 }
 
 }  // namespace inkwell

@@ -31,11 +31,21 @@ struct Dataset {
   const uint8_t* read(int64_t i, std::vector<uint8_t>& scratch) const;
 };
 
-// images (N, H, W) + labels (N) IDX files -> Dataset. Checks that counts agree, labels fit classes.
-Dataset load_idx_dataset(const std::string& images_path, const std::string& labels_path,
-                         std::vector<std::string> classes);
+// How an IDX dataset stores images and labels: MNIST's way, or EMNIST's (every image stored
+// transposed, column by column; letters labelled 1-26).
+struct IdxLayout {
+  bool transposed = false;
+  int first_label = 0;  // the file's label of classes[0]
+};
 
-// A named dataset in a directory: "mnist" or "fashion" (their IDX file names, raw or .gz).
+// images (N, H, W) + labels (N) IDX files -> Dataset, images row-major and labels from 0.
+// Checks that counts agree and labels fit classes.
+Dataset load_idx_dataset(const std::string& images_path, const std::string& labels_path,
+                         std::vector<std::string> classes, IdxLayout layout = {});
+
+// A named dataset in a directory, its IDX files raw or .gz: "mnist" or "fashion" (train-images-
+// idx3-ubyte, ...), or EMNIST's "emnist-letters" (classes A-Z) and "emnist-digits"
+// (emnist-letters-train-images-idx3-ubyte, ...; IdxLayout transposed).
 struct DatasetSplits {
   Dataset train, test;
   Normalization normalization;

@@ -9,7 +9,7 @@
 //   dropout<P>                dropout of P percent (1-99) in training, identity in inference
 // Presets name common specs: "seed" is the PyTorch reference model of shared/design/targets.md;
 // "fast" has half its channels (models/default.inkw, for classification throughput); "best" is the
-// accurate one (batch norm, dropout; train it with its recipe, best_recipe() in train_recipe.hpp).
+// accurate one (batch norm, dropout; inkwell-train gives it its own recipe, recipe.hpp).
 #pragma once
 
 #include <string>
@@ -34,6 +34,9 @@ std::string to_string(const LayerSpec& layer);
 
 // A preset name ("seed") or a spec string -> the spec string.
 std::string resolve_spec(const std::string& name_or_spec);
+
+// `spec` with its last layer, an fc, giving `outputs` outputs (a preset for 26 letters).
+std::string with_outputs(const std::string& spec, int64_t outputs);
 
 // A network: its layers and the shape of one input image (C, H, W).
 struct Architecture {
