@@ -1,19 +1,23 @@
-// The batch pipeline: a oneTBB flow graph that prepares batches in parallel, ahead of a consumer
-// that takes them in order, one at a time. Training and evaluation both run on it:
+// The batch pipeline: a oneTBB flow graph prepares batches in parallel, ahead of the calling
+// thread, which consumes them in order. Training and evaluation both run on it:
 //
 //   planner (batch k = first, first+1, ...) -> limiter (depth in flight)
-//     -> fill(k, slot)     parallel: read/decode, augment, normalise into the slot's buffers
-//     -> sequencer (k order)
-//     -> consume(k, slot)  serial: forward, loss, backward, optimizer step
-//     -> limiter.decrement
+//     -> fill(k, slot)   parallel, TBB workers: read/decode, augment, normalise into the slot
+//     -> sequencer (k order) -> ready queue
+//   calling thread: consume(k, slot) for k in order (forward, loss, backward, optimizer step),
+//     then limiter.decrement
 //
 // At most `depth` batches are between the planner and the end of consume, so they are always
 // consecutive and slot k % depth is free when k enters: memory is depth batch buffers, whatever
 // the dataset's size. Results do not depend on the schedule: fill(k) may only depend on k.
-// depth 0 runs fill then consume in one loop on the calling thread (the serial baseline).
+// consume runs on the calling thread, always the same one: oneDNN's OpenMP team keeps its master
+// (a step run on whichever TBB worker took it made a second team that spun against the first:
+// 17% slower than no pipeline at all). depth 0 runs fill then consume in turn on the calling
+// thread (the serial baseline).
 //
 // consume returns false to stop: batches already filling are dropped, none after is planned.
-// An exception from fill or consume stops the graph and is rethrown here, unchanged.
+// An exception from fill (for batch k, raised when k's turn comes) or from consume stops the
+// pipeline and is rethrown here, unchanged.
 #pragma once
 
 #include <cstdint>
