@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# inkwell-train end to end: interrupted + resumed == uninterrupted, divergence, usage errors.
+# inkwell-train end to end: interrupted + resumed == uninterrupted (batch norm, dropout and
+# augmentation included), a PNG tree with a corrupt file, divergence, usage errors.
 # usage: test_train_cli.sh BIN_DIR   (needs MNIST: ctest's fetch fixture)
 set -euo pipefail
 bin=$1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-args=(--data mnist --model fast --epochs 2 --valid 1000 --batch 128 --augment --threads 2)
+args=(--data mnist --model conv8k5p2-bn-relu-maxpool2-conv16k5p2-relu-maxpool2-fc32-relu-dropout20-fc10
+      --epochs 2 --valid 1000 --batch 128 --augment --threads 2)
 
 "$bin/inkwell-train" "${args[@]}" --out "$work/a" > "$work/a.log" || fail "uninterrupted run"
 for f in model.inkw metrics.csv curves.svg confusion.csv confusion.svg per_class.csv; do
@@ -26,6 +28,19 @@ grep -q "continue with: inkwell-train --resume" "$work/b.log" || fail "no resume
 cmp -s "$work/a/model.inkw" "$work/b/model.inkw" || fail "resumed weights differ from the uninterrupted run's"
 diff <(cut -d, -f1-7 "$work/a/metrics.csv") <(cut -d, -f1-7 "$work/b/metrics.csv") >/dev/null || fail "metrics differ"
 "$bin/inkwell-train" --resume "$work/b" | grep -q "is complete" || fail "resuming a finished run"
+
+# A PNG tree (MNIST's test set exported) with one corrupt file: the run stops naming it, or with
+# --skip-bad leaves it out and says so.
+"$bin/inkwell-export" --split test --out "$work/png" > /dev/null
+printf 'not a png' > "$work/png/test/3/corrupt.png"
+tree_args=(--data "$work/png/test" --model fast --epochs 1 --valid 500 --batch 128)
+set +e
+"$bin/inkwell-train" "${tree_args[@]}" --out "$work/t1" > /dev/null 2> "$work/t1.err"; code=$?
+set -e
+[[ $code -eq 1 ]] && grep -q "test/3/corrupt.png: not a PNG file" "$work/t1.err" || fail "corrupt PNG: exit $code, $(cat "$work/t1.err")"
+"$bin/inkwell-train" "${tree_args[@]}" --skip-bad --out "$work/t2" > "$work/t2.log" 2> "$work/t2.err" || fail "--skip-bad run"
+grep -q "skipped 1 bad files" "$work/t2.err" || fail "--skip-bad did not report the file"
+grep -q "corrupt.png" "$work/t2.err" || fail "--skip-bad did not name the file"
 
 # A diverging run stops with a clear message instead of writing garbage.
 set +e
