@@ -1,5 +1,6 @@
-// The seed model's training step (forward, loss, backward, Adam) and forward pass, on synthetic
+// A preset's training step (forward, loss, backward, Adam) and forward pass, on synthetic
 // in-memory batches: what the model costs, without data loading. items/s = images/s.
+// The seed model by default (compare_pytorch.py's), and the best preset at its batch of 128.
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -13,7 +14,6 @@
 namespace inkwell {
 namespace {
 
-const Architecture kSeed{resolve_spec("seed"), {1, 28, 28}};
 
 void fill(Model& m, std::vector<uint8_t>& labels) {
   Rng rng(1);
@@ -23,14 +23,16 @@ void fill(Model& m, std::vector<uint8_t>& labels) {
 }
 
 // Arg: batch size.
-void BM_TrainStep(benchmark::State& state) {
-  Model m(kSeed, state.range(0), Mode::train);
+void BM_TrainStep(benchmark::State& state, const char* preset) {
+  Model m(Architecture{resolve_spec(preset), {1, 28, 28}}, state.range(0), Mode::train);
   m.init_params(0);
   Optimizer opt({OptimizerConfig::Kind::adam, 1e-4}, m.params().size());
   std::vector<uint8_t> labels;
   fill(m, labels);
   const size_t n = m.batch() * 10;
+  int64_t step = 0;
   for (auto _ : state) {
+    m.set_noise_key(++step);
     m.forward();
     softmax_cross_entropy({m.dst(), n}, labels, 10, m.batch(), {m.diff_dst(), n});
     m.backward();
@@ -40,8 +42,8 @@ void BM_TrainStep(benchmark::State& state) {
   state.counters["threads"] = omp_get_max_threads();
 }
 
-void BM_Forward(benchmark::State& state) {
-  Model m(kSeed, state.range(0), Mode::infer);
+void BM_Forward(benchmark::State& state, const char* preset) {
+  Model m(Architecture{resolve_spec(preset), {1, 28, 28}}, state.range(0), Mode::infer);
   m.init_params(0);
   std::vector<uint8_t> labels;
   fill(m, labels);
@@ -52,8 +54,10 @@ void BM_Forward(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * m.batch());
 }
 
-BENCHMARK(BM_TrainStep)->Arg(64)->Arg(256)->UseRealTime();
-BENCHMARK(BM_Forward)->Arg(1)->Arg(256)->UseRealTime();
+BENCHMARK_CAPTURE(BM_TrainStep, seed, "seed")->Arg(64)->Arg(256)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Forward, seed, "seed")->Arg(1)->Arg(256)->UseRealTime();
+BENCHMARK_CAPTURE(BM_TrainStep, best, "best")->Arg(128)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Forward, best, "best")->Arg(256)->UseRealTime();
 
 }  // namespace
 }  // namespace inkwell

@@ -40,11 +40,16 @@ def model_spec(path):
 
 
 def torch_model(spec, channels=1, size=28):
-    """The same network as an inkwell spec (conv<OC>k<K>[p<P>][s<S>], maxpool<K>[s<S>], fc<N>, relu)."""
+    """The same network as an inkwell spec (conv<OC>k<K>[p<P>][s<S>], maxpool<K>[s<S>], fc<N>, relu,
+    bn, dropout<P>), for timing: weights are PyTorch's random ones."""
     layers, flat = [], False
     for token in spec.split("-"):
         if token == "relu":
             layers.append(nn.ReLU())
+        elif token == "bn":
+            layers.append(nn.BatchNorm1d(channels) if flat else nn.BatchNorm2d(channels))
+        elif m := re.fullmatch(r"dropout(\d+)", token):
+            layers.append(nn.Dropout(int(m[1]) / 100))
         elif m := re.fullmatch(r"conv(\d+)k(\d+)(?:p(\d+))?(?:s(\d+))?", token):
             oc, k, p, st = int(m[1]), int(m[2]), int(m[3] or 0), int(m[4] or 1)
             layers.append(nn.Conv2d(channels, oc, k, stride=st, padding=p))

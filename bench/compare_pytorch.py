@@ -24,9 +24,9 @@ except ImportError:
     sys.exit("compare_pytorch: PyTorch is missing: run scripts/install-deps --bench (Debian's python3-torch)")
 
 CASES = [  # (name, inkwell benchmark, batch, training?)
-    ("train step, batch 64", "BM_TrainStep/64/real_time", 64, True),
-    ("inference, batch 256", "BM_Forward/256/real_time", 256, False),
-    ("inference, batch 1", "BM_Forward/1/real_time", 1, False),
+    ("train step, batch 64", "BM_TrainStep/seed/64/real_time", 64, True),
+    ("inference, batch 256", "BM_Forward/seed/256/real_time", 256, False),
+    ("inference, batch 1", "BM_Forward/seed/1/real_time", 1, False),
 ]
 
 

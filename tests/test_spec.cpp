@@ -55,7 +55,7 @@ TEST(Spec, WithOutputsReplacesTheLastFc) {
 TEST(Spec, ParsesBatchNormAndDropout) {
   const auto layers = parse_spec(resolve_spec("best"));
   EXPECT_EQ(layers[1].kind, LayerSpec::Kind::bn);
-  EXPECT_EQ(to_string(layers[layers.size() - 2]), "dropout30");
+  EXPECT_EQ(to_string(layers[layers.size() - 2]), "dropout40");
   for (const char* bad : {"dropout", "dropout0", "dropout100", "bn2", "dropout5k3"}) EXPECT_THROW(parse_spec(bad), Error) << bad;
 }
 
