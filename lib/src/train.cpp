@@ -38,7 +38,8 @@ struct Slot {
 
 // Runs `body(slot)` for each batch of `indices` from batch `first` on, in order, with the batches
 // prepared on the pipeline; body returns false to stop. With `fill_up`, a short last batch is
-// completed with indices[0...] (rows past slot.count). `key(k)` seeds batch k's augmentation.
+// completed with indices[0...] (rows past slot.count). `augment_key(k)`, if set, seeds batch k's
+// augmentation.
 template <typename Body>
 void for_each_batch(Model& model, const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm,
                     int64_t first, int prefetch, bool fill_up, const std::function<uint64_t(int64_t)>& augment_key,
