@@ -98,7 +98,7 @@ const uint8_t* Dataset::read(int64_t i, std::vector<uint8_t>& scratch) const {
     scratch.assign(x.begin(), x.end());
     return scratch.data();
   } catch (const std::exception& e) {
-    throw error(path, ": ", e.what());
+    throw error(path, ": ", e.what(), " (--skip-bad leaves bad files out)");
   }
 }
 
