@@ -8,6 +8,13 @@
 
 namespace inkwell::testing {
 
+namespace {
+// What dropout multiplies element i by: 0, or 1 / (1 - P%) for the elements it keeps.
+double dropout_factor(uint64_t key, const LayerSpec& s, size_t i) {
+  return dropout_keeps(key, static_cast<int64_t>(i), static_cast<int>(s.out)) ? 100.0 / (100.0 - s.out) : 0.0;
+}
+}  // namespace
+
 RefTensor to_ref(const Dims& dims, const float* data) {
   return {dims, std::vector<double>(data, data + element_count(dims))};
 }
@@ -44,7 +51,7 @@ RefTensor ReferenceNet::forward(const RefTensor& input) {
     } else if (s.kind == LayerSpec::Kind::dropout) {
       y = x;
       for (size_t i = 0; i < y.data.size(); ++i)
-        y.data[i] *= dropout_keeps(noise_key_, static_cast<int64_t>(i), static_cast<int>(s.out)) ? 100.0 / (100.0 - s.out) : 0.0;
+        y.data[i] *= dropout_factor(noise_key_, s, i);
     } else if (s.kind == LayerSpec::Kind::bn) {
       // Over (N, H, W) for each channel, with the batch's mean and biased variance.
       const int64_t n = d[0], ch = d[1], spatial = element_count(d) / (n * ch), m = n * spatial;
@@ -131,7 +138,7 @@ RefTensor ReferenceNet::backward(const RefTensor& diff_dst) {
       for (size_t i = 0; i < dx.data.size(); ++i) dx.data[i] = st.dst.data[i] > 0 ? dy.data[i] : 0;
     } else if (s.kind == LayerSpec::Kind::dropout) {
       for (size_t i = 0; i < dx.data.size(); ++i)
-        dx.data[i] = dy.data[i] * (dropout_keeps(noise_key_, static_cast<int64_t>(i), static_cast<int>(s.out)) ? 100.0 / (100.0 - s.out) : 0.0);
+        dx.data[i] = dy.data[i] * dropout_factor(noise_key_, s, i);
     } else if (s.kind == LayerSpec::Kind::bn) {
       // dx = inv_std / M * (M * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat)), dxhat = dy * scale.
       const int64_t n = d[0], ch = d[1], spatial = element_count(d) / (n * ch), m = n * spatial;
