@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "inkwell/checkpoint.hpp"
-#include "inkwell/classify.hpp"
-#include "inkwell/variants.hpp"
+#include "inkwell/train/checkpoint.hpp"
+#include "inkwell/classify/classify.hpp"
+#include "inkwell/data/variants.hpp"
 
 namespace inkwell {
 namespace {

@@ -6,10 +6,10 @@
 
 #include <vector>
 
-#include "inkwell/loss.hpp"
-#include "inkwell/model.hpp"
-#include "inkwell/optimizer.hpp"
-#include "inkwell/rng.hpp"
+#include "inkwell/nn/loss.hpp"
+#include "inkwell/nn/model.hpp"
+#include "inkwell/train/optimizer.hpp"
+#include "inkwell/core/rng.hpp"
 
 namespace inkwell {
 namespace {

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "inkwell/model.hpp"
-#include "inkwell/rng.hpp"
+#include "inkwell/nn/model.hpp"
+#include "inkwell/core/rng.hpp"
 
 namespace inkwell::testing {
 

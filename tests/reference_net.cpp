@@ -3,8 +3,8 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "inkwell/batch_norm.hpp"
-#include "inkwell/dropout.hpp"
+#include "inkwell/nn/batch_norm.hpp"
+#include "inkwell/nn/dropout.hpp"
 
 namespace inkwell::testing {
 

@@ -5,8 +5,8 @@
 
 #include <vector>
 
-#include "inkwell/spec.hpp"
-#include "inkwell/tensor.hpp"
+#include "inkwell/nn/spec.hpp"
+#include "inkwell/nn/tensor.hpp"
 
 namespace inkwell::testing {
 

@@ -3,8 +3,8 @@
 #include <numeric>
 #include <vector>
 
-#include "inkwell/augment.hpp"
-#include "inkwell/dataset.hpp"
+#include "inkwell/data/augment.hpp"
+#include "inkwell/data/dataset.hpp"
 
 namespace inkwell {
 namespace {

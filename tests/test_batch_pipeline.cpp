@@ -8,13 +8,13 @@
 #include <set>
 #include <thread>
 
-#include "inkwell/batch_pipeline.hpp"
-#include "inkwell/error.hpp"
-#include "inkwell/idx.hpp"
-#include "inkwell/model.hpp"
-#include "inkwell/optimizer.hpp"
-#include "inkwell/rng.hpp"
-#include "inkwell/train.hpp"
+#include "inkwell/data/batch_pipeline.hpp"
+#include "inkwell/core/error.hpp"
+#include "inkwell/data/idx.hpp"
+#include "inkwell/nn/model.hpp"
+#include "inkwell/train/optimizer.hpp"
+#include "inkwell/core/rng.hpp"
+#include "inkwell/train/train.hpp"
 
 namespace inkwell {
 namespace {

@@ -5,9 +5,9 @@
 #include <fstream>
 #include <iterator>
 
-#include "inkwell/checkpoint.hpp"
-#include "inkwell/error.hpp"
-#include "inkwell/model.hpp"
+#include "inkwell/train/checkpoint.hpp"
+#include "inkwell/core/error.hpp"
+#include "inkwell/nn/model.hpp"
 
 namespace inkwell {
 namespace {

@@ -8,11 +8,11 @@
 #include <fstream>
 #include <map>
 
-#include "inkwell/checkpoint.hpp"
-#include "inkwell/classify.hpp"
-#include "inkwell/model.hpp"
-#include "inkwell/variants.hpp"
-#include "inkwell/walk.hpp"
+#include "inkwell/train/checkpoint.hpp"
+#include "inkwell/classify/classify.hpp"
+#include "inkwell/nn/model.hpp"
+#include "inkwell/data/variants.hpp"
+#include "inkwell/data/walk.hpp"
 
 namespace inkwell {
 namespace {

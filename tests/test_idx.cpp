@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "inkwell/dataset.hpp"
-#include "inkwell/error.hpp"
-#include "inkwell/idx.hpp"
+#include "inkwell/data/dataset.hpp"
+#include "inkwell/core/error.hpp"
+#include "inkwell/data/idx.hpp"
 
 namespace inkwell {
 namespace {

@@ -7,12 +7,12 @@
 #include <fstream>
 #include <numeric>
 
-#include "inkwell/error.hpp"
-#include "inkwell/image_dataset.hpp"
-#include "inkwell/model.hpp"
-#include "inkwell/optimizer.hpp"
-#include "inkwell/train.hpp"
-#include "inkwell/variants.hpp"
+#include "inkwell/core/error.hpp"
+#include "inkwell/data/image_dataset.hpp"
+#include "inkwell/nn/model.hpp"
+#include "inkwell/train/optimizer.hpp"
+#include "inkwell/train/train.hpp"
+#include "inkwell/data/variants.hpp"
 
 namespace inkwell {
 namespace {

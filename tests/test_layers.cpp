@@ -4,9 +4,9 @@
 #include <cmath>
 
 #include "gradient_check.hpp"
-#include "inkwell/dropout.hpp"
-#include "inkwell/model.hpp"
-#include "inkwell/rng.hpp"
+#include "inkwell/nn/dropout.hpp"
+#include "inkwell/nn/model.hpp"
+#include "inkwell/core/rng.hpp"
 #include "reference_net.hpp"
 
 namespace inkwell {

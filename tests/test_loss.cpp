@@ -3,8 +3,8 @@
 #include <cmath>
 #include <vector>
 
-#include "inkwell/error.hpp"
-#include "inkwell/loss.hpp"
+#include "inkwell/core/error.hpp"
+#include "inkwell/nn/loss.hpp"
 
 namespace inkwell {
 namespace {

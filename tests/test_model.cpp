@@ -4,11 +4,11 @@
 #include <cmath>
 
 #include "gradient_check.hpp"
-#include "inkwell/error.hpp"
-#include "inkwell/loss.hpp"
-#include "inkwell/model.hpp"
-#include "inkwell/optimizer.hpp"
-#include "inkwell/rng.hpp"
+#include "inkwell/core/error.hpp"
+#include "inkwell/nn/loss.hpp"
+#include "inkwell/nn/model.hpp"
+#include "inkwell/train/optimizer.hpp"
+#include "inkwell/core/rng.hpp"
 
 namespace inkwell {
 namespace {

@@ -3,9 +3,9 @@
 
 #include <cmath>
 
-#include "inkwell/error.hpp"
-#include "inkwell/optimizer.hpp"
-#include "inkwell/schedule.hpp"
+#include "inkwell/core/error.hpp"
+#include "inkwell/train/optimizer.hpp"
+#include "inkwell/train/schedule.hpp"
 
 namespace inkwell {
 namespace {

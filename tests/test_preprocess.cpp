@@ -4,14 +4,14 @@
 #include <algorithm>
 #include <numeric>
 
-#include "inkwell/checkpoint.hpp"
-#include "inkwell/dataset.hpp"
-#include "inkwell/error.hpp"
-#include "inkwell/image.hpp"
-#include "inkwell/loss.hpp"
-#include "inkwell/model.hpp"
-#include "inkwell/preprocess.hpp"
-#include "inkwell/variants.hpp"
+#include "inkwell/train/checkpoint.hpp"
+#include "inkwell/data/dataset.hpp"
+#include "inkwell/core/error.hpp"
+#include "inkwell/data/image.hpp"
+#include "inkwell/nn/loss.hpp"
+#include "inkwell/nn/model.hpp"
+#include "inkwell/data/preprocess.hpp"
+#include "inkwell/data/variants.hpp"
 
 namespace inkwell {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "inkwell/report.hpp"
+#include "inkwell/train/report.hpp"
 
 namespace inkwell {
 namespace {

@@ -4,7 +4,7 @@
 #include <numeric>
 #include <vector>
 
-#include "inkwell/rng.hpp"
+#include "inkwell/core/rng.hpp"
 
 namespace inkwell {
 namespace {

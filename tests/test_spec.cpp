@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "inkwell/error.hpp"
-#include "inkwell/spec.hpp"
+#include "inkwell/core/error.hpp"
+#include "inkwell/nn/spec.hpp"
 
 namespace inkwell {
 namespace {

@@ -3,11 +3,11 @@
 
 #include <numeric>
 
-#include "inkwell/dataset.hpp"
-#include "inkwell/model.hpp"
-#include "inkwell/optimizer.hpp"
-#include "inkwell/rng.hpp"
-#include "inkwell/train.hpp"
+#include "inkwell/data/dataset.hpp"
+#include "inkwell/nn/model.hpp"
+#include "inkwell/train/optimizer.hpp"
+#include "inkwell/core/rng.hpp"
+#include "inkwell/train/train.hpp"
 
 namespace inkwell {
 namespace {

@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "../common/cli.hpp"
-#include "inkwell/checkpoint.hpp"
-#include "inkwell/classify.hpp"
-#include "inkwell/error.hpp"
-#include "inkwell/walk.hpp"
+#include "inkwell/train/checkpoint.hpp"
+#include "inkwell/classify/classify.hpp"
+#include "inkwell/core/error.hpp"
+#include "inkwell/data/walk.hpp"
 
 namespace fs = std::filesystem;
 using namespace inkwell;
@@ -101,9 +101,17 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
+// $INKWELL_MODEL; else the installed model (PREFIX/share/inkwell/models, PREFIX being the parent
+// of this binary's folder, so a relocated install works); else the source tree's (a build tree).
 std::string default_model() {
   if (const char* env = std::getenv("INKWELL_MODEL"); env && *env) return env;
-  return std::string(INKWELL_MODELS_DIR) + "/default.inkw";
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const auto installed = exe.parent_path().parent_path() / INKWELL_INSTALL_MODELDIR / "default.inkw";
+    if (std::filesystem::is_regular_file(installed, ec)) return installed.string();
+  }
+  return std::string(INKWELL_SOURCE_MODELS_DIR) + "/default.inkw";
 }
 
 std::string csv_field(const std::string& s) {

@@ -12,9 +12,9 @@
 #include <string>
 
 #include "../common/cli.hpp"
-#include "inkwell/dataset.hpp"
-#include "inkwell/error.hpp"
-#include "inkwell/variants.hpp"
+#include "inkwell/data/dataset.hpp"
+#include "inkwell/core/error.hpp"
+#include "inkwell/data/variants.hpp"
 
 namespace fs = std::filesystem;
 using namespace inkwell;

@@ -19,18 +19,18 @@
 #include <vector>
 
 #include "../common/cli.hpp"
-#include "inkwell/atomic_file.hpp"
-#include "inkwell/checkpoint.hpp"
-#include "inkwell/dataset.hpp"
-#include "inkwell/error.hpp"
-#include "inkwell/image_dataset.hpp"
-#include "inkwell/model.hpp"
-#include "inkwell/optimizer.hpp"
-#include "inkwell/recipe.hpp"
-#include "inkwell/report.hpp"
-#include "inkwell/rng.hpp"
-#include "inkwell/schedule.hpp"
-#include "inkwell/train.hpp"
+#include "inkwell/core/atomic_file.hpp"
+#include "inkwell/train/checkpoint.hpp"
+#include "inkwell/data/dataset.hpp"
+#include "inkwell/core/error.hpp"
+#include "inkwell/data/image_dataset.hpp"
+#include "inkwell/nn/model.hpp"
+#include "inkwell/train/optimizer.hpp"
+#include "inkwell/train/recipe.hpp"
+#include "inkwell/train/report.hpp"
+#include "inkwell/core/rng.hpp"
+#include "inkwell/train/schedule.hpp"
+#include "inkwell/train/train.hpp"
 
 namespace fs = std::filesystem;
 using namespace inkwell;

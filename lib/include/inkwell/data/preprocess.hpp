@@ -1,0 +1,29 @@
+// Turning any grey image of a handwritten character into what an MNIST-trained model expects:
+// 28x28, light ink on a dark background, the character fitted in 20x20 and centred by its
+// centre of mass (LeCun et al.'s MNIST procedure). One module for classification and training.
+//
+//   1. polarity: a light border means dark ink on light paper; the image is inverted
+//   2. contrast: the background level (border median) becomes 0 and the brightest ink 255
+//   3. bounding box of the ink (pixels above 1/4 of the brightest)
+//   4. the box, aspect preserved, resized (antialiased) so its longer side is 20 pixels
+//   5. pasted into 28x28 so the centre of mass lands on the centre
+// An image already MNIST-like (28x28 with a dark border) passes through unchanged. A blank image
+// (no contrast) becomes all zeros.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "inkwell/data/image.hpp"
+
+namespace inkwell {
+
+inline constexpr int kMnistSide = 28;
+using MnistImage = std::array<uint8_t, kMnistSide * kMnistSide>;
+
+MnistImage to_mnist_like(const GrayImage& image);
+
+// True if a 28x28 image has a dark border (mean < 128): MNIST's convention, left untouched.
+bool is_mnist_like(const GrayImage& image);
+
+}  // namespace inkwell

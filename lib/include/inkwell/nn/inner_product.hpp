@@ -1,0 +1,27 @@
+// Inner product (fully connected), optionally with a fused ReLU. A 4-D src is used as is, with
+// 4-D weights (OC, C, H, W): no flatten, and the (C, H, W) order matches PyTorch's flatten.
+//   forward:  src (N, C[, H, W]) -> dst (N, OC)
+//   backward: diff_dst (N, OC) -> diff_src (N, C[, H, W]), diff_weights, diff_bias
+#pragma once
+
+#include "inkwell/nn/layer.hpp"
+
+namespace inkwell {
+
+class InnerProduct : public Layer {
+ public:
+  InnerProduct(std::string name, int64_t outputs, bool fuse_relu);
+
+  dnnl::memory build_forward(BuildContext& ctx, const dnnl::memory& src) override;
+  dnnl::memory build_backward(BuildContext& ctx, const dnnl::memory& diff_dst,
+                              bool need_diff_src) override;
+
+ private:
+  int64_t outputs_;
+  bool fuse_relu_;
+  dnnl::inner_product_forward::primitive_desc fwd_pd_;
+  dnnl::memory src_, weights_, dst_, diff_weights_, diff_bias_;
+  dnnl::memory::dims src_dims_, weights_dims_;
+};
+
+}  // namespace inkwell

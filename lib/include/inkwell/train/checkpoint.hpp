@@ -1,0 +1,30 @@
+// Model files (.inkw): self-describing, checksummed, written atomically. docs/model-format.md
+// gives the byte layout. Loading validates everything and names the file and the problem.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "inkwell/data/dataset.hpp"
+#include "inkwell/nn/spec.hpp"
+#include "inkwell/nn/tensor.hpp"
+
+namespace inkwell {
+
+inline constexpr uint32_t kModelFormatVersion = 1;
+
+struct ModelFile {
+  Architecture architecture;
+  std::vector<std::string> classes;
+  Normalization normalization;
+  std::vector<NamedTensor> tensors;            // parameters, plain layouts
+  std::vector<NamedTensor> optimizer;          // optional: "<param>.m", "<param>.v", plain
+  std::map<std::string, std::string> meta;     // optional: optimizer kind, step, epoch, rng, ...
+};
+
+void save_model_file(const std::string& path, const ModelFile& model);
+ModelFile load_model_file(const std::string& path);
+
+}  // namespace inkwell

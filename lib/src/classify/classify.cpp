@@ -1,0 +1,197 @@
+#include "inkwell/classify/classify.hpp"
+
+#include <omp.h>
+
+#include <oneapi/tbb/flow_graph.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <numeric>
+
+#include "inkwell/core/error.hpp"
+#include "inkwell/data/image.hpp"
+#include "inkwell/nn/model.hpp"
+#include "inkwell/data/preprocess.hpp"
+
+namespace inkwell {
+
+namespace {
+
+namespace flow = tbb::flow;
+
+// A batch of files travelling through the graph.
+struct Batch {
+  int64_t seq = 0;
+  int64_t lead = 0;  // empty slots before the first file (resume alignment)
+  std::vector<std::string> paths;
+  std::vector<std::string> errors;  // per file; empty = ok
+  std::vector<float> input;         // (batch, 1, 28, 28), normalised
+  std::vector<int> labels;          // (files, top_k)
+  std::vector<float> probabilities; // (files, top_k)
+};
+using BatchPtr = std::shared_ptr<Batch>;
+
+// Models checked out by inference tasks, one per concurrent task.
+class ModelPool {
+ public:
+  void add(std::unique_ptr<Model> m) { free_.push_back(m.get()), all_.push_back(std::move(m)); }
+  Model* acquire() {
+    std::lock_guard lock(mutex_);
+    Model* m = free_.back();
+    free_.pop_back();
+    return m;
+  }
+  void release(Model* m) {
+    std::lock_guard lock(mutex_);
+    free_.push_back(m);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<Model*> free_;
+  std::vector<std::unique_ptr<Model>> all_;
+};
+
+}  // namespace
+
+ClassifyStats classify_files(const ModelFile& file, FileWalker& walker, const ClassifyConfig& config,
+                             const std::function<void(const Prediction&)>& sink) {
+  if (file.architecture.input != Dims{1, kMnistSide, kMnistSide})
+    throw error("classification needs a model taking 1x28x28 images, this one takes ", to_string(file.architecture.input));
+  const int threads = config.threads > 0 ? config.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int executors = config.executors > 0 ? config.executors : threads;
+  const int64_t batch = config.batch;
+  const int classes = static_cast<int>(file.classes.size());
+  const int top_k = std::clamp(config.top_k, 1, classes);
+
+  // Models for inference, built here with the OpenMP threads each will use.
+  ModelPool pool;
+  const int omp_before = omp_get_max_threads();
+  omp_set_num_threads(std::max(1, threads / executors));
+  for (int i = 0; i < executors; ++i) {
+    auto m = std::make_unique<Model>(file.architecture, batch, Mode::infer);
+    m->load_state(file.tensors);
+    if (m->classes() != classes) throw error("the model has ", m->classes(), " outputs but ", classes, " class names");
+    pool.add(std::move(m));
+  }
+  omp_set_num_threads(omp_before);
+
+  std::array<float, 256> lut;
+  for (int v = 0; v < 256; ++v) lut[v] = (v / 255.f - file.normalization.mean) / file.normalization.std;
+
+  ClassifyStats stats;
+  const auto start = std::chrono::steady_clock::now();
+  tbb::task_arena arena(threads);
+  arena.execute([&] {
+    flow::graph g;
+    int64_t next_seq = 0;
+    bool walked_all = false;
+    flow::input_node<BatchPtr> source(g, [&](tbb::flow_control& fc) -> BatchPtr {
+      if (walked_all || (config.stop && config.stop->load())) {
+        fc.stop();
+        return {};
+      }
+      auto b = std::make_shared<Batch>();
+      b->seq = next_seq;
+      b->lead = next_seq == 0 ? config.already_done % batch : 0;
+      while (b->lead + static_cast<int64_t>(b->paths.size()) < batch) {
+        std::optional<FileWalker::Entry> e = walker.next();
+        if (!e) {
+          walked_all = true;
+          break;
+        }
+        b->paths.push_back(std::move(e->path));
+        b->errors.push_back(std::move(e->error));
+      }
+      if (b->paths.empty()) {
+        fc.stop();
+        return {};
+      }
+      ++next_seq;
+      return b;
+    });
+    // Batches in flight: enough to keep every thread busy, few enough to bound memory.
+    flow::limiter_node<BatchPtr> limiter(g, static_cast<size_t>(2 * threads + 2));
+    flow::function_node<BatchPtr, BatchPtr> decode(g, flow::unlimited, [&](BatchPtr b) {
+      b->input.assign(static_cast<size_t>(batch) * kMnistSide * kMnistSide, 0.f);
+      std::vector<uint8_t> bytes;
+      for (size_t i = 0; i < b->paths.size(); ++i) {
+        if (!b->errors[i].empty()) continue;
+        try {
+          read_image_file(b->paths[i], config.max_pixels, bytes);
+          const GrayImage image = decode_png(bytes, config.max_pixels);
+          const MnistImage x = to_mnist_like(image);
+          float* dst = b->input.data() + (b->lead + i) * x.size();
+          for (size_t p = 0; p < x.size(); ++p) dst[p] = lut[x[p]];
+        } catch (const std::exception& e) {
+          b->errors[i] = e.what();
+        }
+      }
+      return b;
+    });
+    flow::function_node<BatchPtr, BatchPtr> infer(g, static_cast<size_t>(executors), [&](BatchPtr b) {
+      Model* m = pool.acquire();
+      std::copy(b->input.begin(), b->input.end(), m->src());
+      m->forward();
+      const float* logits = m->dst();
+      const size_t n = b->paths.size();
+      b->labels.resize(n * top_k);
+      b->probabilities.resize(n * top_k);
+      std::vector<int> order(classes);
+      std::vector<double> p(classes);
+      for (size_t i = 0; i < n; ++i) {
+        const float* x = logits + (b->lead + i) * classes;
+        const float max = *std::max_element(x, x + classes);
+        double sum = 0;
+        for (int c = 0; c < classes; ++c) sum += p[c] = std::exp(static_cast<double>(x[c] - max));
+        std::iota(order.begin(), order.end(), 0);
+        std::partial_sort(order.begin(), order.begin() + top_k, order.end(), [&](int a, int c) { return p[a] > p[c]; });
+        for (int k = 0; k < top_k; ++k) {
+          b->labels[i * top_k + k] = order[k];
+          b->probabilities[i * top_k + k] = static_cast<float>(p[order[k]] / sum);
+        }
+      }
+      pool.release(m);
+      b->input = {};  // the pixels are no longer needed: free them before the batch waits in order
+      return b;
+    });
+    flow::sequencer_node<BatchPtr> sequencer(g, [](const BatchPtr& b) { return static_cast<size_t>(b->seq); });
+    flow::function_node<BatchPtr, flow::continue_msg> write(g, flow::serial, [&](BatchPtr b) {
+      Prediction row;
+      for (size_t i = 0; i < b->paths.size(); ++i) {
+        row.path = std::move(b->paths[i]);
+        row.error = std::move(b->errors[i]);
+        row.labels.clear();
+        row.probabilities.clear();
+        if (row.error.empty()) {
+          row.labels.assign(b->labels.begin() + i * top_k, b->labels.begin() + (i + 1) * top_k);
+          row.probabilities.assign(b->probabilities.begin() + i * top_k, b->probabilities.begin() + (i + 1) * top_k);
+          ++stats.classified;
+        } else {
+          ++stats.failed;
+        }
+        sink(row);
+      }
+      return flow::continue_msg();
+    });
+    flow::make_edge(source, limiter);
+    flow::make_edge(limiter, decode);
+    flow::make_edge(decode, infer);
+    flow::make_edge(infer, sequencer);
+    flow::make_edge(sequencer, write);
+    flow::make_edge(write, limiter.decrementer());
+    source.activate();
+    g.wait_for_all();  // rethrows what a body threw (the sink, or the walker)
+  });
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return stats;
+}
+
+}  // namespace inkwell

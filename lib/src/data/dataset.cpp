@@ -1,0 +1,132 @@
+#include "inkwell/data/dataset.hpp"
+
+#include <array>
+#include <cstdlib>
+#include <filesystem>
+
+#include "inkwell/data/augment.hpp"
+#include "inkwell/core/error.hpp"
+#include "inkwell/data/idx.hpp"
+#include "inkwell/data/image.hpp"
+#include "inkwell/data/image_dataset.hpp"
+#include "inkwell/data/preprocess.hpp"
+
+namespace inkwell {
+
+namespace fs = std::filesystem;
+
+Dataset load_idx_dataset(const std::string& images_path, const std::string& labels_path,
+                         std::vector<std::string> classes, IdxLayout layout) {
+  IdxArray images = read_idx(images_path);
+  IdxArray labels = read_idx(labels_path);
+  if (images.dims.size() != 3) throw error(images_path, ": expected 3-D images (N, H, W), found ", to_string(images.dims));
+  if (labels.dims.size() != 1) throw error(labels_path, ": expected 1-D labels (N), found ", to_string(labels.dims));
+  if (images.dims[0] != labels.dims[0])
+    throw error(images_path, " holds ", images.dims[0], " images but ", labels_path, " holds ", labels.dims[0], " labels");
+  for (size_t i = 0; i < labels.data.size(); ++i) {
+    const int label = labels.data[i] - layout.first_label;
+    if (label < 0 || label >= static_cast<int>(classes.size()))
+      throw error(labels_path, ": label ", int{labels.data[i]}, " at index ", i, " is out of range for ", classes.size(),
+                  " classes numbered from ", layout.first_label);
+    labels.data[i] = static_cast<uint8_t>(label);
+  }
+  if (layout.transposed) {
+    const int64_t h = images.dims[1], w = images.dims[2];
+    if (h != w) throw error(images_path, ": transposed images must be square, found ", h, "x", w);
+    std::vector<uint8_t> t(h * w);
+    for (int64_t n = 0; n < images.dims[0]; ++n) {
+      uint8_t* img = images.data.data() + n * h * w;
+      for (int64_t r = 0; r < h; ++r)
+        for (int64_t c = 0; c < w; ++c) t[r * w + c] = img[c * h + r];
+      std::copy(t.begin(), t.end(), img);
+    }
+  }
+  Dataset d;
+  d.rows = images.dims[1];
+  d.cols = images.dims[2];
+  d.images = std::move(images.data);
+  d.labels = std::move(labels.data);
+  d.classes = std::move(classes);
+  return d;
+}
+
+namespace {
+// Finds `name` or `name.gz` in dir.
+std::string find_file(const std::string& dir, const std::string& name, const std::string& dataset) {
+  for (const std::string& candidate : {name, name + ".gz"})
+    if (fs::exists(fs::path(dir) / candidate)) return (fs::path(dir) / candidate).string();
+  throw error("dataset '", dataset, "': ", name, " not found in ", dir, " (run data/fetch ", dataset, ")");
+}
+}  // namespace
+
+DatasetSplits load_named_dataset(const std::string& name, const std::string& dir) {
+  std::vector<std::string> classes;
+  Normalization norm;
+  if (name == "mnist") {
+    classes = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+  } else if (name == "fashion") {
+    classes = {"T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+    norm = {0.2860f, 0.3530f};
+  } else if (name == "emnist-letters" || name == "emnist-digits") {
+    const bool letters = name == "emnist-letters";
+    for (int c = 0; c < (letters ? 26 : 10); ++c) classes.push_back(std::string(1, static_cast<char>((letters ? 'A' : '0') + c)));
+    DatasetSplits s;
+    const IdxLayout layout{.transposed = true, .first_label = letters ? 1 : 0};
+    auto file = [&](const char* part) { return find_file(dir, name + part, name); };
+    s.train = load_idx_dataset(file("-train-images-idx3-ubyte"), file("-train-labels-idx1-ubyte"), classes, layout);
+    s.test = load_idx_dataset(file("-test-images-idx3-ubyte"), file("-test-labels-idx1-ubyte"), classes, layout);
+    s.normalization = measure_normalization(s.train);
+    return s;
+  } else {
+    throw error("unknown dataset '", name, "' (expected mnist, fashion, emnist-letters or emnist-digits)");
+  }
+  auto file = [&](const char* f) { return find_file(dir, f, name); };
+  DatasetSplits s;
+  s.train = load_idx_dataset(file("train-images-idx3-ubyte"), file("train-labels-idx1-ubyte"), classes);
+  s.test = load_idx_dataset(file("t10k-images-idx3-ubyte"), file("t10k-labels-idx1-ubyte"), classes);
+  s.normalization = norm;
+  return s;
+}
+
+const uint8_t* Dataset::read(int64_t i, std::vector<uint8_t>& scratch) const {
+  if (in_memory()) return image(i);
+  const std::string& path = files[static_cast<size_t>(i)];
+  try {
+    std::vector<uint8_t> bytes;
+    read_image_file(path, max_pixels, bytes);
+    const MnistImage x = to_mnist_like(decode_png(bytes, max_pixels));
+    scratch.assign(x.begin(), x.end());
+    return scratch.data();
+  } catch (const std::exception& e) {
+    throw error(path, ": ", e.what(), " (--skip-bad leaves bad files out)");
+  }
+}
+
+std::string dataset_dir(const std::string& name) {
+  fs::path root;
+  if (const char* d = std::getenv("INKWELL_DATA"); d && *d) root = d;
+  else if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) root = fs::path(x) / "inkwell";
+  else if (const char* h = std::getenv("HOME"); h && *h) root = fs::path(h) / ".cache" / "inkwell";
+  else root = "data/cache";
+  return (root / name).string();
+}
+
+void fill_batch(const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm, float* out,
+                Rng* augment) {
+  // One table lookup per pixel: 256 precomputed normalised values.
+  std::array<float, 256> lut;
+  for (int v = 0; v < 256; ++v) lut[v] = (static_cast<float>(v) / 255.f - norm.mean) / norm.std;
+  const int64_t pixels = data.rows * data.cols;
+  std::vector<uint8_t> augmented(augment ? pixels : 0), decoded;
+  for (size_t i = 0; i < indices.size(); ++i) {
+    const uint8_t* img = data.read(indices[i], decoded);
+    if (augment) {
+      augment_image(img, augmented.data(), data.rows, data.cols, *augment);
+      img = augmented.data();
+    }
+    float* dst = out + static_cast<int64_t>(i) * pixels;
+    for (int64_t p = 0; p < pixels; ++p) dst[p] = lut[img[p]];
+  }
+}
+
+}  // namespace inkwell

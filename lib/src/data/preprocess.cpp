@@ -1,0 +1,83 @@
+#include "inkwell/data/preprocess.hpp"
+
+#include <stb/stb_image_resize.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace inkwell {
+
+namespace {
+
+constexpr int kBox = 20;  // MNIST fits each digit in a 20x20 box
+
+std::vector<uint8_t> border_pixels(const GrayImage& img) {
+  std::vector<uint8_t> border;
+  for (int64_t x = 0; x < img.width; ++x) border.push_back(img.at(0, x)), border.push_back(img.at(img.height - 1, x));
+  for (int64_t y = 1; y + 1 < img.height; ++y) border.push_back(img.at(y, 0)), border.push_back(img.at(y, img.width - 1));
+  return border;
+}
+
+double mean(const std::vector<uint8_t>& v) {
+  double s = 0;
+  for (uint8_t x : v) s += x;
+  return v.empty() ? 0 : s / static_cast<double>(v.size());
+}
+
+}  // namespace
+
+bool is_mnist_like(const GrayImage& img) {
+  return img.width == kMnistSide && img.height == kMnistSide && mean(border_pixels(img)) < 128;
+}
+
+MnistImage to_mnist_like(const GrayImage& img) {
+  MnistImage out{};
+  if (is_mnist_like(img)) {
+    std::copy(img.pixels.begin(), img.pixels.end(), out.begin());
+    return out;
+  }
+  // 1-2. Polarity and contrast: ink bright, background 0.
+  std::vector<uint8_t> border = border_pixels(img);
+  const bool invert = mean(border) >= 128;
+  std::vector<uint8_t> ink(img.pixels);
+  if (invert)
+    for (uint8_t& v : ink) v = static_cast<uint8_t>(255 - v);
+  for (uint8_t& v : border) v = invert ? static_cast<uint8_t>(255 - v) : v;
+  std::nth_element(border.begin(), border.begin() + border.size() / 2, border.end());
+  const int background = border[border.size() / 2];
+  const int brightest = *std::max_element(ink.begin(), ink.end());
+  if (brightest - background < 16) return out;  // blank: no ink to speak of
+  const double scale = 255.0 / (brightest - background);
+  for (uint8_t& v : ink) v = static_cast<uint8_t>(std::clamp((v - background) * scale, 0.0, 255.0) + 0.5);
+
+  // 3. Bounding box of the ink.
+  int64_t x0 = img.width, y0 = img.height, x1 = -1, y1 = -1;
+  for (int64_t y = 0; y < img.height; ++y)
+    for (int64_t x = 0; x < img.width; ++x)
+      if (ink[y * img.width + x] > 64) x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, y), y1 = std::max(y1, y);
+  const int64_t bw = x1 - x0 + 1, bh = y1 - y0 + 1;
+
+  // 4. Resize the box, aspect preserved, longer side 20 (stb: antialiased filters, both ways).
+  const double fit = static_cast<double>(kBox) / std::max(bw, bh);
+  const int tw = std::max(1, static_cast<int>(std::lround(bw * fit))), th = std::max(1, static_cast<int>(std::lround(bh * fit)));
+  std::vector<uint8_t> box(static_cast<size_t>(tw) * th);
+  stbir_resize_uint8(ink.data() + y0 * img.width + x0, static_cast<int>(bw), static_cast<int>(bh),
+                     static_cast<int>(img.width), box.data(), tw, th, tw, 1);
+
+  // 5. Centre of mass to the centre of the 28x28 field, kept inside it.
+  double mass = 0, cx = 0, cy = 0;
+  for (int y = 0; y < th; ++y)
+    for (int x = 0; x < tw; ++x) {
+      const double m = box[y * tw + x];
+      mass += m, cx += m * x, cy += m * y;
+    }
+  const double com_x = mass > 0 ? cx / mass : (tw - 1) / 2.0, com_y = mass > 0 ? cy / mass : (th - 1) / 2.0;
+  const int left = std::clamp(static_cast<int>(std::lround(kMnistSide / 2.0 - 0.5 - com_x)), 0, kMnistSide - tw);
+  const int top = std::clamp(static_cast<int>(std::lround(kMnistSide / 2.0 - 0.5 - com_y)), 0, kMnistSide - th);
+  for (int y = 0; y < th; ++y)
+    for (int x = 0; x < tw; ++x) out[(top + y) * kMnistSide + left + x] = box[y * tw + x];
+  return out;
+}
+
+}  // namespace inkwell

@@ -1,0 +1,81 @@
+#include "inkwell/data/walk.hpp"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+
+namespace inkwell {
+
+FileWalker::FileWalker(std::function<std::optional<std::string>()> roots, std::string extension)
+    : roots_(std::move(roots)), extension_(std::move(extension)) {
+  for (char& c : extension_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
+
+FileWalker::FileWalker(std::vector<std::string> roots, std::string extension)
+    : FileWalker(
+          [roots = std::move(roots), i = size_t{0}]() mutable -> std::optional<std::string> {
+            if (i == roots.size()) return std::nullopt;
+            return roots[i++];
+          },
+          std::move(extension)) {}
+
+bool FileWalker::wanted(const std::string& name) const {
+  if (extension_.empty()) return true;
+  if (name.size() < extension_.size()) return false;
+  return std::equal(extension_.begin(), extension_.end(), name.end() - static_cast<ptrdiff_t>(extension_.size()),
+                    [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
+}
+
+// A file yields an entry; a directory pushes a frame (nothing to yield yet).
+std::optional<FileWalker::Entry> FileWalker::enter(const std::string& path, bool is_root) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return Entry{path, std::string("cannot read: ") + std::strerror(errno)};
+  if (S_ISREG(st.st_mode)) {
+    if (is_root || wanted(path)) return Entry{path, ""};
+    return std::nullopt;
+  }
+  if (!S_ISDIR(st.st_mode)) return is_root ? std::optional(Entry{path, "not a regular file"}) : std::nullopt;
+  for (const Frame& f : stack_)
+    if (f.device == st.st_dev && f.inode == st.st_ino) return std::nullopt;  // symlink loop
+  DIR* dir = ::opendir(path.c_str());
+  if (!dir) return Entry{path, std::string("cannot read directory: ") + std::strerror(errno)};
+  Frame frame{path, {}, 0, st.st_dev, st.st_ino};
+  while (const dirent* e = ::readdir(dir)) {
+    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    frame.names.emplace_back(e->d_name, e->d_type == DT_REG);  // saves a stat per file
+  }
+  ::closedir(dir);
+  std::sort(frame.names.begin(), frame.names.end());
+  stack_.push_back(std::move(frame));
+  return std::nullopt;
+}
+
+std::optional<FileWalker::Entry> FileWalker::next() {
+  for (;;) {
+    if (stack_.empty()) {
+      std::optional<std::string> root = roots_();
+      if (!root) return std::nullopt;
+      if (root->empty()) continue;
+      if (auto entry = enter(*root, true)) return entry;
+      continue;
+    }
+    Frame& top = stack_.back();
+    if (top.next == top.names.size()) {
+      stack_.pop_back();
+      continue;
+    }
+    const auto& [name, regular] = top.names[top.next++];
+    std::string path = top.dir.back() == '/' ? top.dir + name : top.dir + "/" + name;
+    if (regular) {
+      if (wanted(name)) return Entry{std::move(path), ""};
+      continue;
+    }
+    if (auto entry = enter(path, false)) return entry;
+  }
+}
+
+}  // namespace inkwell

@@ -1,0 +1,78 @@
+#include "inkwell/nn/build_context.hpp"
+
+#include "inkwell/nn/dnnl_compat.hpp"
+
+namespace inkwell {
+
+using dnnl::memory;
+
+dnnl::primitive_attr BuildContext::attr(bool fuse_relu) const {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (fuse_relu) {
+    dnnl::post_ops ops;
+    compat::append_relu(ops);
+    attr.set_post_ops(ops);
+  }
+  return attr;
+}
+
+void BuildContext::append(OpList& ops, const std::string& name, const dnnl::primitive_desc_base& pd,
+                          std::unordered_map<int, memory> args) {
+  ops.push_back(Op{dnnl::primitive(pd.get()), std::move(args), pd.scratchpad_desc(), name, pd.impl_info_str(), {}});
+}
+
+void BuildContext::append_into(OpList& ops, const std::string& name, const dnnl::primitive_desc_base& pd,
+                               std::unordered_map<int, memory> args, int out_arg, const memory& out,
+                               const memory::desc& produced) {
+  if (produced == out.get_desc()) {
+    args[out_arg] = out;
+    append(ops, name, pd, std::move(args));
+    return;
+  }
+  const memory tmp = allocate(produced);
+  args[out_arg] = tmp;
+  append(ops, name, pd, std::move(args));
+  append(ops, name + " reorder", dnnl::reorder::primitive_desc(tmp, out), {{DNNL_ARG_FROM, tmp}, {DNNL_ARG_TO, out}});
+}
+
+BuildContext::WeightedForward BuildContext::append_weighted_forward(const std::string& layer,
+                                                                   const dnnl::primitive_desc& pd, const memory& src,
+                                                                   const Dims& weights_dims, int64_t fan_in) {
+  const Param& weights = params.add(layer + ".weights", weights_dims, pd.weights_desc(0), fan_in);
+  const Param& bias = params.add(layer + ".bias", {weights_dims[0]}, pd.weights_desc(1), fan_in);
+  WeightedForward f{convert(forward, layer + " src", src, pd.src_desc()), weights.value, allocate(pd.dst_desc()),
+                    weights.grad, bias.grad};
+  append(forward, layer + " forward", pd,
+         {{DNNL_ARG_SRC, f.src}, {DNNL_ARG_WEIGHTS, f.weights}, {DNNL_ARG_BIAS, bias.value}, {DNNL_ARG_DST, f.dst}});
+  return f;
+}
+
+void BuildContext::append_backward_weights(const std::string& layer, const dnnl::primitive_desc& pd,
+                                           const memory& src, const memory& diff_dst, const memory& diff_weights,
+                                           const memory& diff_bias) {
+  const memory s = convert(backward, layer + " bwd src", src, pd.src_desc());
+  const memory dd = convert(backward, layer + " bwd diff_dst", diff_dst, pd.diff_dst_desc());
+  append_into(backward, layer + " backward weights", pd,
+              {{DNNL_ARG_SRC, s}, {DNNL_ARG_DIFF_DST, dd}, {DNNL_ARG_DIFF_BIAS, diff_bias}}, DNNL_ARG_DIFF_WEIGHTS,
+              diff_weights, pd.diff_weights_desc());
+}
+
+memory BuildContext::append_backward_data(const std::string& layer, const dnnl::primitive_desc& pd,
+                                          const memory& weights, const memory& diff_dst) {
+  const memory w = convert(backward, layer + " bwd weights", weights, pd.weights_desc());
+  const memory dd = convert(backward, layer + " bwd diff_dst", diff_dst, pd.diff_dst_desc());
+  const memory diff_src = allocate(pd.diff_src_desc());
+  append(backward, layer + " backward data", pd, {{DNNL_ARG_DIFF_DST, dd}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, diff_src}});
+  return diff_src;
+}
+
+memory BuildContext::convert(OpList& ops, const std::string& name, const memory& from,
+                             const memory::desc& want) {
+  if (from.get_desc() == want) return from;
+  const memory to = allocate(want);
+  append(ops, name + " reorder", dnnl::reorder::primitive_desc(from, to), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});
+  return to;
+}
+
+}  // namespace inkwell

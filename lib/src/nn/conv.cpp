@@ -1,0 +1,65 @@
+#include "inkwell/nn/conv.hpp"
+
+#include "inkwell/core/error.hpp"
+#include "inkwell/nn/dnnl_compat.hpp"
+#include "inkwell/nn/relu.hpp"
+
+namespace inkwell {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+Conv::Conv(std::string name, int64_t out_channels, int64_t kernel, int64_t pad, int64_t stride,
+           bool fuse_relu, bool relu_backward_in_next)
+    : Layer(std::move(name)),
+      out_channels_(out_channels), kernel_(kernel), pad_(pad), stride_(stride),
+      fuse_relu_(fuse_relu), relu_backward_in_next_(relu_backward_in_next) {}
+
+// src (N, IC, H, W) -> dst (N, OC, OH, OW)
+memory Conv::build_forward(BuildContext& ctx, const memory& src) {
+  src_dims_ = compat::dims(src.get_desc());
+  if (src_dims_.size() != 4) throw error(name(), ": needs a 4-D (N, C, H, W) input, got ", src_dims_.size(), "-D");
+  const int64_t n = src_dims_[0], ic = src_dims_[1], h = src_dims_[2], w = src_dims_[3];
+  const int64_t oh = (h + 2 * pad_ - kernel_) / stride_ + 1;
+  const int64_t ow = (w + 2 * pad_ - kernel_) / stride_ + 1;
+  if (oh < 1 || ow < 1) throw error(name(), ": kernel ", kernel_, " does not fit a ", h, "x", w, " input");
+  weights_dims_ = {out_channels_, ic, kernel_, kernel_};
+  dst_dims_ = {n, out_channels_, oh, ow};
+  const memory::dims strides = {stride_, stride_}, padding = {pad_, pad_};
+
+  fwd_pd_ = compat::conv_forward(ctx.engine, ctx.forward_prop(), any_layout(src_dims_), any_layout(weights_dims_),
+                                 any_layout({out_channels_}), any_layout(dst_dims_), strides, padding,
+                                 ctx.attr(fuse_relu_));
+
+  const auto f = ctx.append_weighted_forward(name(), fwd_pd_, src, weights_dims_, ic * kernel_ * kernel_);
+  src_ = f.src, weights_ = f.weights, dst_ = f.dst, diff_weights_ = f.diff_weights, diff_bias_ = f.diff_bias;
+  return dst_;
+}
+
+// diff_dst (N, OC, OH, OW) -> diff_src (N, IC, H, W); writes diff_weights, diff_bias
+memory Conv::build_backward(BuildContext& ctx, const memory& diff_dst, bool need_diff_src) {
+  const memory::dims strides = {stride_, stride_}, padding = {pad_, pad_};
+  memory diff_out = ctx.convert(ctx.backward, name() + " diff_dst", diff_dst, dst_.get_desc());
+  if (fuse_relu_ && !relu_backward_in_next_) diff_out = append_relu_backward(ctx, name(), dst_, diff_out);
+
+  // Weights and bias gradients. With one input channel, `any` picks a src padded to 8 channels
+  // and runs 3.5x slower than the nhwc kernel (docs/performance.md); nchw and nhwc are then the
+  // same bytes, so src is viewed as nhwc without a copy.
+  const bool one_channel = src_dims_[1] == 1 && src_.get_desc() == memory::desc(src_dims_, dt::f32, tag::abcd);
+  const memory::desc nhwc_src(src_dims_, dt::f32, tag::acdb), nhwc_dst(dst_dims_, dt::f32, tag::acdb);
+  const auto bwd_weights_pd = compat::conv_backward_weights(
+      ctx.engine, one_channel ? nhwc_src : any_layout(src_dims_), any_layout(weights_dims_),
+      any_layout({out_channels_}), one_channel ? nhwc_dst : any_layout(dst_dims_), strides, padding, fwd_pd_,
+      ctx.attr());
+  ctx.append_backward_weights(name(), bwd_weights_pd, one_channel ? memory(nhwc_src, ctx.engine, src_.get_data_handle()) : src_,
+                              diff_out, diff_weights_, diff_bias_);
+  if (!need_diff_src) return memory();
+
+  // Data gradient. It prefers another weights layout than forward: one reorder per step.
+  const auto bwd_data_pd = compat::conv_backward_data(ctx.engine, any_layout(src_dims_), any_layout(weights_dims_),
+                                                      any_layout(dst_dims_), strides, padding, fwd_pd_, ctx.attr());
+  return ctx.append_backward_data(name(), bwd_data_pd, weights_, diff_out);
+}
+
+}  // namespace inkwell

@@ -1,0 +1,41 @@
+#include "inkwell/nn/loss.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "inkwell/core/error.hpp"
+
+namespace inkwell {
+
+int64_t argmax(const float* values, int64_t k) {
+  return std::max_element(values, values + k) - values;
+}
+
+LossResult softmax_cross_entropy(std::span<const float> logits, std::span<const uint8_t> labels,
+                                 int64_t classes, int64_t count, std::span<float> diff_logits) {
+  const auto rows = static_cast<int64_t>(logits.size()) / classes;
+  if (count < 1 || count > rows || static_cast<int64_t>(labels.size()) < count)
+    throw error("softmax_cross_entropy: ", count, " rows asked, ", rows, " logits rows, ", labels.size(), " labels");
+  const bool want_diff = !diff_logits.empty();
+  LossResult result;
+  for (int64_t i = 0; i < count; ++i) {
+    const float* x = logits.data() + i * classes;
+    const int64_t label = labels[i];
+    if (label >= classes) throw error("label ", label, " out of range for ", classes, " classes");
+    const float max = x[argmax(x, classes)];
+    double sum = 0;
+    for (int64_t k = 0; k < classes; ++k) sum += std::exp(static_cast<double>(x[k] - max));
+    // -log softmax = log(sum exp(x - max)) - (x_label - max): stable for any logits.
+    result.loss_sum += std::log(sum) - (x[label] - max);
+    result.correct += argmax(x, classes) == label;
+    if (want_diff) {
+      float* d = diff_logits.data() + i * classes;
+      for (int64_t k = 0; k < classes; ++k)
+        d[k] = static_cast<float>((std::exp(static_cast<double>(x[k] - max)) / sum - (k == label)) / count);
+    }
+  }
+  if (want_diff) std::fill(diff_logits.begin() + count * classes, diff_logits.begin() + rows * classes, 0.f);
+  return result;
+}
+
+}  // namespace inkwell

@@ -1,0 +1,221 @@
+#include "inkwell/nn/model.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <optional>
+
+#include <omp.h>
+
+#include "inkwell/nn/batch_norm.hpp"
+#include "inkwell/nn/conv.hpp"
+#include "inkwell/nn/dnnl_compat.hpp"
+#include "inkwell/nn/dropout.hpp"
+#include "inkwell/core/error.hpp"
+#include "inkwell/nn/inner_product.hpp"
+#include "inkwell/nn/pool.hpp"
+#include "inkwell/nn/relu.hpp"
+#include "inkwell/core/rng.hpp"
+
+namespace inkwell {
+
+using dnnl::memory;
+
+namespace {
+
+// Turns a spec into layers, fusing each ReLU into the conv, fc or bn before it; a conv+ReLU
+// followed by a max pool leaves its ReLU backward to the pool (pool.hpp).
+std::vector<std::unique_ptr<Layer>> make_layers(const std::vector<LayerSpec>& specs) {
+  std::vector<std::unique_ptr<Layer>> layers;
+  int convs = 0, fcs = 0, pools = 0, relus = 0, bns = 0, dropouts = 0;
+  auto kind_at = [&](size_t i) { return i < specs.size() ? std::optional(specs[i].kind) : std::nullopt; };
+  bool after_relu = false;  // the previous layer ended in a ReLU whose backward the next pool does
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const LayerSpec& s = specs[i];
+    const bool relu_next = kind_at(i + 1) == LayerSpec::Kind::relu;
+    switch (s.kind) {
+      case LayerSpec::Kind::conv: {
+        const bool pool_after_relu = relu_next && kind_at(i + 2) == LayerSpec::Kind::maxpool;
+        layers.push_back(std::make_unique<Conv>("conv" + std::to_string(++convs), s.out, s.kernel, s.pad, s.stride,
+                                                relu_next, pool_after_relu));
+        i += relu_next;
+        after_relu = pool_after_relu;
+        continue;
+      }
+      case LayerSpec::Kind::fc:
+        layers.push_back(std::make_unique<InnerProduct>("fc" + std::to_string(++fcs), s.out, relu_next));
+        i += relu_next;
+        break;
+      case LayerSpec::Kind::maxpool:
+        layers.push_back(std::make_unique<MaxPool>("pool" + std::to_string(++pools), s.kernel, s.stride, after_relu));
+        break;
+      case LayerSpec::Kind::relu:
+        layers.push_back(std::make_unique<Relu>("relu" + std::to_string(++relus)));
+        break;
+      case LayerSpec::Kind::bn:
+        layers.push_back(std::make_unique<BatchNorm>("bn" + std::to_string(++bns), relu_next));
+        i += relu_next;
+        break;
+      case LayerSpec::Kind::dropout:
+        layers.push_back(std::make_unique<Dropout>("dropout" + std::to_string(++dropouts), static_cast<int>(s.out)));
+        break;
+    }
+    after_relu = false;
+  }
+  return layers;
+}
+
+}  // namespace
+
+Model::Model(const Architecture& arch, int64_t batch, Mode mode, bool need_diff_src)
+    : arch_(arch), batch_(batch), mode_(mode), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_),
+      params_(std::make_unique<ParamArena>(engine_)) {
+  if (batch < 1) throw error("batch size must be at least 1, got ", batch);
+  if (arch.input.size() != 3) throw error("model input must be (C, H, W), got ", to_string(arch.input));
+  if (need_diff_src && mode != Mode::train) throw error("diff_src needs a training model");
+  layers_ = make_layers(parse_spec(arch.spec));
+
+  threads_ = omp_get_max_threads();
+  BuildContext ctx(engine_, mode == Mode::train, threads_, *params_, &noise_key_);
+  src_dims_ = {batch, arch.input[0], arch.input[1], arch.input[2]};
+  src_ = memory(plain_desc(src_dims_), engine_);
+
+  memory x = src_;
+  for (auto& layer : layers_) x = layer->build_forward(ctx, x);
+  dst_dims_ = compat::dims(x.get_desc());
+  dst_ = ctx.convert(ctx.forward, "output", x, plain_desc(dst_dims_));
+  if (dst_dims_.size() == 2 && dst_dims_[1] < 2)
+    throw error("model spec '", arch.spec, "' ends with ", dst_dims_[1], " output; a classifier needs at least 2");
+
+  if (ctx.training) {
+    diff_dst_ = memory(plain_desc(dst_dims_), engine_);
+    memory diff = diff_dst_;
+    for (size_t i = layers_.size(); i-- > 0;) diff = layers_[i]->build_backward(ctx, diff, i > 0 || need_diff_src);
+    if (need_diff_src) diff_src_ = ctx.convert(ctx.backward, "diff_src", diff, plain_desc(src_dims_));
+  }
+  params_->allocate();
+  buffers_ = std::move(ctx.buffers);
+
+  // One scratchpad buffer, as large as the largest any primitive asked for, shared by all.
+  size_t scratch_bytes = 64;
+  for (const OpList* ops : {&ctx.forward, &ctx.backward})
+    for (const Op& op : *ops) scratch_bytes = std::max(scratch_bytes, op.scratchpad.get_size());
+  scratchpad_ = std::aligned_alloc(64, (scratch_bytes + 63) / 64 * 64);
+  if (!scratchpad_) throw error("out of memory allocating a ", scratch_bytes, "-byte scratchpad");
+  for (OpList* ops : {&ctx.forward, &ctx.backward})
+    for (Op& op : *ops)
+      if (!op.kernel) op.args[DNNL_ARG_SCRATCHPAD] = memory(op.scratchpad, engine_, scratchpad_);
+  forward_ = std::move(ctx.forward);
+  backward_ = std::move(ctx.backward);
+}
+
+Model::~Model() {
+  forward_.clear();
+  backward_.clear();
+  std::free(scratchpad_);
+}
+
+const float* Model::diff_src() const {
+  if (!diff_src_) throw error("diff_src: the model was built without need_diff_src");
+  return static_cast<const float*>(diff_src_.get_data_handle());
+}
+
+void Model::run(const OpList& ops, std::vector<OpTime>* times) {
+  // oneDNN's convolutions fix their thread count when created, but its GEMM (inner product) reads
+  // it when it runs. A TBB worker's default is all cores: two workers each forking a team spun
+  // on two cores (classification at batch 32 ran at a third of its speed). So run with the
+  // build-time count, whichever thread calls, and give the caller its own back.
+  struct ThreadCount {
+    int caller = omp_get_max_threads(), wanted;
+    explicit ThreadCount(int n) : wanted(n) {
+      if (caller != wanted) omp_set_num_threads(wanted);
+    }
+    ~ThreadCount() {
+      if (caller != wanted) omp_set_num_threads(caller);
+    }
+  } thread_count(threads_);
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const Op& op = ops[i];
+    const auto start = profiling_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    if (op.kernel) {
+      op.kernel();
+    } else {
+      op.primitive.execute(stream_, op.args);
+    }
+    if (profiling_) {
+      stream_.wait();
+      (*times)[i].total_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      (*times)[i].calls++;
+    }
+  }
+  stream_.wait();
+}
+
+void Model::forward() { run(forward_, &forward_times_); }
+
+void Model::backward() {
+  if (mode_ != Mode::train) throw error("backward() on a model built for inference");
+  run(backward_, &backward_times_);
+}
+
+void Model::set_profiling(bool on) {
+  profiling_ = on;
+  forward_times_.clear();
+  backward_times_.clear();
+  for (const auto& [ops, times] : {std::pair{&forward_, &forward_times_}, {&backward_, &backward_times_}})
+    for (const Op& op : *ops) times->push_back({op.name, op.impl});
+}
+
+std::vector<Model::OpTime> Model::profile() const {
+  std::vector<OpTime> all = forward_times_;
+  all.insert(all.end(), backward_times_.begin(), backward_times_.end());
+  return all;
+}
+
+void Model::init_params(uint64_t seed) {
+  Rng rng(seed);
+  for (const Param& p : params_->params()) {
+    std::vector<float> plain(element_count(p.dims), p.init == Init::ones ? 1.f : 0.f);
+    const double bound = 1.0 / std::sqrt(static_cast<double>(p.fan_in));
+    if (p.init == Init::uniform)
+      for (float& v : plain) v = static_cast<float>(rng.uniform(-bound, bound));
+    params_->write_plain(p, params_->values(), plain);
+  }
+  for (const Buffer& b : buffers_) std::fill_n(b.data(), b.size(), b.initial);
+}
+
+std::vector<NamedTensor> Model::state() const {
+  std::vector<NamedTensor> out;
+  for (const Param& p : params_->params()) out.push_back({p.name, p.dims, params_->read_plain(p, params_->values())});
+  for (const Buffer& b : buffers_) out.push_back({b.name, {b.size()}, std::vector<float>(b.data(), b.data() + b.size())});
+  return out;
+}
+
+void Model::load_state(const std::vector<NamedTensor>& state) {
+  const auto& params = params_->params();
+  if (state.size() != params.size() + buffers_.size())
+    throw error("model '", arch_.spec, "' has ", params.size() + buffers_.size(), " tensors, got ", state.size());
+  auto check = [&](size_t i, const std::string& name, const Dims& dims) {
+    if (state[i].name != name || state[i].dims != dims)
+      throw error("tensor ", i, ": expected ", name, " ", to_string(dims), ", got ", state[i].name, " ",
+                  to_string(state[i].dims));
+  };
+  for (size_t i = 0; i < params.size(); ++i) {
+    check(i, params[i].name, params[i].dims);
+    params_->write_plain(params[i], params_->values(), state[i].data);
+  }
+  for (size_t j = 0; j < buffers_.size(); ++j) {
+    const NamedTensor& t = state[params.size() + j];
+    check(params.size() + j, buffers_[j].name, {buffers_[j].size()});
+    std::copy(t.data.begin(), t.data.end(), buffers_[j].data());
+  }
+}
+
+std::vector<std::string> Model::implementations() const {
+  std::vector<std::string> out;
+  for (const OpList* ops : {&forward_, &backward_})
+    for (const Op& op : *ops) out.push_back(op.name + ": " + op.impl);
+  return out;
+}
+
+}  // namespace inkwell

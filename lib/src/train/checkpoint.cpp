@@ -1,0 +1,162 @@
+#include "inkwell/train/checkpoint.hpp"
+
+#include <zlib.h>
+
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "inkwell/core/atomic_file.hpp"
+#include "inkwell/core/error.hpp"
+
+static_assert(std::endian::native == std::endian::little, "model files are little-endian; add byte swapping");
+
+namespace inkwell {
+
+namespace {
+
+constexpr char kMagic[8] = {'I', 'N', 'K', 'W', 'E', 'L', 'L', '\0'};
+constexpr uint32_t kMaxString = 1 << 20, kMaxCount = 1 << 20;
+
+class Writer {
+ public:
+  template <typename T>
+  void pod(T v) { bytes(&v, sizeof v); }
+  void bytes(const void* p, size_t n) { out.insert(out.end(), static_cast<const char*>(p), static_cast<const char*>(p) + n); }
+  void string(const std::string& s) { pod(static_cast<uint32_t>(s.size())); bytes(s.data(), s.size()); }
+  void tensors(const std::vector<NamedTensor>& list) {
+    pod(static_cast<uint32_t>(list.size()));
+    for (const NamedTensor& t : list) {
+      string(t.name);
+      pod(static_cast<uint32_t>(t.dims.size()));
+      for (int64_t d : t.dims) pod(d);
+      bytes(t.data.data(), t.data.size() * sizeof(float));
+    }
+  }
+  std::vector<char> out;
+};
+
+class Reader {
+ public:
+  Reader(const std::string& path, const std::vector<char>& data, size_t end) : path_(path), data_(data), end_(end) {}
+  template <typename T>
+  T pod(const char* what) {
+    T v;
+    bytes(&v, sizeof v, what);
+    return v;
+  }
+  void bytes(void* p, size_t n, const char* what) {
+    if (end_ - pos_ < n) throw error(path_, ": truncated while reading ", what, " at byte ", pos_);
+    std::memcpy(p, data_.data() + pos_, n);
+    pos_ += n;
+  }
+  uint32_t count(const char* what) {
+    const auto n = pod<uint32_t>(what);
+    if (n > kMaxCount) throw error(path_, ": implausible ", what, " ", n, " at byte ", pos_ - 4);
+    return n;
+  }
+  std::string string(const char* what) {
+    const auto n = pod<uint32_t>(what);
+    if (n > kMaxString) throw error(path_, ": implausible length ", n, " of ", what, " at byte ", pos_ - 4);
+    std::string s(n, '\0');
+    bytes(s.data(), n, what);
+    return s;
+  }
+  std::vector<NamedTensor> tensors(const char* what) {
+    std::vector<NamedTensor> list(count(what));
+    for (NamedTensor& t : list) {
+      t.name = string("tensor name");
+      const uint32_t rank = pod<uint32_t>("tensor rank");
+      if (rank < 1 || rank > 4) throw error(path_, ": tensor ", t.name, " has rank ", rank, ", expected 1 to 4");
+      int64_t n = 1;
+      for (uint32_t i = 0; i < rank; ++i) {
+        t.dims.push_back(pod<int64_t>("tensor dims"));
+        if (t.dims.back() < 1 || t.dims.back() > (1 << 24)) throw error(path_, ": tensor ", t.name, " has dimension ", t.dims.back());
+        n *= t.dims.back();
+        if (n > (int64_t{1} << 30)) throw error(path_, ": tensor ", t.name, " is implausibly large (", to_string(t.dims), ")");
+      }
+      t.data.resize(n);
+      bytes(t.data.data(), n * sizeof(float), "tensor data");
+    }
+    return list;
+  }
+  void skip(size_t n) { pos_ += n; }
+  size_t position() const { return pos_; }
+
+ private:
+  const std::string& path_;
+  const std::vector<char>& data_;
+  size_t end_, pos_ = 0;
+};
+
+}  // namespace
+
+void save_model_file(const std::string& path, const ModelFile& m) {
+  Writer w;
+  w.bytes(kMagic, sizeof kMagic);
+  w.pod(kModelFormatVersion);
+  w.string(m.architecture.spec);
+  w.pod(static_cast<uint32_t>(m.architecture.input.size()));
+  for (int64_t d : m.architecture.input) w.pod(d);
+  w.pod(m.normalization.mean);
+  w.pod(m.normalization.std);
+  w.pod(static_cast<uint32_t>(m.classes.size()));
+  for (const std::string& c : m.classes) w.string(c);
+  w.tensors(m.tensors);
+  w.tensors(m.optimizer);
+  w.pod(static_cast<uint32_t>(m.meta.size()));
+  for (const auto& [key, value] : m.meta) {
+    w.string(key);
+    w.string(value);
+  }
+  const uint32_t crc = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(w.out.data()), static_cast<uInt>(w.out.size())));
+  w.pod(crc);
+  write_file_atomically(path, std::string_view(w.out.data(), w.out.size()));
+}
+
+ModelFile load_model_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw error(path, ": cannot open model file (", std::strerror(errno), ")");
+  const std::vector<char> data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (data.size() < sizeof kMagic + 8) throw error(path, ": not an inkwell model file (", data.size(), " bytes)");
+  if (std::memcmp(data.data(), kMagic, sizeof kMagic) != 0) throw error(path, ": not an inkwell model file (bad magic)");
+  uint32_t version;
+  std::memcpy(&version, data.data() + sizeof kMagic, 4);
+  if (version != kModelFormatVersion)
+    throw error(path, ": model format version ", version, " is not supported (this build reads version ", kModelFormatVersion, ")");
+  uint32_t stored_crc;
+  std::memcpy(&stored_crc, data.data() + data.size() - 4, 4);
+  const auto crc = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size() - 4)));
+  if (crc != stored_crc) throw error(path, ": checksum mismatch: the file is truncated or corrupted");
+
+  Reader r(path, data, data.size() - 4);
+  r.skip(sizeof kMagic + sizeof version);  // checked above
+  ModelFile m;
+  m.architecture.spec = r.string("architecture spec");
+  m.architecture.input.resize(r.count("input rank"));
+  for (int64_t& d : m.architecture.input) d = r.pod<int64_t>("input dims");
+  m.normalization.mean = r.pod<float>("normalisation mean");
+  m.normalization.std = r.pod<float>("normalisation std");
+  m.classes.resize(r.count("class count"));
+  for (std::string& c : m.classes) c = r.string("class name");
+  m.tensors = r.tensors("tensor count");
+  m.optimizer = r.tensors("optimizer tensor count");
+  const uint32_t meta = r.count("metadata count");
+  for (uint32_t i = 0; i < meta; ++i) {
+    std::string key = r.string("metadata key");
+    m.meta[key] = r.string("metadata value");
+  }
+  if (r.position() != data.size() - 4) throw error(path, ": ", data.size() - 4 - r.position(), " unexpected bytes after the metadata");
+  try {
+    parse_spec(m.architecture.spec);
+  } catch (const Error& e) {
+    throw error(path, ": ", e.what());
+  }
+  if (m.architecture.input.size() != 3) throw error(path, ": model input must be (C, H, W), found ", to_string(m.architecture.input));
+  if (!(m.normalization.std > 0)) throw error(path, ": normalisation std must be positive, found ", m.normalization.std);
+  return m;
+}
+
+}  // namespace inkwell

@@ -1,0 +1,138 @@
+#include "inkwell/train/train.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <optional>
+#include <vector>
+
+#include "inkwell/data/batch_pipeline.hpp"
+#include "inkwell/core/error.hpp"
+#include "inkwell/nn/loss.hpp"
+#include "inkwell/core/rng.hpp"
+
+namespace inkwell {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+void check_input(const Model& model, const Dataset& data) {
+  const Dims& src = model.src_dims();
+  if (src[1] != 1 || src[2] != data.rows || src[3] != data.cols)
+    throw error("the model takes ", to_string({src[1], src[2], src[3]}), " inputs, the dataset has 1x", data.rows, "x", data.cols, " images");
+  if (model.dst_dims().size() != 2 || model.classes() != static_cast<int64_t>(data.classes.size()))
+    throw error("the model has ", to_string(model.dst_dims()), " outputs, the dataset ", data.classes.size(), " classes");
+}
+
+// One prepared batch: normalised images for the model's src, labels, and how many rows count.
+struct Slot {
+  std::vector<float> images;
+  std::vector<uint8_t> labels;
+  int64_t count = 0;
+};
+
+// Runs `body(slot)` for each batch of `indices` from batch `first` on, in order, with the batches
+// prepared on the pipeline; body returns false to stop. With `fill_up`, a short last batch is
+// completed with indices[0...] (rows past slot.count). `augment_key(k)`, if set, seeds batch k's
+// augmentation.
+template <typename Body>
+void for_each_batch(Model& model, const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm,
+                    int64_t first, int prefetch, bool fill_up, const std::function<uint64_t(int64_t)>& augment_key,
+                    Body body) {
+  const int64_t n = static_cast<int64_t>(indices.size()), batch = model.batch();
+  const int64_t pixels = element_count(model.src_dims()) / batch;
+  std::vector<Slot> slots(std::max(prefetch, 1));
+  for (Slot& s : slots) s.images.resize(batch * pixels), s.labels.resize(batch);
+  auto fill = [&](int64_t k, int slot_index) {
+    Slot& s = slots[slot_index];
+    const int64_t start = k * batch;
+    s.count = std::min(batch, n - start);
+    std::vector<uint32_t> idx(indices.begin() + start, indices.begin() + start + s.count);
+    for (int64_t i = 0; fill_up && static_cast<int64_t>(idx.size()) < batch; ++i) idx.push_back(indices[i % n]);
+    std::optional<Rng> rng;
+    if (augment_key) rng.emplace(augment_key(k));
+    fill_batch(data, idx, norm, s.images.data(), rng ? &*rng : nullptr);
+    for (size_t i = 0; i < idx.size(); ++i) s.labels[i] = data.labels[idx[i]];
+  };
+  auto consume = [&](int64_t, int slot_index) {
+    const Slot& s = slots[slot_index];
+    std::memcpy(model.src(), s.images.data(), s.images.size() * sizeof(float));
+    return body(s);
+  };
+  run_batches(first, (n + batch - 1) / batch, prefetch, fill, consume);
+}
+
+}  // namespace
+
+Metrics EpochState::metrics() const {
+  return {loss_sum / std::max<int64_t>(images, 1), static_cast<double>(correct) / std::max<int64_t>(images, 1), images,
+          seconds};
+}
+
+bool train_epoch(Model& model, Optimizer& optimizer, const Dataset& data, std::span<const uint32_t> order,
+                 const Normalization& norm, const LearningRate& lr, EpochState& state, const TrainOptions& options,
+                 const Progress& progress, const std::atomic<bool>* stop) {
+  check_input(model, data);
+  const auto start = Clock::now();
+  const double seconds_before = state.seconds;
+  const int64_t classes = model.classes(), batch = model.batch();
+  const auto logits = std::span<const float>(model.dst(), batch * classes);
+  const auto diff = std::span<float>(model.diff_dst(), batch * classes);
+  const int64_t steps = (static_cast<int64_t>(order.size()) + batch - 1) / batch;
+  // Global step of batch k: the key of its augmentation and dropout.
+  const int64_t step0 = optimizer.steps() - state.steps_done;
+  const uint64_t augment_seed = hash64(options.seed, 0xa5a5a5a5), noise_seed = hash64(options.seed, 0xd509);
+  std::function<uint64_t(int64_t)> augment_key;
+  if (options.augment) augment_key = [&](int64_t k) { return hash64(augment_seed, static_cast<uint64_t>(step0 + k)); };
+  for_each_batch(model, data, order, norm, state.steps_done, options.prefetch, /*fill_up=*/true, augment_key,
+                 [&](const Slot& s) {
+    model.set_noise_key(hash64(noise_seed, static_cast<uint64_t>(optimizer.steps())));
+    model.forward();
+    const auto labels = std::span<const uint8_t>(s.labels.data(), s.count);
+    const LossResult r = softmax_cross_entropy(logits, labels, classes, s.count, diff);
+    if (!std::isfinite(r.loss_sum))
+      throw error("training diverged: the loss became ", r.loss_sum, " at step ", optimizer.steps() + 1,
+                  " (try a lower --lr)");
+    model.backward();
+    optimizer.step(model.params(), learning_rate(lr.schedule, lr.lr, optimizer.steps(), lr.total_steps));
+    state.loss_sum += r.loss_sum;
+    state.correct += r.correct;
+    state.images += s.count;
+    ++state.steps_done;
+    if (progress) progress(state.steps_done, steps, state.loss_sum / state.images);
+    return !(stop && stop->load());
+  });
+  state.seconds = seconds_before + seconds_since(start);
+  return state.steps_done == steps;
+}
+
+Metrics evaluate(Model& model, const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm,
+                 std::vector<int64_t>* confusion, int prefetch) {
+  check_input(model, data);
+  const auto start = Clock::now();
+  const int64_t classes = model.classes();
+  const auto logits = std::span<const float>(model.dst(), model.batch() * classes);
+  double loss_sum = 0;
+  int64_t correct = 0, images = 0;
+  if (confusion) confusion->assign(classes * classes, 0);
+  for_each_batch(model, data, indices, norm, 0, prefetch, /*fill_up=*/false, {}, [&](const Slot& s) {
+    model.forward();
+    const LossResult r = softmax_cross_entropy(logits, std::span<const uint8_t>(s.labels.data(), s.count), classes,
+                                               s.count, {});
+    loss_sum += r.loss_sum;
+    correct += r.correct;
+    images += s.count;
+    if (confusion)
+      for (int64_t i = 0; i < s.count; ++i) (*confusion)[s.labels[i] * classes + argmax(model.dst() + i * classes, classes)]++;
+    return true;
+  });
+  return {loss_sum / std::max<int64_t>(images, 1), static_cast<double>(correct) / std::max<int64_t>(images, 1), images,
+          seconds_since(start)};
+}
+
+}  // namespace inkwell
