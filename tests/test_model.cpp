@@ -5,10 +5,11 @@
 
 #include "gradient_check.hpp"
 #include "inkwell/core/error.hpp"
+#include "inkwell/core/rng.hpp"
+#include "inkwell/nn/cpu_isa.hpp"
 #include "inkwell/nn/loss.hpp"
 #include "inkwell/nn/model.hpp"
 #include "inkwell/train/optimizer.hpp"
-#include "inkwell/core/rng.hpp"
 
 namespace inkwell {
 namespace {
@@ -27,6 +28,35 @@ TEST(Model, SeedUsesNoReferenceImplementations) {
     for (const std::string& impl : m.implementations())
       EXPECT_EQ(impl.find(": ref:"), std::string::npos) << "batch " << batch << ": " << impl;
   }
+}
+
+bool effective_isa_has(dnnl::cpu_isa isa) {
+  const auto effective = static_cast<unsigned>(dnnl::get_effective_cpu_isa()), bits = static_cast<unsigned>(isa);
+  return (effective & bits) == bits;
+}
+
+// inkwell's pool kernels run at oneDNN's ISA, so ONEDNN_MAX_CPU_ISA caps them too, and take the
+// layout the convolutions give them without a reorder: 16 channels a block with AVX-512, 8 with
+// AVX2 (below AVX2, conv1 is a GEMM with a plain dst, which the pool reorders). scripts/test runs
+// this again with ONEDNN_MAX_CPU_ISA=AVX2.
+TEST(Model, KernelsFollowTheCpuIsaAndTakeTheConvLayout) {
+  const bool avx512 = effective_isa_has(dnnl::cpu_isa::avx512_core);
+  const std::string isa = to_string(kernel_isa());
+  EXPECT_EQ(isa, effective_isa_has(dnnl::cpu_isa::avx2) ? "avx2" : "baseline");
+  const std::string pool_impl = std::string("inkwell:max_pool_b") + (avx512 ? "16:" : "8:") + isa;
+  const Model m(kSeed, 64, Mode::train);
+  int pool_ops = 0;
+  for (const std::string& impl : m.implementations()) {
+    if (effective_isa_has(dnnl::cpu_isa::avx2))
+      EXPECT_FALSE(impl.starts_with("pool") && impl.find(" src reorder") != std::string::npos)
+          << "a pool kernel wants another layout than its conv gives: " << impl;
+    if (impl.find("inkwell:max_pool") != std::string::npos) {
+      ++pool_ops;
+      EXPECT_NE(impl.find(pool_impl), std::string::npos) << impl;
+    }
+    if (!avx512) EXPECT_EQ(impl.find("avx512"), std::string::npos) << "ISA cap not honoured: " << impl;
+  }
+  EXPECT_EQ(pool_ops, 4);  // two pools, forward and backward
 }
 
 TEST(Model, BuildsShapesAndRejectsBadArchitectures) {

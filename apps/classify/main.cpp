@@ -333,10 +333,10 @@ int run(const Options& o) {
 
   if (o.labels_from_dirs) report.print();
   const int64_t done = stats.classified + stats.failed;
-  std::fprintf(stderr, "inkwell-classify: %lld classified, %lld failed%s, %.2f s, %.0f img/s%s\n",
+  std::fprintf(stderr, "inkwell-classify: %lld classified, %lld failed%s, %.2f s, %.0f img/s, model %s%s\n",
                static_cast<long long>(stats.classified), static_cast<long long>(stats.failed),
                resumed ? (", " + std::to_string(resumed) + " rows kept from before").c_str() : "", stats.seconds,
-               stats.seconds > 0 ? done / stats.seconds : 0.0, g_stop ? " (interrupted)" : "");
+               stats.seconds > 0 ? done / stats.seconds : 0.0, model_path.c_str(), g_stop ? " (interrupted)" : "");
   if (g_stop) {
     if (!o.out.empty()) std::fprintf(stderr, "inkwell-classify: interrupted; --resume --out %s continues\n", o.out.c_str());
     return 130;

@@ -1,0 +1,17 @@
+// The instruction set inkwell's own kernels use: AVX2 when oneDNN's effective ISA has it, else
+// baseline x86-64. oneDNN's effective ISA is the CPU's, capped by ONEDNN_MAX_CPU_ISA, so that one
+// variable caps oneDNN's kernels and inkwell's alike (an AVX-512 machine tests the AVX2 paths
+// with ONEDNN_MAX_CPU_ISA=AVX2, and the baseline ones with SSE41). Like oneDNN's, it is read
+// when a model is built.
+#pragma once
+
+#include <string>
+
+namespace inkwell {
+
+enum class KernelIsa { baseline, avx2 };
+
+KernelIsa kernel_isa();
+std::string to_string(KernelIsa isa);  // "baseline", "avx2"
+
+}  // namespace inkwell
