@@ -42,7 +42,7 @@ memory InnerProduct::build_backward(BuildContext& ctx, const memory& diff_dst, b
   if (!need_diff_src) return memory();
 
   const auto bwd_data_pd = compat::inner_product_backward_data(
-      ctx.engine, any_layout(src_dims_), any_layout(weights_dims_), any_layout({src_dims_[0], outputs_}), fwd_pd_,
+      ctx.engine, src_.get_desc(), any_layout(weights_dims_), any_layout({src_dims_[0], outputs_}), fwd_pd_,
       ctx.attr());
   return ctx.append_backward_data(name(), bwd_data_pd, weights_, diff_out);
 }
