@@ -4,9 +4,10 @@
 #include <cmath>
 
 #include "gradient_check.hpp"
+#include "inkwell/core/rng.hpp"
 #include "inkwell/nn/dropout.hpp"
 #include "inkwell/nn/model.hpp"
-#include "inkwell/core/rng.hpp"
+#include "inkwell/nn/pool.hpp"
 #include "reference_net.hpp"
 
 namespace inkwell {
@@ -244,6 +245,57 @@ TEST(DropoutTest, MaskFollowsTheKey) {
   }
   EXPECT_NEAR(dropped / 1e5, 0.30, 0.01);
   EXPECT_NEAR(differ / 1e5, 2 * 0.3 * 0.7, 0.01);
+}
+
+// The max pool kernels take channel-blocked (aBcd8b, aBcd16b) and nhwc src without a reorder
+// (oneDNN 3.x's AVX2 convolutions give nhwc, the others blocked layouts), and every layout gives
+// the same dst and diff_src: the layer test above checks the blocked ones against the reference.
+TEST(MaxPoolTest, EveryLayoutTheKernelsTakeGivesTheSameResult) {
+  using tag = dnnl::memory::format_tag;
+  const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  dnnl::stream stream(engine);
+  const Dims src_dims{2, 16, 6, 6}, dst_dims{2, 16, 3, 3};
+  auto plain = [&](const Dims& dims, double lo, uint64_t seed) {
+    std::vector<float> v(element_count(dims));
+    Rng rng(seed);
+    for (float& x : v) x = std::max(0.f, static_cast<float>(rng.uniform(lo, 1)));  // post-ReLU: ties at 0
+    return v;
+  };
+  const std::vector<float> x = plain(src_dims, -1, 1), dy = plain(dst_dims, 0.1, 2);
+  auto reorder = [&](const dnnl::memory& from, const dnnl::memory& to) {
+    dnnl::reorder(from, to).execute(stream, const_cast<dnnl::memory&>(from), const_cast<dnnl::memory&>(to));
+    stream.wait();
+  };
+  auto in_layout = [&](const std::vector<float>& v, const Dims& dims, const dnnl::memory::desc& desc) {
+    dnnl::memory from(plain_desc(dims), engine, const_cast<float*>(v.data())), to(desc, engine);
+    reorder(from, to);
+    return to;
+  };
+  auto to_plain = [&](const dnnl::memory& m, const Dims& dims) {
+    std::vector<float> v(element_count(dims));
+    reorder(m, dnnl::memory(plain_desc(dims), engine, v.data()));
+    return v;
+  };
+  std::vector<float> want_y, want_dx;
+  for (const tag layout : {tag::aBcd8b, tag::aBcd16b, tag::acdb}) {
+    ParamArena params(engine);
+    const uint64_t key = 0;
+    BuildContext ctx(engine, true, 2, params, &key);
+    MaxPool pool("pool", 2, 2, /*after_relu=*/true);
+    const dnnl::memory src = in_layout(x, src_dims, dnnl::memory::desc(src_dims, dnnl::memory::data_type::f32, layout));
+    const dnnl::memory dst = pool.build_forward(ctx, src);
+    EXPECT_EQ(dst.get_desc(), dnnl::memory::desc(dst_dims, dnnl::memory::data_type::f32, layout));
+    const dnnl::memory diff_src = pool.build_backward(ctx, in_layout(dy, dst_dims, dst.get_desc()), true);
+    for (const OpList* ops : {&ctx.forward, &ctx.backward})
+      for (const Op& op : *ops) {
+        ASSERT_TRUE(op.kernel) << "layout " << static_cast<int>(layout) << " needed " << op.name;
+        op.kernel();
+      }
+    const auto y = to_plain(dst, dst_dims), dx = to_plain(diff_src, src_dims);
+    if (want_y.empty()) want_y = y, want_dx = dx;
+    EXPECT_EQ(y, want_y) << "layout " << static_cast<int>(layout);
+    EXPECT_EQ(dx, want_dx) << "layout " << static_cast<int>(layout);
+  }
 }
 
 }  // namespace

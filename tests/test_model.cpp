@@ -36,9 +36,9 @@ bool effective_isa_has(dnnl::cpu_isa isa) {
 }
 
 // inkwell's pool kernels run at oneDNN's ISA, so ONEDNN_MAX_CPU_ISA caps them too, and take the
-// layout the convolutions give them without a reorder: 16 channels a block with AVX-512, 8 with
-// AVX2 (below AVX2, conv1 is a GEMM with a plain dst, which the pool reorders). scripts/test runs
-// this again with ONEDNN_MAX_CPU_ISA=AVX2.
+// layout the convolutions give them without a reorder, in training and in inference: in training
+// 16 channels a block with AVX-512, 8 with AVX2 (below AVX2, conv1 is a GEMM with a plain dst,
+// which the pool reorders). scripts/test runs this again with ONEDNN_MAX_CPU_ISA=AVX2.
 TEST(Model, KernelsFollowTheCpuIsaAndTakeTheConvLayout) {
   const bool avx512 = effective_isa_has(dnnl::cpu_isa::avx512_core);
   const std::string isa = to_string(kernel_isa());
@@ -57,6 +57,10 @@ TEST(Model, KernelsFollowTheCpuIsaAndTakeTheConvLayout) {
     if (!avx512) EXPECT_EQ(impl.find("avx512"), std::string::npos) << "ISA cap not honoured: " << impl;
   }
   EXPECT_EQ(pool_ops, 4);  // two pools, forward and backward
+  if (effective_isa_has(dnnl::cpu_isa::avx2))
+    for (const std::string& impl : Model(kSeed, 256, Mode::infer).implementations())
+      EXPECT_FALSE(impl.starts_with("pool") && impl.find(" src reorder") != std::string::npos)
+          << "inference: a pool kernel wants another layout than its conv gives: " << impl;
 }
 
 TEST(Model, BuildsShapesAndRejectsBadArchitectures) {

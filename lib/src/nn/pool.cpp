@@ -1,5 +1,7 @@
 #include "inkwell/nn/pool.hpp"
 
+#include <array>
+
 #include "inkwell/core/error.hpp"
 #include "inkwell/nn/cpu_isa.hpp"
 #include "inkwell/nn/dnnl_compat.hpp"
@@ -24,15 +26,25 @@ Kernels kernels_for(KernelIsa isa) {
   return {max_pool_baseline::forward, max_pool_baseline::backward};
 }
 
-std::string impl_name(int64_t block) {
-  return "inkwell:max_pool_b" + std::to_string(block) + ":" + to_string(kernel_isa());
+// A layout the kernels take, as (planes, H, W, block): channel-blocked aBcd8b / aBcd16b (planes =
+// N * C/B), or nhwc when C is a multiple of 8 (one block of all C channels, planes = N; oneDNN
+// 3.x's brgemm convolutions give nhwc on AVX2). Anything else is reordered to aBcd8b.
+struct Layout {
+  tag format;
+  int64_t block;
+  std::string name;
+};
+Layout kernel_layout(const memory::desc& desc) {
+  const memory::dims dims = compat::dims(desc);
+  auto is = [&](tag t) { return desc == memory::desc(dims, memory::data_type::f32, t); };
+  for (int64_t b : {8, 16})
+    if (is(block_tag(b))) return {block_tag(b), b, "b" + std::to_string(b)};
+  if (dims[1] % 8 == 0 && is(tag::acdb)) return {tag::acdb, dims[1], "nhwc"};
+  return {tag::aBcd8b, 8, "b8"};
 }
 
-// The channel block of a layout the kernels take (8, 16), or 0.
-int64_t channel_block(const memory::desc& desc) {
-  for (int64_t b : {8, 16})
-    if (desc == memory::desc(compat::dims(desc), memory::data_type::f32, block_tag(b))) return b;
-  return 0;
+std::string impl_name(const std::string& layout) {
+  return "inkwell:max_pool_" + layout + ":" + to_string(kernel_isa());
 }
 
 }  // namespace
@@ -49,11 +61,11 @@ memory MaxPool::build_forward(BuildContext& ctx, const memory& src) {
   if (dims[2] < kernel_ || dims[3] < kernel_)
     throw error(name(), ": window ", kernel_, " does not fit a ", dims[2], "x", dims[3], " input");
 
-  int64_t block = channel_block(src.get_desc());
-  if (block == 0) block = 8;
-  const tag layout = block_tag(block);
-  src_ = ctx.convert(ctx.forward, name() + " src", src, memory::desc(dims, memory::data_type::f32, layout));
-  dst_ = ctx.allocate(memory::desc({dims[0], dims[1], oh, ow}, memory::data_type::f32, layout));
+  const Layout layout = kernel_layout(src.get_desc());
+  const int64_t block = layout.block;
+  layout_name_ = layout.name;
+  src_ = ctx.convert(ctx.forward, name() + " src", src, memory::desc(dims, memory::data_type::f32, layout.format));
+  dst_ = ctx.allocate(memory::desc({dims[0], dims[1], oh, ow}, memory::data_type::f32, layout.format));
   const int64_t padded_channels = (dims[1] + block - 1) / block * block;
   shape_ = {dims[0] * padded_channels / block, dims[2], dims[3], oh, ow, block};
 
@@ -63,7 +75,7 @@ memory MaxPool::build_forward(BuildContext& ctx, const memory& src) {
   const int64_t k = kernel_, stride = stride_;
   const int threads = ctx.threads;
   const auto forward = kernels_for(kernel_isa()).forward;
-  ctx.append_kernel(ctx.forward, name() + " forward", impl_name(block), [=] { forward(s, k, stride, threads, x, y); });
+  ctx.append_kernel(ctx.forward, name() + " forward", impl_name(layout_name_), [=] { forward(s, k, stride, threads, x, y); });
   return dst_;
 }
 
@@ -81,8 +93,11 @@ memory MaxPool::build_backward(BuildContext& ctx, const memory& diff_dst, bool n
   const bool relu = after_relu_;
   const int threads = ctx.threads;
   const auto backward = kernels_for(kernel_isa()).backward;
-  ctx.append_kernel(ctx.backward, name() + " backward", impl_name(s.block),
-                    [=] { backward(s, k, stride, threads, relu, x, y, dy, dx); });
+  // The lambda holds diff and diff_src: the raw pointers stay valid whoever else lets them go.
+  ctx.append_kernel(ctx.backward, name() + " backward", impl_name(layout_name_),
+                    [=, keep_alive = std::array{diff, diff_src}] {
+                      backward(s, k, stride, threads, relu, x, y, dy, dx);
+                    });
   return diff_src;
 }
 
