@@ -2,7 +2,10 @@
 // same result as the serial loop.
 #include <gtest/gtest.h>
 
+#include <oneapi/tbb/task_arena.h>
+
 #include <atomic>
+#include <future>
 #include <mutex>
 #include <numeric>
 #include <set>
@@ -62,6 +65,29 @@ TEST(BatchPipeline, StopsWhenConsumeSaysSo) {
   });
   EXPECT_EQ(consumed.size(), 10u);
   EXPECT_LE(filled.load(), 14);  // at most depth more were planned
+}
+
+// With one CPU (taskset -c 0, a one-CPU container, an MPI rank bound to a core) oneTBB has no
+// worker: the calling thread must fill the batches itself. It used to block forever.
+TEST(BatchPipeline, FinishesInAOneThreadArena) {
+  auto run = std::async(std::launch::async, [] {
+    tbb::task_arena one_thread(1);
+    std::vector<int64_t> consumed;
+    one_thread.execute([&] {
+      run_batches(0, 50, 4, [](int64_t, int) {}, [&](int64_t k, int) {
+        consumed.push_back(k);
+        return true;
+      });
+    });
+    return consumed;
+  });
+  if (run.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+    ADD_FAILURE() << "run_batches hangs in a one-thread arena";
+    std::_Exit(1);  // the hung thread cannot be joined
+  }
+  std::vector<int64_t> want(50);
+  std::iota(want.begin(), want.end(), 0);
+  EXPECT_EQ(run.get(), want);
 }
 
 TEST(BatchPipeline, RethrowsAFillErrorNamingTheFile) {

@@ -75,4 +75,24 @@ PY
 fives=("$tree"/5/*.png)
 printf '%s\n' "${fives[@]:0:20}" | "$bin/inkwell-classify" - > "$work/stdin.csv" 2>/dev/null
 [[ $(wc -l < "$work/stdin.csv") -eq 21 ]] || fail "stdin paths"
+
+# One CPU: classification finishes (no TBB worker at all).
+timeout -k 5 60 taskset -c 0 "$bin/inkwell-classify" "$tree/5" --out "$work/one-cpu.csv" 2>/dev/null \
+  || fail "one CPU: exit $?"
+[[ $(wc -l < "$work/one-cpu.csv") -eq $(( $(ls "$tree/5" | wc -l) + 1 )) ]] || fail "one CPU: rows missing"
+
+# A second Ctrl-C ends the process at once, even where the first cannot be acted on: here it
+# waits for paths on a stdin that stays open and silent.
+mkfifo "$work/paths"
+"$bin/inkwell-classify" - --out "$work/sig.csv" < "$work/paths" 2> "$work/sig.err" &
+pid=$!
+exec {hold}> "$work/paths"  # opens the FIFO's write end, so the reader blocks in read
+sleep 0.5
+kill -INT $pid; sleep 0.3
+kill -0 $pid 2>/dev/null || fail "the first SIGINT ended a process that was waiting for input"
+kill -INT $pid
+for _ in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+set +e; wait $pid; code=$?; set -e
+exec {hold}>&-
+[[ $code -eq 130 ]] && grep -q "interrupted again" "$work/sig.err" || fail "second SIGINT: exit $code"
 echo "1 passed, 0 failed"

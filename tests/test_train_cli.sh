@@ -42,6 +42,20 @@ set -e
 grep -q "skipped 1 bad files" "$work/t2.err" || fail "--skip-bad did not report the file"
 grep -q "corrupt.png" "$work/t2.err" || fail "--skip-bad did not name the file"
 
+# One CPU: no TBB worker exists, and training and evaluation still finish (they used to hang).
+timeout -k 5 120 taskset -c 0 "$bin/inkwell-train" "${tree_args[@]}" --skip-bad --threads 1 --out "$work/one" \
+  > /dev/null 2>&1 || fail "one CPU: exit $?"
+[[ -s "$work/one/model.inkw" ]] || fail "one CPU: no model"
+
+# SIGHUP (a closed terminal) stops like SIGINT: saved, exit 130, resumable.
+"$bin/inkwell-train" "${args[@]}" --out "$work/h" > "$work/h.log" &
+pid=$!
+for _ in $(seq 100); do grep -q "^inkwell-train: conv" "$work/h.log" 2>/dev/null && break; sleep 0.05; done
+sleep 1
+kill -HUP $pid
+set +e; wait $pid; code=$?; set -e
+[[ $code -eq 130 ]] && grep -q "continue with: inkwell-train --resume" "$work/h.log" || fail "SIGHUP: exit $code"
+
 # A diverging run stops with a clear message instead of writing garbage.
 set +e
 "$bin/inkwell-train" --data mnist --model fast --epochs 1 --lr 1e6 --optimizer sgd --out "$work/nan" > /dev/null 2> "$work/nan.err"; code=$?

@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <cerrno>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "../common/cli.hpp"
+#include "../common/stop_signals.hpp"
 #include "inkwell/train/checkpoint.hpp"
 #include "inkwell/classify/classify.hpp"
 #include "inkwell/core/error.hpp"
@@ -43,9 +43,6 @@ const char* kUsage = R"(usage: inkwell-classify [options] PATH...
   --max-pixels N        refuse larger images (decompression bombs), default 64000000
 exit: 0 all classified, 3 some files failed, 2 usage error, 1 fatal error, 130 interrupted
 )";
-
-std::atomic<bool> g_stop{false};
-extern "C" void on_signal(int) { g_stop = true; }
 
 [[noreturn]] void usage_error(const std::string& message) { cli::usage_error("inkwell-classify", kUsage, message); }
 
@@ -317,15 +314,14 @@ int run(const Options& o) {
     if (o.labels_from_dirs) report.add(p);
   };
 
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  cli::install_stop_signals();
   ClassifyConfig config;
   config.threads = o.threads;
   config.executors = o.executors;
   config.batch = o.batch;
   config.top_k = top_k;
   config.max_pixels = o.max_pixels;
-  config.stop = &g_stop;
+  config.stop = &cli::stop_requested;
   config.already_done = resumed;
   const ClassifyStats stats = classify_files(model, walker, config, sink);
   if (std::fflush(out) != 0) throw error("writing output failed (", std::strerror(errno), ")");
@@ -336,8 +332,9 @@ int run(const Options& o) {
   std::fprintf(stderr, "inkwell-classify: %lld classified, %lld failed%s, %.2f s, %.0f img/s, model %s%s\n",
                static_cast<long long>(stats.classified), static_cast<long long>(stats.failed),
                resumed ? (", " + std::to_string(resumed) + " rows kept from before").c_str() : "", stats.seconds,
-               stats.seconds > 0 ? done / stats.seconds : 0.0, model_path.c_str(), g_stop ? " (interrupted)" : "");
-  if (g_stop) {
+               stats.seconds > 0 ? done / stats.seconds : 0.0, model_path.c_str(),
+               cli::stop_requested ? " (interrupted)" : "");
+  if (cli::stop_requested) {
     if (!o.out.empty()) std::fprintf(stderr, "inkwell-classify: interrupted; --resume --out %s continues\n", o.out.c_str());
     return 130;
   }

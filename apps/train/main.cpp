@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -19,6 +18,7 @@
 #include <vector>
 
 #include "../common/cli.hpp"
+#include "../common/stop_signals.hpp"
 #include "inkwell/core/atomic_file.hpp"
 #include "inkwell/train/checkpoint.hpp"
 #include "inkwell/data/dataset.hpp"
@@ -90,11 +90,9 @@ const char* kUsage = R"(usage: inkwell-train [options]
   --resume DIR          continue an interrupted run in DIR with its own settings; the result is
                         the same as an uninterrupted run's with the same --threads (only
                         --threads and --prefetch may be given with it)
-Ctrl-C (SIGINT) or SIGTERM stops after the current step, saves, and exits with 130.
+Ctrl-C (SIGINT), SIGTERM or SIGHUP stops after the current step, saves, and exits with 130;
+a second one exits at once.
 )";
-
-std::atomic<bool> g_stop{false};
-extern "C" void on_signal(int) { g_stop = true; }
 
 [[noreturn]] void usage_error(const std::string& message) { cli::usage_error("inkwell-train", kUsage, message); }
 
@@ -356,8 +354,7 @@ int run(Options o) {
   const LearningRate lr{schedule, o.lr, steps_per_epoch * o.epochs};
 
   fs::create_directories(o.out);
-  std::signal(SIGINT, on_signal);  // before the header: once it is printed, a signal saves
-  std::signal(SIGTERM, on_signal);
+  cli::install_stop_signals();  // before the header: once it is printed, a signal saves
   std::printf("inkwell-train: %s on %s (%lld train, %lld valid, %lld test), %s lr %g wd %g %s%s, batch %lld, %d threads\n",
               arch.spec.c_str(), o.data.c_str(), static_cast<long long>(train_idx.size()),
               static_cast<long long>(valid_idx.size()), static_cast<long long>(test_idx.size()), o.optimizer.c_str(),
@@ -384,7 +381,7 @@ int run(Options o) {
       std::fflush(stdout);
     };
     const bool complete = train_epoch(model, optimizer, data.train, train_idx, data.normalization, lr, st.partial,
-                                      {o.augment, o.seed, o.prefetch}, progress, &g_stop);
+                                      {o.augment, o.seed, o.prefetch}, progress, &cli::stop_requested);
     if (tty) std::printf("\r\033[K");
     if (!complete) {
       save();
@@ -408,7 +405,7 @@ int run(Options o) {
     st.partial = {};
     save();
     write_reports(o.out, rows, data.test.classes, confusion);
-    if (g_stop && st.epoch <= o.epochs) {
+    if (cli::stop_requested && st.epoch <= o.epochs) {
       std::printf("inkwell-train: interrupted after epoch %d; saved %s\ncontinue with: inkwell-train --resume %s\n",
                   st.epoch - 1, model_path.c_str(), o.out.c_str());
       return 130;

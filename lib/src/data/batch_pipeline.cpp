@@ -76,22 +76,29 @@ void run_batches(int64_t first, int64_t end, int depth, const std::function<void
   graph.planner.activate();
 
   // The steps run here, on the calling thread: oneDNN's OpenMP team keeps one master thread.
-  std::exception_ptr error;
-  for (int64_t k = first; k < end && !error; ++k) {
+  // Waiting for a batch is wait_for_all, which runs the graph's tasks on this thread too: with
+  // one CPU (taskset, a one-CPU container, an MPI rank bound to a core) the arena has no worker,
+  // and a blocking pop would wait forever for fills nobody runs.
+  std::exception_ptr failure;
+  for (int64_t k = first; k < end && !failure; ++k) {
     int64_t got;
-    ready.pop(got);  // == k: the sequencer keeps order
+    if (!ready.try_pop(got)) {
+      graph.g.wait_for_all();  // returns when the graph is idle: every planned batch is delivered
+      if (!ready.try_pop(got)) throw error("batch pipeline: batch ", k, " was never delivered");
+    }
+    // got == k: the sequencer keeps order
     const int slot = static_cast<int>(got % depth);
     try {
       if (failed[slot]) std::rethrow_exception(failed[slot]);
       if (!consume(got, slot)) break;
     } catch (...) {
-      error = std::current_exception();
+      failure = std::current_exception();
     }
     graph.limiter.decrementer().try_put(flow::continue_msg());
   }
   stopped = true;
   graph.g.wait_for_all();  // batches still filling finish (and are dropped)
-  if (error) std::rethrow_exception(error);
+  if (failure) std::rethrow_exception(failure);
 }
 
 }  // namespace inkwell

@@ -12,8 +12,9 @@
 // the dataset's size. Results do not depend on the schedule: fill(k) may only depend on k.
 // consume runs on the calling thread, always the same one: oneDNN's OpenMP team keeps its master
 // (a step run on whichever TBB worker took it made a second team that spun against the first:
-// 17% slower than no pipeline at all). depth 0 runs fill then consume in turn on the calling
-// thread (the serial baseline).
+// 17% slower than no pipeline at all). While it waits for a batch, the calling thread runs fills
+// itself, so the pipeline makes progress with no TBB worker at all (one CPU). depth 0 runs fill
+// then consume in turn on the calling thread (the serial baseline).
 //
 // consume returns false to stop: batches already filling are dropped, none after is planned.
 // An exception from fill (for batch k, raised when k's turn comes) or from consume stops the
