@@ -79,6 +79,22 @@ TEST_F(CheckpointTest, RoundTripsEverythingAndLeavesNoTemporaryFiles) {
   EXPECT_EQ(files, 1);
 }
 
+// The shipped models were written under oneDNN 2.6 on AVX2. Loaded into a model of either mode,
+// whatever the oneDNN version and ISA (blocked layouts of 8 or 16 channels), their tensors come
+// back out bit for bit: this runs in both CI legs and in the AVX2-capped pass.
+TEST(ShippedModels, LoadBitForBitUnderThisOneDnnAndIsa) {
+  for (const char* name : {"default.inkw", "accurate.inkw"}) {
+    const ModelFile file = load_model_file(std::string(INKWELL_SOURCE_DIR) + "/models/" + name);
+    for (const Mode mode : {Mode::infer, Mode::train}) {
+      Model m(file.architecture, 3, mode);
+      m.load_state(file.tensors);
+      const auto back = m.state();
+      ASSERT_EQ(back.size(), file.tensors.size()) << name;
+      for (size_t i = 0; i < back.size(); ++i) EXPECT_EQ(back[i].data, file.tensors[i].data) << name << " " << back[i].name;
+    }
+  }
+}
+
 TEST_F(CheckpointTest, DetectsCorruptionTruncationAndWrongVersion) {
   save_model_file(path, file);
   const std::vector<char> good = bytes();
