@@ -64,9 +64,8 @@ TEST(Augment, FillBatchAugmentsDeterministically) {
   const std::vector<uint32_t> idx = {0};
   std::vector<float> plain(784), a(784), b(784);
   fill_batch(d, idx, {}, plain.data());
-  Rng r1(5), r2(5);
-  fill_batch(d, idx, {}, a.data(), &r1);
-  fill_batch(d, idx, {}, b.data(), &r2);
+  fill_batch(d, idx, {}, a.data(), 5);
+  fill_batch(d, idx, {}, b.data(), 5);
   EXPECT_EQ(a, b);
   EXPECT_NE(a, plain);
 }

@@ -59,7 +59,7 @@ struct Options {
   std::string out = "runs/latest";
   bool augment = false;            // random affine + stroke augmentation of training images
   bool resume = false;             // settings and state come from out/model.inkw
-  int prefetch = 4;                // batches prepared ahead of the training step; 0: serially
+  int prefetch = kAutoPrefetch;    // batches prepared ahead of the step; 0: right before it
 };
 
 const char* kUsage = R"(usage: inkwell-train [options]
@@ -81,8 +81,10 @@ const char* kUsage = R"(usage: inkwell-train [options]
   --schedule NAME       cosine (default), constant (the notebook's), onecycle
   --seed N              split, shuffling, initialisation and augmentation, default 0
   --threads N           compute threads, default all cores
-  --prefetch N          batches decoded ahead of the training step, default 4; 0 decodes each
-                        batch serially before its step (same results either way)
+  --prefetch N|auto     batches prepared (read, decoded, augmented) ahead of the training step on
+                        a flow graph; 0 prepares each right before its step, on the step's own
+                        threads. auto (default): 0 when the step has every core, else 4. The
+                        results are the same either way
   --valid N             validation images held out of the training set, default 5000
   --augment             augment training images on the fly (rotation, scale, shift, stroke)
   --no-augment          do not (for best, whose recipe augments)
@@ -142,7 +144,7 @@ Options parse(int argc, char** argv) {
     else if (flag == "--schedule") o.schedule = v;
     else if (flag == "--seed") o.seed = number<uint64_t>(flag, v);
     else if (flag == "--threads") o.threads = number<int>(flag, v);
-    else if (flag == "--prefetch") o.prefetch = number<int>(flag, v);
+    else if (flag == "--prefetch") o.prefetch = v == "auto" ? kAutoPrefetch : number<int>(flag, v);
     else if (flag == "--valid") o.valid = number<int64_t>(flag, v);
     else if (flag == "--test-fraction") o.test_fraction = number<double>(flag, v);
     else if (flag == "--out") o.out = v;
@@ -155,7 +157,7 @@ Options parse(int argc, char** argv) {
   if (!(o.lr > 0)) usage_error("--lr must be positive");
   if (!(o.weight_decay >= 0)) usage_error("--weight-decay must be >= 0");
   if (o.threads < 0) usage_error("--threads must be >= 0");
-  if (o.prefetch < 0 || o.prefetch > 64) usage_error("--prefetch must be 0 to 64");
+  if ((o.prefetch < 0 && o.prefetch != kAutoPrefetch) || o.prefetch > 64) usage_error("--prefetch must be 0 to 64 or auto");
   if (o.valid < 0) usage_error("--valid must be >= 0");
   if (!(o.test_fraction > 0 && o.test_fraction < 1)) usage_error("--test-fraction must be between 0 and 1");
   return o;

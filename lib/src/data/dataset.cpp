@@ -1,11 +1,14 @@
 #include "inkwell/data/dataset.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 
 #include "inkwell/data/augment.hpp"
 #include "inkwell/core/error.hpp"
+#include "inkwell/core/rng.hpp"
 #include "inkwell/data/idx.hpp"
 #include "inkwell/data/image.hpp"
 #include "inkwell/data/image_dataset.hpp"
@@ -112,21 +115,34 @@ std::string dataset_dir(const std::string& name) {
 }
 
 void fill_batch(const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm, float* out,
-                Rng* augment) {
+                std::optional<uint64_t> augment_key, int threads) {
   // One table lookup per pixel: 256 precomputed normalised values.
   std::array<float, 256> lut;
   for (int v = 0; v < 256; ++v) lut[v] = (static_cast<float>(v) / 255.f - norm.mean) / norm.std;
-  const int64_t pixels = data.rows * data.cols;
-  std::vector<uint8_t> augmented(augment ? pixels : 0), decoded;
-  for (size_t i = 0; i < indices.size(); ++i) {
-    const uint8_t* img = data.read(indices[i], decoded);
-    if (augment) {
-      augment_image(img, augmented.data(), data.rows, data.cols, *augment);
-      img = augmented.data();
+  const int64_t pixels = data.rows * data.cols, n = static_cast<int64_t>(indices.size());
+  // No exception may leave an OpenMP region: each row's is kept, the first row's rethrown.
+  std::vector<std::exception_ptr> failed(n);
+#pragma omp parallel num_threads(std::max(threads, 1))
+  {
+    std::vector<uint8_t> augmented(augment_key ? pixels : 0), decoded;
+#pragma omp for schedule(dynamic, 4)
+    for (int64_t i = 0; i < n; ++i) {
+      try {
+        const uint8_t* img = data.read(indices[i], decoded);
+        if (augment_key) {
+          Rng rng(hash64(*augment_key, static_cast<uint64_t>(i)));
+          augment_image(img, augmented.data(), data.rows, data.cols, rng);
+          img = augmented.data();
+        }
+        float* dst = out + i * pixels;
+        for (int64_t p = 0; p < pixels; ++p) dst[p] = lut[img[p]];
+      } catch (...) {
+        failed[i] = std::current_exception();
+      }
     }
-    float* dst = out + static_cast<int64_t>(i) * pixels;
-    for (int64_t p = 0; p < pixels; ++p) dst[p] = lut[img[p]];
   }
+  for (const std::exception_ptr& e : failed)
+    if (e) std::rethrow_exception(e);
 }
 
 }  // namespace inkwell

@@ -6,6 +6,8 @@
 #include <optional>
 #include <vector>
 
+#include <oneapi/tbb/task_arena.h>
+
 #include "inkwell/data/batch_pipeline.hpp"
 #include "inkwell/core/error.hpp"
 #include "inkwell/nn/loss.hpp"
@@ -44,6 +46,10 @@ template <typename Body>
 void for_each_batch(Model& model, const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm,
                     int64_t first, int prefetch, bool fill_up, const std::function<uint64_t(int64_t)>& augment_key,
                     Body body) {
+  prefetch = resolve_prefetch(prefetch, model.threads());
+  // Right before the step, the fill has the step's threads; on the pipeline's TBB workers, one
+  // each (an OpenMP team per worker would oversubscribe the cores).
+  const int fill_threads = prefetch == 0 ? model.threads() : 1;
   const int64_t n = static_cast<int64_t>(indices.size()), batch = model.batch();
   const int64_t pixels = element_count(model.src_dims()) / batch;
   std::vector<Slot> slots(std::max(prefetch, 1));
@@ -54,9 +60,9 @@ void for_each_batch(Model& model, const Dataset& data, std::span<const uint32_t>
     s.count = std::min(batch, n - start);
     std::vector<uint32_t> idx(indices.begin() + start, indices.begin() + start + s.count);
     for (int64_t i = 0; fill_up && static_cast<int64_t>(idx.size()) < batch; ++i) idx.push_back(indices[i % n]);
-    std::optional<Rng> rng;
-    if (augment_key) rng.emplace(augment_key(k));
-    fill_batch(data, idx, norm, s.images.data(), rng ? &*rng : nullptr);
+    std::optional<uint64_t> key;
+    if (augment_key) key = augment_key(k);
+    fill_batch(data, idx, norm, s.images.data(), key, fill_threads);
     for (size_t i = 0; i < idx.size(); ++i) s.labels[i] = data.labels[idx[i]];
   };
   auto consume = [&](int64_t, int slot_index) {
@@ -68,6 +74,11 @@ void for_each_batch(Model& model, const Dataset& data, std::span<const uint32_t>
 }
 
 }  // namespace
+
+int resolve_prefetch(int prefetch, int step_threads) {
+  if (prefetch != kAutoPrefetch) return prefetch;
+  return step_threads >= tbb::this_task_arena::max_concurrency() ? 0 : 4;
+}
 
 Metrics EpochState::metrics() const {
   return {loss_sum / std::max<int64_t>(images, 1), static_cast<double>(correct) / std::max<int64_t>(images, 1), images,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -56,11 +57,12 @@ DatasetSplits load_named_dataset(const std::string& name, const std::string& dir
 // $XDG_CACHE_HOME/inkwell/<name> or ~/.cache/inkwell/<name>.
 std::string dataset_dir(const std::string& name);
 
-class Rng;
-
-// Writes images[indices] as (N, 1, H, W) f32, (pixel / 255 - mean) / std, into `out`; with
-// `augment` (a seeded generator), each image first goes through augment_image (augment.hpp).
+// Writes images[indices] as (N, 1, H, W) f32, (pixel / 255 - mean) / std, into `out`. With
+// `augment_key`, row i first goes through augment_image (augment.hpp) drawing from
+// Rng(hash64(*augment_key, i)): rows share no generator, so `threads` OpenMP threads fill them
+// in parallel and give the same bytes as one. If rows cannot be read (a corrupt PNG), the
+// first one's error is thrown, whatever the thread count.
 void fill_batch(const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm, float* out,
-                Rng* augment = nullptr);
+                std::optional<uint64_t> augment_key = {}, int threads = 1);
 
 }  // namespace inkwell

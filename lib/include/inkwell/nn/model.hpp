@@ -37,6 +37,7 @@ class Model {
 
   const Architecture& architecture() const { return arch_; }
   int64_t batch() const { return batch_; }
+  int threads() const { return threads_; }  // OpenMP threads every run uses
   Mode mode() const { return mode_; }
   const Dims& src_dims() const { return src_dims_; }
   const Dims& dst_dims() const { return dst_dims_; }

@@ -39,17 +39,24 @@ struct EpochState {
   Metrics metrics() const;  // running means so far
 };
 
+// How batches are prepared (docs/decisions.md): kAutoPrefetch fills each batch right before its
+// step, on the step's own OpenMP team, when that team has every core (the pipeline would only
+// take cycles from the step), and 4 batches ahead on the batch pipeline when the machine has
+// cores the step does not use. N > 0: N ahead on the pipeline; 0: right before each step.
+inline constexpr int kAutoPrefetch = -1;
+int resolve_prefetch(int prefetch, int step_threads);
+
 struct TrainOptions {
   bool augment = false;  // augment_image on every training image
   uint64_t seed = 0;     // augmentation and dropout draw from (seed, global step): any schedule,
                          // any resume point gives the same numbers
-  int prefetch = 4;      // batches prepared ahead on the batch pipeline; 0: serially before each step
+  int prefetch = kAutoPrefetch;
 };
 
 // Runs the steps of one pass over data[order] (batches of model.batch()) from state.steps_done
-// on, until the end or until *stop is set (checked after each step), on the batch pipeline
-// (batch_pipeline.hpp): images are read, decoded, augmented and normalised in parallel while the
-// step runs. A short last batch is filled up with the epoch's first images so that batch norm
+// on, until the end or until *stop is set (checked after each step). Images are read, decoded,
+// augmented and normalised in parallel: by the step's OpenMP team right before the step, or on
+// the batch pipeline (batch_pipeline.hpp) while earlier steps run (options.prefetch). A short last batch is filled up with the epoch's first images so that batch norm
 // sees only real images; those rows get zero gradient and are not counted. Loss and accuracy
 // are running means over the epoch, as in PyTorch notebooks. Returns true when the epoch is
 // complete. Throws if the loss becomes NaN or infinite, or an image cannot be read (naming it).
@@ -57,9 +64,9 @@ bool train_epoch(Model& model, Optimizer& optimizer, const Dataset& data, std::s
                  const Normalization& norm, const LearningRate& lr, EpochState& state, const TrainOptions& options = {},
                  const Progress& progress = {}, const std::atomic<bool>* stop = nullptr);
 
-// Forward-only pass over data[indices], on the batch pipeline. With `confusion` (classes x
-// classes), also counts each image at [true label][prediction].
+// Forward-only pass over data[indices], batches prepared as train_epoch's. With `confusion`
+// (classes x classes), also counts each image at [true label][prediction].
 Metrics evaluate(Model& model, const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm,
-                 std::vector<int64_t>* confusion = nullptr, int prefetch = 4);
+                 std::vector<int64_t>* confusion = nullptr, int prefetch = kAutoPrefetch);
 
 }  // namespace inkwell
