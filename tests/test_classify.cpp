@@ -88,8 +88,8 @@ TEST_F(ClassifyTest, EveryBadFileIsReportedWithItsReason) {
   const std::map<std::string, std::string> expected = {
       {"a-good.png", ""},
       {"b-empty.png", "empty file"},
-      {"c-truncated.png", "corrupt or truncated PNG"},
-      {"d-corrupt.png", "corrupt or truncated PNG"},
+      {"c-truncated.png", "corrupt PNG (end of stream)"},
+      {"d-corrupt.png", "corrupt PNG (unknown critical chunk)"},
       {"e-not-a-png.png", "not a PNG file"},
       {"f-bomb.png", "20000x20000, over the 64000000-pixel limit"},
       {"g-dangling.png", "cannot read"},

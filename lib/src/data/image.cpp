@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <stb/stb_image.h>
+#include <spng.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -13,6 +13,11 @@
 #include "inkwell/core/error.hpp"
 
 namespace inkwell {
+
+namespace {
+// Largest chunk, and most chunk bytes kept, that a PNG may have: ancillary chunks are not used.
+constexpr size_t kMaxChunkBytes = 16 << 20;
+}  // namespace
 
 void read_image_file(const std::string& path, int64_t max_pixels, std::vector<uint8_t>& bytes) {
   // 4 bytes a pixel (RGBA, 8-bit) plus 1 MB of chunks: a PNG that compresses badly is still in.
@@ -49,35 +54,43 @@ GrayImage decode_png(std::span<const uint8_t> bytes, int64_t max_pixels) {
   if (bytes.empty()) throw Error("empty file");
   if (bytes.size() < sizeof kSignature || std::memcmp(bytes.data(), kSignature, sizeof kSignature) != 0)
     throw Error("not a PNG file");
-  // The size, from the IHDR chunk that must come first, is checked before stb sees the data.
-  if (bytes.size() < 24 || std::memcmp(bytes.data() + 12, "IHDR", 4) != 0) throw Error("corrupt PNG (no IHDR chunk)");
-  auto be32 = [&](size_t at) {
-    return (uint32_t{bytes[at]} << 24) | (uint32_t{bytes[at + 1]} << 16) | (uint32_t{bytes[at + 2]} << 8) | bytes[at + 3];
+
+  // libspng checks every CRC, palette index and chunk order, and inflates IDAT into buffers sized
+  // from IHDR: memory is bounded by the declared image, whatever the compressed stream holds.
+  const std::unique_ptr<spng_ctx, void (*)(spng_ctx*)> ctx(spng_ctx_new(0), spng_ctx_free);
+  if (!ctx) throw Error("out of memory");
+  auto check = [](int status) {
+    if (status != SPNG_OK) throw error("corrupt PNG (", spng_strerror(status), ")");
   };
-  if (static_cast<int64_t>(be32(16)) * be32(20) > max_pixels)
-    throw error("image is ", be32(16), "x", be32(20), ", over the ", max_pixels, "-pixel limit");
-  const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
-  const int size = static_cast<int>(std::min<size_t>(bytes.size(), INT32_MAX));
-  int w = 0, h = 0, channels = 0;
-  if (!stbi_info_from_memory(data, size, &w, &h, &channels))
-    throw error("corrupt or truncated PNG (", stbi_failure_reason(), ")");
+  check(spng_set_chunk_limits(ctx.get(), kMaxChunkBytes, kMaxChunkBytes));
+  check(spng_set_png_buffer(ctx.get(), bytes.data(), bytes.size()));
+  spng_ihdr ihdr{};
+  check(spng_get_ihdr(ctx.get(), &ihdr));  // each side at most 2^31 - 1, spng's own limit
+  if (static_cast<uint64_t>(ihdr.width) * ihdr.height > static_cast<uint64_t>(max_pixels))
+    throw error("image is ", ihdr.width, "x", ihdr.height, ", over the ", max_pixels, "-pixel limit");
 
-  // stb converts any colour type and bit depth to 8-bit grey (+ alpha): Y = (77 R + 150 G + 29 B) / 256.
-  const bool alpha = channels == 2 || channels == 4;
-  int got = 0;
-  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(stbi_load_from_memory(data, size, &w, &h, &got, alpha ? 2 : 1),
-                                                    stbi_image_free);
-  if (!pixels) throw error("corrupt or truncated PNG (", stbi_failure_reason(), ")");
+  // 8-bit grey straight from grey sources; any other kind through RGBA8 (palette, 16-bit, tRNS).
+  const bool grey = ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE && ihdr.bit_depth <= 8;
+  spng_trns trns{};
+  const int trns_status = spng_get_trns(ctx.get(), &trns);  // reads the chunks before IDAT
+  if (trns_status != SPNG_ECHUNKAVAIL) check(trns_status);
+  const bool has_trns = trns_status == SPNG_OK;
+  const int format = grey && !has_trns ? SPNG_FMT_G8 : SPNG_FMT_RGBA8;
+  size_t size = 0;
+  check(spng_decoded_image_size(ctx.get(), format, &size));
+  std::vector<uint8_t> decoded(size);
+  check(spng_decode_image(ctx.get(), decoded.data(), size, format, SPNG_DECODE_TRNS));
 
-  GrayImage image{w, h, std::vector<uint8_t>(static_cast<size_t>(w) * h)};
-  const stbi_uc* p = pixels.get();
-  if (!alpha) {
-    std::memcpy(image.pixels.data(), p, image.pixels.size());
-  } else {
-    for (size_t i = 0; i < image.pixels.size(); ++i) {  // over white paper
-      const unsigned g = p[2 * i], a = p[2 * i + 1];
-      image.pixels[i] = static_cast<uint8_t>((g * a + 255 * (255 - a) + 127) / 255);
-    }
+  GrayImage image{ihdr.width, ihdr.height, std::vector<uint8_t>(static_cast<size_t>(ihdr.width) * ihdr.height)};
+  if (format == SPNG_FMT_G8) {
+    image.pixels = std::move(decoded);
+    return image;
+  }
+  for (size_t i = 0; i < image.pixels.size(); ++i) {
+    const uint8_t* p = &decoded[4 * i];
+    // Y = (77 R + 150 G + 29 B) / 256 (the weights stb_image used), alpha composited on white paper.
+    const unsigned y = (77u * p[0] + 150u * p[1] + 29u * p[2]) >> 8, a = p[3];
+    image.pixels[i] = static_cast<uint8_t>((y * a + 255 * (255 - a) + 127) / 255);
   }
   return image;
 }
