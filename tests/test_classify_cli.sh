@@ -76,6 +76,24 @@ fives=("$tree"/5/*.png)
 printf '%s\n' "${fives[@]:0:20}" | "$bin/inkwell-classify" - > "$work/stdin.csv" 2>/dev/null
 [[ $(wc -l < "$work/stdin.csv") -eq 21 ]] || fail "stdin paths"
 
+# A full disk: exit 1 with an error naming the file, and the file holds a prefix of the full
+# output, never stray bytes (the output buffer used to be freed before glibc's exit flush).
+# Root only: it mounts a 64 KiB tmpfs in a private mount namespace.
+if [[ $(id -u) -eq 0 ]]; then
+  mkdir "$work/disk"
+  set +e
+  unshare --mount --propagation private sh -c 'mount -t tmpfs -o size=64k tmpfs "$1" && "$2" "$3" --out "$1/rows.csv" 2>"$4";
+    code=$?; cp "$1/rows.csv" "$5"; exit $code' _ "$work/disk" "$bin/inkwell-classify" "$tree" "$work/disk.err" "$work/disk.csv"
+  code=$?
+  set -e
+  [[ $code -eq 1 ]] && grep -q "rows.csv: writing failed (No space left on device)" "$work/disk.err" \
+    || fail "full disk: exit $code, $(cat "$work/disk.err")"
+  size=$(stat -c %s "$work/disk.csv")
+  [[ $size -gt 0 ]] && cmp -s -n "$size" "$work/disk.csv" "$work/full.csv" || fail "full disk: the file is not a prefix of the output"
+else
+  echo "skipped: the full-disk test needs root (tmpfs mount)"
+fi
+
 # One CPU: classification finishes (no TBB worker at all).
 timeout -k 5 60 taskset -c 0 "$bin/inkwell-classify" "$tree/5" --out "$work/one-cpu.csv" 2>/dev/null \
   || fail "one CPU: exit $?"

@@ -17,6 +17,7 @@
 
 #include "../common/cli.hpp"
 #include "../common/stop_signals.hpp"
+#include "output_file.hpp"
 #include "inkwell/train/checkpoint.hpp"
 #include "inkwell/classify/classify.hpp"
 #include "inkwell/core/error.hpp"
@@ -258,13 +259,8 @@ int run(const Options& o) {
     if (rows) std::fprintf(stderr, "inkwell-classify: resuming after %lld rows of %s\n", static_cast<long long>(rows), o.out.c_str());
   }
 
-  FILE* out = stdout;
-  if (!o.out.empty()) {
-    out = std::fopen(o.out.c_str(), o.resume ? "ab" : "wb");
-    if (!out) throw error(o.out, ": cannot open for writing (", std::strerror(errno), ")");
-  }
-  std::vector<char> buffer(1 << 16);
-  std::setvbuf(out, buffer.data(), _IOFBF, buffer.size());
+  cli::OutputFile output(o.out, o.resume);
+  FILE* out = output.get();
   const int top_k = std::min<int>(o.top_k, static_cast<int>(model.classes.size()));
   const bool fresh = !o.resume || std::ftell(out) == 0;
   if (csv && fresh) {
@@ -310,7 +306,7 @@ int run(const Options& o) {
     }
     line += '\n';
     if (std::fwrite(line.data(), 1, line.size(), out) != line.size()) throw error("writing output failed (", std::strerror(errno), ")");
-    if (++rows % o.batch == 0) std::fflush(out);
+    if (++rows % o.batch == 0) output.flush();
     if (o.labels_from_dirs) report.add(p);
   };
 
@@ -324,8 +320,7 @@ int run(const Options& o) {
   config.stop = &cli::stop_requested;
   config.already_done = resumed;
   const ClassifyStats stats = classify_files(model, walker, config, sink);
-  if (std::fflush(out) != 0) throw error("writing output failed (", std::strerror(errno), ")");
-  if (out != stdout) std::fclose(out);
+  output.close();
 
   if (o.labels_from_dirs) report.print();
   const int64_t done = stats.classified + stats.failed;
