@@ -1,5 +1,9 @@
 // Model files: round trip, and every kind of damage detected with a clear message.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <cmath>
+#include <limits>
 
 #include <filesystem>
 #include <fstream>
@@ -122,6 +126,61 @@ TEST_F(CheckpointTest, DetectsCorruptionTruncationAndWrongVersion) {
 
   fs::remove(path);
   expect_load_error("cannot open");
+}
+
+// A file is distrusted until checked: sizes against the bytes really there, the spec against its
+// bounds, every tensor against the spec, every value finite, and only then is a model built.
+TEST_F(CheckpointTest, HostileFilesAreRefusedBeforeAnythingIsBuiltOrAllocated) {
+  // A tensor declaring 2^28 floats (1 GiB), with a valid checksum over a few hundred bytes.
+  ModelFile huge = file;
+  huge.tensors[0].dims = {1 << 14, 1 << 14};
+  save_model_file(path, huge);
+  ASSERT_LT(fs::file_size(path), 2000u);
+  rusage before{}, after{};
+  getrusage(RUSAGE_SELF, &before);
+  expect_load_error("truncated while reading tensor data");
+  getrusage(RUSAGE_SELF, &after);
+  EXPECT_LT(after.ru_maxrss, before.ru_maxrss + 64 * 1024) << "allocated for bytes that are not there";
+
+  ModelFile wide = file;
+  wide.architecture.spec = "fc999999";
+  save_model_file(path, wide);
+  expect_load_error("has over 65536 outputs");
+
+  ModelFile other_spec = file;  // a valid spec, but not the one the tensors were made for
+  other_spec.architecture.spec = "conv4k3p1-relu-maxpool2-fc60000";
+  save_model_file(path, other_spec);
+  expect_load_error("tensor 2 is fc1.weights 3x4x3x3, the spec needs fc1.weights 60000x4x3x3");
+
+  ModelFile nan = file;
+  nan.tensors[1].data[2] = std::nanf("");
+  save_model_file(path, nan);
+  expect_load_error("tensor conv1.bias holds a non-finite value");
+
+  ModelFile bad_norm = file;
+  bad_norm.normalization.std = std::numeric_limits<float>::infinity();
+  save_model_file(path, bad_norm);
+  expect_load_error("normalisation must be finite");
+
+  fs::remove(path);
+  fs::create_directories(path);
+  expect_load_error("not a regular file (a directory)");
+}
+
+// The shapes the loader checks files against are the ones a built model has.
+TEST(StateShapes, MatchTheBuiltModels) {
+  for (const std::string spec : {resolve_spec("seed"), resolve_spec("best"), std::string("conv6k3p1s2-bn-relu-maxpool3s2-fc12-bn-relu-dropout30-fc5")}) {
+    const Architecture arch{spec, {1, 28, 28}};
+    const auto shapes = state_shapes(arch);
+    const auto state = Model(arch, 2, Mode::train).state();
+    ASSERT_EQ(shapes.size(), state.size()) << spec;
+    for (size_t i = 0; i < state.size(); ++i) {
+      EXPECT_EQ(shapes[i].name, state[i].name) << spec;
+      EXPECT_EQ(shapes[i].dims, state[i].dims) << spec << " " << state[i].name;
+    }
+  }
+  EXPECT_THROW(state_shapes({"conv8k5-maxpool2-conv8k13", {1, 28, 28}}), Error);  // 12x12 left for a 13x13 kernel
+  EXPECT_THROW(state_shapes({"conv8192k3p1-fc10", {1, 28, 28}}), Error);  // 6.4M activations an image
 }
 
 TEST_F(CheckpointTest, MismatchedArchitectureIsRefused) {

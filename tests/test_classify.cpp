@@ -78,6 +78,7 @@ TEST_F(ClassifyTest, EveryBadFileIsReportedWithItsReason) {
   write(root / "f-bomb.png", bomb);
   fs::create_symlink(root / "missing.png", root / "g-dangling.png");  // unreadable
   fs::create_directories(root / "h-directory.png");                   // not a file: walked, holds nothing
+  ASSERT_EQ(mkfifo((root / "h-fifo.png").c_str(), 0600), 0);           // would block a plain open forever
   write(root / "i-good.png", good);
   write(root / "ignored.txt", {'x'});
 
@@ -93,6 +94,7 @@ TEST_F(ClassifyTest, EveryBadFileIsReportedWithItsReason) {
       {"e-not-a-png.png", "not a PNG file"},
       {"f-bomb.png", "20000x20000, over the 64000000-pixel limit"},
       {"g-dangling.png", "cannot read"},
+      {"h-fifo.png", "not a regular file (a FIFO)"},
       {"i-good.png", ""},
       {"nope", "cannot read: No such file or directory"},
   };

@@ -1,5 +1,7 @@
 // IDX reader: good raw and gzipped files, and every kind of bad file.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <cstdio>
@@ -99,6 +101,43 @@ TEST_F(IdxTest, RejectsCorruptAndTruncatedGzip) {
   Bytes corrupt = gz;
   for (size_t i = 12; i < 40 && i < corrupt.size(); ++i) corrupt[i] ^= 0x5a;
   expect_error(write("corrupt.gz", corrupt), "gz");
+}
+
+// A gzip'd IDX file that inflates past what its header declares stops there: memory stays
+// bounded by the header (it used to inflate everything first: 2 MB -> 4.5 GB).
+TEST_F(IdxTest, GzipBombStopsAtTheDeclaredSize) {
+  // The header declares 784,000 data bytes; 200 MB of zeros follow, deflated 1 MiB at a time so
+  // that this test's own peak memory stays small.
+  const Bytes header = idx_bytes(0x08, {1000, 28, 28}, 0), zeros(1 << 20, 0);
+  Bytes gz(1 << 20);
+  z_stream z{};
+  deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  z.next_out = gz.data();
+  z.avail_out = static_cast<uInt>(gz.size());
+  z.next_in = const_cast<Bytef*>(header.data());
+  z.avail_in = static_cast<uInt>(header.size());
+  deflate(&z, Z_NO_FLUSH);
+  for (int mb = 0; mb < 200; ++mb) {
+    z.next_in = const_cast<Bytef*>(zeros.data());
+    z.avail_in = static_cast<uInt>(zeros.size());
+    deflate(&z, mb == 199 ? Z_FINISH : Z_NO_FLUSH);
+  }
+  gz.resize(z.total_out);
+  deflateEnd(&z);
+  const std::string path = write("bomb.gz", gz);
+  rusage before{}, after{};
+  getrusage(RUSAGE_SELF, &before);
+  expect_error(path, "decompresses to more than the 784016 bytes its IDX header declares");
+  getrusage(RUSAGE_SELF, &after);
+  EXPECT_LT(after.ru_maxrss, before.ru_maxrss + 16 * 1024) << "inflating took more than 16 MB";
+}
+
+// Only regular files are read: a FIFO would block forever, a directory is no data.
+TEST_F(IdxTest, RefusesFifosAndDirectories) {
+  const std::string fifo = (dir / "fifo").string();
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  expect_error(fifo, "not a regular file (a FIFO)");
+  expect_error(dir.string(), "not a regular file (a directory)");
 }
 
 TEST_F(IdxTest, DatasetChecksCountsAndLabels) {

@@ -1,5 +1,6 @@
 // Datasets from PNG trees and CSV manifests, and training on one.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -111,6 +112,46 @@ TEST_F(ImageDatasetTest, ManifestMatchesTheTreeAndReportsBadLines) {
   ImageLoadOptions two;
   two.classes = {"dash", "plus"};
   EXPECT_THROW(load_manifest((root / "unknown.csv").string(), two), Error);  // "bar" not a class
+}
+
+// Manifests as spreadsheets save them (BOM, CRLF, quoted fields with commas and line breaks)
+// give the same dataset; every malformed one names its line; no label a loader would later
+// refuse gets into a model; a row naming a FIFO is an error, not a hang.
+TEST_F(ImageDatasetTest, ManifestsAreRealCsvAndHostileOnesAreRefused) {
+  fs::copy_file(root / "tree" / "bar" / "0.png", root / "tree" / "bar" / "a, \"quoted\"\nname.png");
+  auto manifest = [&](const std::string& name, const std::string& text) {
+    std::ofstream(root / "tree" / name, std::ios::binary) << text;
+    return (root / "tree" / name).string();
+  };
+  const Dataset d = load_manifest(manifest("excel.csv", "\xEF\xBB\xBFpath,label\r\n\"bar/a, \"\"quoted\"\"\nname.png\",bar\r\n"
+                                                        "dash/0.png,dash\r\n\r\n"), {});
+  EXPECT_EQ(d.classes, (std::vector<std::string>{"bar", "dash"}));  // no "dash\r"
+  ASSERT_EQ(d.files.size(), 2u);
+  EXPECT_EQ(fs::path(d.files[0]).filename(), "a, \"quoted\"\nname.png");
+  std::vector<uint8_t> scratch;
+  EXPECT_NO_THROW(d.read(0, scratch));
+
+  auto expect_error = [&](const std::string& path, const std::string& what) {
+    try {
+      load_manifest(path, {});
+      ADD_FAILURE() << "accepted " << path;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+    }
+  };
+  expect_error(manifest("extra.csv", "path,label\nbar/0.png,bar,x\n"), "extra.csv:2: expected 2 fields (path,label), got 3");
+  expect_error(manifest("header.csv", "file,class\nbar/0.png,bar\n"), "header.csv:1: expected the header line 'path,label'");
+  expect_error(manifest("quote.csv", "path,label\n\"bar/0.png,bar\n"), "quote.csv:2: unterminated quoted field");
+  expect_error(manifest("long.csv", "path,label\nbar/0.png," + std::string(5 << 20, 'x') + "\n"), "over the 256-byte limit");
+  expect_error(manifest("control.csv", "path,label\nbar/0.png,\"b\ta\"\n"), "control character");
+  ASSERT_EQ(mkfifo((root / "tree" / "pipe.png").c_str(), 0600), 0);
+  const Dataset piped = load_manifest(manifest("fifo.csv", "path,label\npipe.png,bar\ndash/0.png,dash\n"), {});
+  try {
+    piped.read(0, scratch);
+    ADD_FAILURE() << "read a FIFO";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not a regular file (a FIFO)"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(ImageDatasetTest, TestTreeWithAnUnknownClassIsRefused) {

@@ -20,6 +20,7 @@
 #include "output_file.hpp"
 #include "inkwell/train/checkpoint.hpp"
 #include "inkwell/classify/classify.hpp"
+#include "inkwell/core/csv.hpp"
 #include "inkwell/core/error.hpp"
 #include "inkwell/data/walk.hpp"
 
@@ -110,13 +111,6 @@ std::string default_model() {
     if (std::filesystem::is_regular_file(installed, ec)) return installed.string();
   }
   return std::string(INKWELL_SOURCE_MODELS_DIR) + "/default.inkw";
-}
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
 }
 
 std::string json_string(const std::string& s) {

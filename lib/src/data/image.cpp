@@ -1,6 +1,7 @@
 #include "inkwell/data/image.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <spng.h>
@@ -23,8 +24,17 @@ void read_image_file(const std::string& path, int64_t max_pixels, std::vector<ui
   // 4 bytes a pixel (RGBA, 8-bit) plus 1 MB of chunks: a PNG that compresses badly is still in.
   const int64_t max_bytes = 4 * max_pixels + (1 << 20);
   // To end of file without an fstat: one syscall fewer per file (small files are the common case).
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO neither blocks the open nor a read; when a read fails or finds nothing,
+  // an fstat says whether the path was a regular file at all.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) throw error("cannot open (", std::strerror(errno), ")");
+  auto refuse_if_not_regular = [&] {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      throw error("not a regular file (", S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO" : "a device", ")");
+    }
+  };
   size_t done = 0;
   bytes.resize(std::max<size_t>(bytes.capacity(), 64 * 1024));
   for (;;) {
@@ -39,10 +49,14 @@ void read_image_file(const std::string& path, int64_t max_pixels, std::vector<ui
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       const int saved = errno;
+      refuse_if_not_regular();
       ::close(fd);
       throw error("read error (", std::strerror(saved), ")");
     }
-    if (n == 0) break;
+    if (n == 0) {
+      if (done == 0) refuse_if_not_regular();
+      break;
+    }
     done += static_cast<size_t>(n);
   }
   ::close(fd);

@@ -9,7 +9,9 @@
 #include <map>
 #include <numeric>
 
+#include "inkwell/core/csv.hpp"
 #include "inkwell/core/error.hpp"
+#include "inkwell/core/read_file.hpp"
 #include "inkwell/data/image.hpp"
 #include "inkwell/data/preprocess.hpp"
 #include "inkwell/core/rng.hpp"
@@ -59,6 +61,8 @@ Dataset make_dataset(std::vector<std::string> files, std::vector<uint8_t> labels
   return d;
 }
 
+constexpr uint64_t kMaxManifestBytes = uint64_t{1} << 30;
+
 uint8_t class_index(const std::vector<std::string>& classes, const std::string& name, const std::string& where) {
   const auto it = std::find(classes.begin(), classes.end(), name);
   if (it == classes.end()) throw error(where, ": class '", name, "' is not one of the model's classes");
@@ -67,6 +71,14 @@ uint8_t class_index(const std::vector<std::string>& classes, const std::string& 
 
 }  // namespace
 
+void check_class_name(const std::string& name, const std::string& where) {
+  if (name.empty()) throw error(where, ": empty class name");
+  if (name.size() > kMaxClassNameBytes)
+    throw error(where, ": class name of ", name.size(), " bytes, over the ", kMaxClassNameBytes, "-byte limit");
+  for (const unsigned char c : name)
+    if (c < 0x20 || c == 0x7f) throw error(where, ": class name '", name, "' holds a control character (", int{c}, ")");
+}
+
 Dataset load_image_folder(const std::string& root, const ImageLoadOptions& options, ImageLoadReport* report) {
   if (!fs::is_directory(root)) throw error(root, ": not a directory");
   std::vector<std::string> classes = options.classes;
@@ -74,6 +86,7 @@ Dataset load_image_folder(const std::string& root, const ImageLoadOptions& optio
     for (const auto& e : fs::directory_iterator(root))
       if (e.is_directory()) classes.push_back(e.path().filename().string());
     std::sort(classes.begin(), classes.end());
+    for (const std::string& c : classes) check_class_name(c, (fs::path(root) / c).string());
   }
   if (classes.size() < 2 || classes.size() > 256) throw error(root, ": ", classes.size(), " class folders, expected 2 to 256");
   std::vector<std::string> files;
@@ -91,19 +104,20 @@ Dataset load_image_folder(const std::string& root, const ImageLoadOptions& optio
 }
 
 Dataset load_manifest(const std::string& csv_path, const ImageLoadOptions& options, ImageLoadReport* report) {
-  std::ifstream in(csv_path);
-  if (!in) throw error(csv_path, ": cannot open");
-  std::string line;
-  if (!std::getline(in, line) || line.rfind("path,label", 0) != 0) throw error(csv_path, ": expected a header line 'path,label'");
+  const std::vector<uint8_t> bytes = read_regular_file(csv_path, kMaxManifestBytes);
+  const std::vector<CsvRow> csv = parse_csv({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, csv_path);
+  if (csv.empty() || csv[0].fields != std::vector<std::string>{"path", "label"})
+    throw error(csv_path, ":1: expected the header line 'path,label'");
   std::vector<std::pair<std::string, std::string>> rows;
-  for (int64_t number = 2; std::getline(in, line); ++number) {
-    if (line.empty()) continue;
-    const size_t comma = line.rfind(',');
-    if (comma == std::string::npos || comma == 0 || comma + 1 == line.size())
-      throw error(csv_path, ":", number, ": expected 'path,label', got '", line, "'");
-    fs::path path = line.substr(0, comma);
+  for (size_t r = 1; r < csv.size(); ++r) {
+    const CsvRow& row = csv[r];
+    if (row.fields.size() != 2)
+      throw error(csv_path, ":", row.line, ": expected 2 fields (path,label), got ", row.fields.size());
+    if (row.fields[0].empty()) throw error(csv_path, ":", row.line, ": empty path");
+    check_class_name(row.fields[1], csv_path + ":" + std::to_string(row.line));
+    fs::path path = row.fields[0];
     if (path.is_relative()) path = fs::path(csv_path).parent_path() / path;
-    rows.emplace_back(path.string(), line.substr(comma + 1));
+    rows.emplace_back(path.string(), row.fields[1]);
   }
   std::vector<std::string> classes = options.classes;
   if (classes.empty()) {

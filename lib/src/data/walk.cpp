@@ -38,7 +38,10 @@ std::optional<FileWalker::Entry> FileWalker::enter(const std::string& path, bool
     if (is_root || wanted(path)) return Entry{path, ""};
     return std::nullopt;
   }
-  if (!S_ISDIR(st.st_mode)) return is_root ? std::optional(Entry{path, "not a regular file"}) : std::nullopt;
+  if (!S_ISDIR(st.st_mode)) {  // a FIFO, device or socket named like an image: an error row, never a hang
+    if (!is_root && !wanted(path)) return std::nullopt;
+    return Entry{path, std::string("not a regular file (") + (S_ISFIFO(st.st_mode) ? "a FIFO" : "a device or socket") + ")"};
+  }
   for (const Frame& f : stack_)
     if (f.device == st.st_dev && f.inode == st.st_ino) return std::nullopt;  // symlink loop
   DIR* dir = ::opendir(path.c_str());

@@ -73,6 +73,7 @@ Model::Model(const Architecture& arch, int64_t batch, Mode mode, bool need_diff_
   if (batch < 1) throw error("batch size must be at least 1, got ", batch);
   if (arch.input.size() != 3) throw error("model input must be (C, H, W), got ", to_string(arch.input));
   if (need_diff_src && mode != Mode::train) throw error("diff_src needs a training model");
+  state_shapes(arch);  // the spec's bounds and shapes, checked before anything is allocated
   layers_ = make_layers(parse_spec(arch.spec));
 
   threads_ = omp_get_max_threads();

@@ -84,6 +84,9 @@ LayerSpec parse_layer(const std::string& token) {
   if ((layer.kind == LayerSpec::Kind::conv || layer.kind == LayerSpec::Kind::maxpool) &&
       (layer.kernel < 1 || layer.stride < 1 || layer.pad >= layer.kernel))
     throw error("model spec: layer '", token, "' needs kernel >= 1, stride >= 1 and padding < kernel");
+  if (layer.out > kMaxSpecWidth) throw error("model spec: layer '", token, "' has over ", kMaxSpecWidth, " outputs");
+  if (layer.kernel > kMaxSpecKernel || layer.stride > kMaxSpecKernel)
+    throw error("model spec: layer '", token, "' has a kernel or stride over ", kMaxSpecKernel);
   return layer;
 }
 
@@ -98,7 +101,67 @@ std::vector<LayerSpec> parse_spec(const std::string& spec) {
     layers.push_back(parse_layer(token));
   }
   if (layers.empty()) throw error("model spec is empty");
+  if (layers.size() > kMaxSpecLayers) throw error("model spec has ", layers.size(), " layers, over ", kMaxSpecLayers);
   return layers;
+}
+
+std::vector<NamedDims> state_shapes(const Architecture& arch) {
+  if (arch.input.size() != 3) throw error("model input must be (C, H, W), got ", to_string(arch.input));
+  for (int64_t d : arch.input)
+    if (d < 1 || d > kMaxSpecWidth) throw error("model input ", to_string(arch.input), " is out of range");
+  Dims shape = arch.input;  // one image: (C, H, W), or (C) after an fc
+  std::vector<NamedDims> params, buffers;
+  int convs = 0, fcs = 0, bns = 0;
+  int64_t elements = 0;
+  auto add = [&](std::vector<NamedDims>& list, std::string name, Dims dims) {
+    elements += element_count(dims);
+    if (elements > kMaxSpecParameters) throw error("model spec '", arch.spec, "' has over ", kMaxSpecParameters, " parameters");
+    list.push_back({std::move(name), std::move(dims)});
+  };
+  for (const LayerSpec& l : parse_spec(arch.spec)) {
+    switch (l.kind) {
+      case LayerSpec::Kind::conv:
+      case LayerSpec::Kind::maxpool: {
+        if (shape.size() != 3) throw error("model spec '", arch.spec, "': ", to_string(l), " needs a (C, H, W) input");
+        const int64_t pad = l.kind == LayerSpec::Kind::conv ? l.pad : 0;
+        const int64_t h = (shape[1] + 2 * pad - l.kernel) / l.stride + 1, w = (shape[2] + 2 * pad - l.kernel) / l.stride + 1;
+        if (shape[1] + 2 * pad < l.kernel || shape[2] + 2 * pad < l.kernel)
+          throw error("model spec '", arch.spec, "': ", to_string(l), " does not fit a ", shape[1], "x", shape[2], " input");
+        if (l.kind == LayerSpec::Kind::conv) {
+          const std::string name = "conv" + std::to_string(++convs);
+          add(params, name + ".weights", {l.out, shape[0], l.kernel, l.kernel});
+          add(params, name + ".bias", {l.out});
+          shape[0] = l.out;
+        }
+        shape[1] = h, shape[2] = w;
+        break;
+      }
+      case LayerSpec::Kind::fc: {
+        const std::string name = "fc" + std::to_string(++fcs);
+        Dims weights = shape;
+        weights.insert(weights.begin(), l.out);
+        add(params, name + ".weights", weights);
+        add(params, name + ".bias", {l.out});
+        shape = {l.out};
+        break;
+      }
+      case LayerSpec::Kind::bn: {
+        const std::string name = "bn" + std::to_string(++bns);
+        add(params, name + ".scale", {shape[0]});
+        add(params, name + ".shift", {shape[0]});
+        add(buffers, name + ".running_mean", {shape[0]});
+        add(buffers, name + ".running_var", {shape[0]});
+        break;
+      }
+      case LayerSpec::Kind::relu:
+      case LayerSpec::Kind::dropout: break;
+    }
+    if (element_count(shape) > kMaxSpecActivations)
+      throw error("model spec '", arch.spec, "': one image's activations ", to_string(shape), " are over ",
+                  kMaxSpecActivations, " values");
+  }
+  params.insert(params.end(), buffers.begin(), buffers.end());
+  return params;
 }
 
 std::string to_string(const LayerSpec& layer) {

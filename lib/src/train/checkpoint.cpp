@@ -3,13 +3,12 @@
 #include <zlib.h>
 
 #include <bit>
-#include <cerrno>
+#include <cmath>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include "inkwell/core/atomic_file.hpp"
 #include "inkwell/core/error.hpp"
+#include "inkwell/core/read_file.hpp"
 
 static_assert(std::endian::native == std::endian::little, "model files are little-endian; add byte swapping");
 
@@ -19,6 +18,8 @@ namespace {
 
 constexpr char kMagic[8] = {'I', 'N', 'K', 'W', 'E', 'L', 'L', '\0'};
 constexpr uint32_t kMaxString = 1 << 20, kMaxCount = 1 << 20;
+// Parameters and optimizer state at the spec's limit, and room for metadata.
+constexpr uint64_t kMaxModelFileBytes = 3 * sizeof(float) * kMaxSpecParameters + (64 << 20);
 
 class Writer {
  public:
@@ -48,9 +49,13 @@ class Reader {
     return v;
   }
   void bytes(void* p, size_t n, const char* what) {
-    if (end_ - pos_ < n) throw error(path_, ": truncated while reading ", what, " at byte ", pos_);
+    need(n, what);
     std::memcpy(p, data_.data() + pos_, n);
     pos_ += n;
+  }
+  // Checks that n more bytes are there, before anything is allocated for them.
+  void need(uint64_t n, const char* what) const {
+    if (end_ - pos_ < n) throw error(path_, ": truncated while reading ", what, " at byte ", pos_);
   }
   uint32_t count(const char* what) {
     const auto n = pod<uint32_t>(what);
@@ -60,12 +65,15 @@ class Reader {
   std::string string(const char* what) {
     const auto n = pod<uint32_t>(what);
     if (n > kMaxString) throw error(path_, ": implausible length ", n, " of ", what, " at byte ", pos_ - 4);
+    need(n, what);
     std::string s(n, '\0');
     bytes(s.data(), n, what);
     return s;
   }
   std::vector<NamedTensor> tensors(const char* what) {
-    std::vector<NamedTensor> list(count(what));
+    const uint32_t n = count(what);
+    need(uint64_t{n} * 8, what);  // each tensor takes at least a name length and a rank
+    std::vector<NamedTensor> list(n);
     for (NamedTensor& t : list) {
       t.name = string("tensor name");
       const uint32_t rank = pod<uint32_t>("tensor rank");
@@ -77,6 +85,7 @@ class Reader {
         n *= t.dims.back();
         if (n > (int64_t{1} << 30)) throw error(path_, ": tensor ", t.name, " is implausibly large (", to_string(t.dims), ")");
       }
+      need(static_cast<uint64_t>(n) * sizeof(float), "tensor data");
       t.data.resize(n);
       bytes(t.data.data(), n * sizeof(float), "tensor data");
     }
@@ -117,9 +126,8 @@ void save_model_file(const std::string& path, const ModelFile& m) {
 }
 
 ModelFile load_model_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw error(path, ": cannot open model file (", std::strerror(errno), ")");
-  const std::vector<char> data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::vector<uint8_t> file = read_regular_file(path, kMaxModelFileBytes);
+  const std::vector<char> data(file.begin(), file.end());
   if (data.size() < sizeof kMagic + 8) throw error(path, ": not an inkwell model file (", data.size(), " bytes)");
   if (std::memcmp(data.data(), kMagic, sizeof kMagic) != 0) throw error(path, ": not an inkwell model file (bad magic)");
   uint32_t version;
@@ -149,13 +157,26 @@ ModelFile load_model_file(const std::string& path) {
     m.meta[key] = r.string("metadata value");
   }
   if (r.position() != data.size() - 4) throw error(path, ": ", data.size() - 4 - r.position(), " unexpected bytes after the metadata");
+  // Everything is checked against the spec before any model is built from it.
+  std::vector<NamedDims> shapes;
   try {
-    parse_spec(m.architecture.spec);
+    shapes = state_shapes(m.architecture);
   } catch (const Error& e) {
     throw error(path, ": ", e.what());
   }
-  if (m.architecture.input.size() != 3) throw error(path, ": model input must be (C, H, W), found ", to_string(m.architecture.input));
-  if (!(m.normalization.std > 0)) throw error(path, ": normalisation std must be positive, found ", m.normalization.std);
+  if (m.tensors.size() != shapes.size())
+    throw error(path, ": the spec '", m.architecture.spec, "' has ", shapes.size(), " tensors, the file ", m.tensors.size());
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const NamedTensor& t = m.tensors[i];
+    if (t.name != shapes[i].name || t.dims != shapes[i].dims)
+      throw error(path, ": tensor ", i, " is ", t.name, " ", to_string(t.dims), ", the spec needs ", shapes[i].name, " ",
+                  to_string(shapes[i].dims));
+    for (size_t j = 0; j < t.data.size(); ++j)
+      if (!std::isfinite(t.data[j])) throw error(path, ": tensor ", t.name, " holds a non-finite value (", t.data[j], ") at ", j);
+  }
+  if (!std::isfinite(m.normalization.mean) || !std::isfinite(m.normalization.std) || !(m.normalization.std > 0))
+    throw error(path, ": normalisation must be finite with a positive std, found mean ", m.normalization.mean, " std ",
+                m.normalization.std);
   return m;
 }
 

@@ -1,7 +1,8 @@
 // Labelled datasets from image files, for training on one's own scans:
 //   an ImageFolder tree  root/<class>/*.png   (class names: the sorted folder names)
-//   a CSV manifest       path,label           (a header line "path,label"; relative paths are
-//                                               relative to the manifest; labels are class names)
+//   a CSV manifest       path,label           (the header line "path,label"; real CSV: quotes,
+//                                               CRLF, a BOM; relative paths are relative to the
+//                                               manifest; labels are class names)
 // The dataset lists the files; every image goes through decode_png and to_mnist_like (the
 // classifier's preprocessing) each time the training pipeline reads it, so memory does not grow
 // with the dataset. A bad file stops training with an error naming it; with skip_bad, every file
@@ -29,6 +30,11 @@ struct ImageLoadReport {
 
 Dataset load_image_folder(const std::string& root, const ImageLoadOptions& options, ImageLoadReport* report = nullptr);
 Dataset load_manifest(const std::string& csv_path, const ImageLoadOptions& options, ImageLoadReport* report = nullptr);
+
+// Class names become part of model files and CSV/JSONL output: 1 to 256 bytes, no control
+// characters (a CR from a CRLF manifest, a newline in a folder name). Throws naming `where`.
+inline constexpr size_t kMaxClassNameBytes = 256;
+void check_class_name(const std::string& name, const std::string& where);
 
 // Mean and std of a dataset's pixels scaled to [0, 1]: the normalisation to train it with
 // (of image files, measured on an even sample of 10,000).

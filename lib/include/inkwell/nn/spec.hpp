@@ -28,6 +28,14 @@ struct LayerSpec {
   int64_t stride = 1;  // conv, maxpool
 };
 
+// What a spec may ask for, from a command line or a model file somebody sent: anything larger is
+// refused before a byte is allocated for it.
+inline constexpr int64_t kMaxSpecWidth = 65536;                // conv channels, fc outputs, input sides
+inline constexpr int64_t kMaxSpecKernel = 64;                  // kernel and stride of conv and max pool
+inline constexpr size_t kMaxSpecLayers = 256;
+inline constexpr int64_t kMaxSpecParameters = int64_t{1} << 28;  // 1 GiB of f32
+inline constexpr int64_t kMaxSpecActivations = int64_t{1} << 22;  // per image and layer: 16 MiB of f32
+
 // Throws inkwell::Error naming the offending token.
 std::vector<LayerSpec> parse_spec(const std::string& spec);
 std::string to_string(const LayerSpec& layer);
@@ -43,5 +51,14 @@ struct Architecture {
   std::string spec;
   Dims input = {1, 28, 28};
 };
+
+// The tensors a model of `arch` holds, in Model::state() order (parameters layer by layer, then
+// batch norm's buffers), with their plain dims: shape inference only, nothing is built. Throws
+// if a layer does not fit its input or the network is beyond the bounds above.
+struct NamedDims {
+  std::string name;
+  Dims dims;
+};
+std::vector<NamedDims> state_shapes(const Architecture& arch);
 
 }  // namespace inkwell
