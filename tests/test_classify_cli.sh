@@ -18,9 +18,20 @@ tree="$work/png/test"
 head -c $(( $(stat -c %s "$work/full.csv") * 2 / 5 )) "$work/full.csv" > "$work/killed.csv"
 [[ $(tail -c 1 "$work/killed.csv") != "" ]] || fail "the cut should end mid-line"
 "$bin/inkwell-classify" "$tree" --out "$work/killed.csv" --resume 2>"$work/resume.err" || fail "resume exit $?"
-grep -q "removing a partial last line" "$work/resume.err" || fail "no partial-line repair reported"
+grep -q "removing a partial last row" "$work/resume.err" || fail "no partial-line repair reported"
 # Bit-identical: the resumed run aligns its batches with the uninterrupted one's.
 cmp -s "$work/full.csv" "$work/killed.csv" || fail "resumed output differs from a complete run"
+# --labels-from-dirs scores the kept rows too: the same accuracy as one uninterrupted run.
+head -c $(( $(stat -c %s "$work/full.csv") / 2 )) "$work/full.csv" > "$work/half.csv"
+want=$("$bin/inkwell-classify" "$tree" --labels-from-dirs --out /dev/null 2>&1 | grep "^accuracy")
+got=$("$bin/inkwell-classify" "$tree" --labels-from-dirs --out "$work/half.csv" --resume 2>&1 | grep "^accuracy")
+[[ "$got" == "$want" ]] || fail "resumed --labels-from-dirs: '$got', uninterrupted: '$want'"
+# A kept row that this run would not write (garbage in the middle) is refused, naming it.
+{ head -n 3 "$work/full.csv"; echo "garbage"; sed -n '5,$p' "$work/full.csv"; } > "$work/garbage.csv"
+set +e
+"$bin/inkwell-classify" "$tree" --out "$work/garbage.csv" --resume 2>"$work/garbage.err"; code=$?
+set -e
+[[ $code -eq 1 ]] && grep -q "garbage.csv: row 3 (line 4): 1 fields" "$work/garbage.err" || fail "garbage row: exit $code"
 
 # SIGINT: finishes what is in flight, flushes, exits 130; --resume completes it.
 # Same --batch as the reference run (the default): rows match it bit for bit.
@@ -41,7 +52,7 @@ cmp -s "$work/full3.csv" "$work/int.csv" || fail "output resumed after SIGINT di
 set +e
 "$bin/inkwell-classify" "$tree/3" --out "$work/full.csv" --resume 2>"$work/mismatch.err"; code=$?
 set -e
-[[ $code -eq 1 ]] && grep -q "does not match these inputs\|holds 10000 rows but" "$work/mismatch.err" || fail "mismatched resume: exit $code"
+[[ $code -eq 1 ]] && grep -q "is not an output of these inputs\|holds 10000 rows but" "$work/mismatch.err" || fail "mismatched resume: exit $code"
 
 # Exit codes: 3 when some files fail (and their rows say why), 2 usage, 1 fatal.
 mkdir -p "$work/bad"

@@ -20,7 +20,8 @@
 #include "output_file.hpp"
 #include "inkwell/train/checkpoint.hpp"
 #include "inkwell/classify/classify.hpp"
-#include "inkwell/core/csv.hpp"
+#include "inkwell/classify/output_rows.hpp"
+#include "inkwell/core/read_file.hpp"
 #include "inkwell/core/error.hpp"
 #include "inkwell/data/walk.hpp"
 
@@ -113,84 +114,17 @@ std::string default_model() {
   return std::string(INKWELL_SOURCE_MODELS_DIR) + "/default.inkw";
 }
 
-std::string json_string(const std::string& s) {
-  std::string q = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') q += '\\', q += static_cast<char>(c);
-    else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      q += buf;
-    } else q += static_cast<char>(c);
-  }
-  return q + "\"";
-}
-
-// The path in an output row written by this program (CSV: first field; JSONL: "path").
-std::string row_path(const std::string& line, bool csv) {
-  std::string path;
-  size_t i = 0;
-  if (csv) {
-    if (line.empty() || line[0] != '"') return line.substr(0, line.find(','));
-    for (i = 1; i < line.size(); ++i) {
-      if (line[i] == '"') {
-        if (i + 1 < line.size() && line[i + 1] == '"') path += '"', ++i;
-        else break;
-      } else path += line[i];
-    }
-    return path;
-  }
-  const std::string key = "{\"path\":\"";
-  if (line.rfind(key, 0) != 0) throw error("not a row this program wrote: ", line.substr(0, 60));
-  for (i = key.size(); i < line.size() && line[i] != '"'; ++i) {
-    if (line[i] == '\\' && i + 1 < line.size()) {
-      const char c = line[++i];
-      if (c == 'u' && i + 4 < line.size()) path += static_cast<char>(std::stoi(line.substr(i + 1, 4), nullptr, 16)), i += 4;
-      else path += c;
-    } else path += line[i];
-  }
-  return path;
-}
-
-// --resume: cuts a partial last line, returns how many rows the file holds and the last path.
-std::pair<int64_t, std::string> repair_output(const std::string& out, bool csv) {
-  std::ifstream in(out, std::ios::binary);
-  if (!in) return {0, ""};
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t keep = content.rfind('\n') == std::string::npos ? 0 : content.rfind('\n') + 1;
-  if (keep != content.size()) {
-    std::cerr << "inkwell-classify: " << out << ": removing a partial last line (" << content.size() - keep << " bytes)\n";
-    fs::resize_file(out, keep);
-    content.resize(keep);
-  }
-  std::istringstream lines(content);
-  std::string line, last;
-  int64_t rows = 0;
-  bool header = csv;
-  while (std::getline(lines, line)) {
-    if (header) {
-      header = false;
-      if (line.rfind("path,label,confidence,status", 0) != 0) throw error(out, ": not a CSV this program wrote (header '", line, "')");
-      continue;
-    }
-    ++rows, last = line;
-  }
-  return {rows, rows ? row_path(last, csv) : ""};
-}
-
 class Report {  // --labels-from-dirs
  public:
   explicit Report(const std::vector<std::string>& classes) : classes_(classes), confusion_(classes.size(), std::vector<int64_t>(classes.size())) {
     for (size_t i = 0; i < classes.size(); ++i) index_[classes[i]] = static_cast<int>(i);
   }
   void add(const Prediction& p) {
-    if (!p.error.empty()) return;
-    const auto it = index_.find(fs::path(p.path).parent_path().filename().string());
-    if (it == index_.end()) {
-      ++unknown_;
-      return;
-    }
-    ++confusion_[it->second][p.labels[0]];
+    if (p.error.empty()) add(p.path, p.labels[0]);
+  }
+  // A row kept from before (--resume): scored like the new ones.
+  void add(const std::string& path, const std::string& label) {
+    if (!label.empty()) add(path, index_.at(label));
   }
   void print() const {
     int64_t total = 0, right = 0;
@@ -215,6 +149,15 @@ class Report {  // --labels-from-dirs
   }
 
  private:
+  void add(const std::string& path, int predicted) {
+    const auto it = index_.find(fs::path(path).parent_path().filename().string());
+    if (it == index_.end()) {
+      ++unknown_;
+      return;
+    }
+    ++confusion_[it->second][predicted];
+  }
+
   std::vector<std::string> classes_;
   std::map<std::string, int> index_;
   std::vector<std::vector<int64_t>> confusion_;
@@ -240,66 +183,44 @@ int run(const Options& o) {
       },
       o.ext);
 
+  const int top_k = std::min<int>(o.top_k, static_cast<int>(model.classes.size()));
+  const RowFormat format = csv ? RowFormat::csv : RowFormat::jsonl;
+  Report report(model.classes);
+
+  // --resume: every row kept must be one this run would write, for the next input in order.
   int64_t resumed = 0;
-  if (o.resume) {
-    const auto [rows, last] = repair_output(o.out, csv);
-    for (int64_t i = 0; i < rows; ++i) {
-      const auto e = walker.next();
-      if (!e) throw error(o.out, " holds ", rows, " rows but the inputs have only ", i, " files");
-      if (i + 1 == rows && e->path != last)
-        throw error(o.out, " does not match these inputs: its row ", rows, " is '", last, "', input ", rows, " is '", e->path, "'");
+  bool has_header = false;
+  if (o.resume && fs::exists(o.out)) {
+    const std::vector<uint8_t> bytes = read_regular_file(o.out, uint64_t{1} << 40);
+    const std::string_view content(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    const KeptRows kept = read_output_rows(content, format, model.classes, top_k, o.out);
+    if (kept.keep_bytes != content.size()) {
+      std::fprintf(stderr, "inkwell-classify: %s: removing a partial last row (%zu bytes)\n", o.out.c_str(),
+                   content.size() - kept.keep_bytes);
+      fs::resize_file(o.out, kept.keep_bytes);
     }
-    resumed = rows;
-    if (rows) std::fprintf(stderr, "inkwell-classify: resuming after %lld rows of %s\n", static_cast<long long>(rows), o.out.c_str());
+    for (size_t i = 0; i < kept.paths.size(); ++i) {
+      const auto e = walker.next();
+      if (!e) throw error(o.out, " holds ", kept.paths.size(), " rows but the inputs have only ", i, " files");
+      if (e->path != kept.paths[i])
+        throw error(o.out, ": row ", i + 1, " is '", kept.paths[i], "' but input ", i + 1, " is '", e->path,
+                    "': it is not an output of these inputs");
+      if (o.labels_from_dirs) report.add(kept.paths[i], kept.labels[i]);
+    }
+    resumed = static_cast<int64_t>(kept.paths.size());
+    has_header = kept.has_header;
+    if (resumed) std::fprintf(stderr, "inkwell-classify: resuming after %lld rows of %s\n", static_cast<long long>(resumed), o.out.c_str());
   }
 
   cli::OutputFile output(o.out, o.resume);
   FILE* out = output.get();
-  const int top_k = std::min<int>(o.top_k, static_cast<int>(model.classes.size()));
-  const bool fresh = !o.resume || std::ftell(out) == 0;
-  if (csv && fresh) {
-    std::string header = "path,label,confidence,status";
-    for (int k = 2; k <= top_k; ++k) header += ",label_" + std::to_string(k) + ",confidence_" + std::to_string(k);
-    std::fprintf(out, "%s\n", header.c_str());
-  }
+  if (csv && !has_header) std::fputs(csv_header(top_k).c_str(), out);
 
-  Report report(model.classes);
   int64_t rows = 0;
   auto sink = [&](const Prediction& p) {
-    std::string line;
-    char num[32];
-    if (csv) {
-      line = csv_field(p.path);
-      for (int k = 0; k < top_k; ++k) {
-        line += ',';
-        if (p.error.empty()) {
-          std::snprintf(num, sizeof num, "%.6f", p.probabilities[k]);
-          line.append(csv_field(model.classes[p.labels[k]])).append(",").append(num);
-        } else {
-          line += ',';
-        }
-        if (k == 0) line.append(",").append(p.error.empty() ? std::string("ok") : csv_field("error: " + p.error));
-      }
-    } else {
-      line = "{\"path\":" + json_string(p.path);
-      if (p.error.empty()) {
-        std::snprintf(num, sizeof num, "%.6f", p.probabilities[0]);
-        line += ",\"label\":" + json_string(model.classes[p.labels[0]]) + ",\"confidence\":" + num + ",\"status\":\"ok\"";
-        if (top_k > 1) {
-          line += ",\"top\":[";
-          for (int k = 0; k < top_k; ++k) {
-            std::snprintf(num, sizeof num, "%.6f", p.probabilities[k]);
-            line += std::string(k ? "," : "") + "[" + json_string(model.classes[p.labels[k]]) + "," + num + "]";
-          }
-          line += "]";
-        }
-      } else {
-        line += ",\"label\":null,\"confidence\":null,\"status\":" + json_string("error: " + p.error);
-      }
-      line += "}";
-    }
-    line += '\n';
-    if (std::fwrite(line.data(), 1, line.size(), out) != line.size()) throw error("writing output failed (", std::strerror(errno), ")");
+    const std::string line = format_row(p, model.classes, top_k, format);
+    if (std::fwrite(line.data(), 1, line.size(), out) != line.size())
+      throw error(o.out.empty() ? "stdout" : o.out, ": writing failed (", std::strerror(errno), ")");
     if (++rows % o.batch == 0) output.flush();
     if (o.labels_from_dirs) report.add(p);
   };
