@@ -51,7 +51,9 @@ std::vector<CsvRow> parse_csv(std::string_view text, const std::string& source) 
 }
 
 std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  // A leading byte order mark is quoted too: unquoted at the start of a file, it would be read
+  // as the file's BOM and dropped (found by fuzz_csv).
+  if (s.find_first_of(",\"\r\n") == std::string::npos && !s.starts_with("\xEF\xBB\xBF")) return s;
   std::string q = "\"";
   for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
   return q + "\"";

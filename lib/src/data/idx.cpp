@@ -71,14 +71,10 @@ std::vector<uint8_t> gunzip_idx(const std::string& path, const std::vector<uint8
 
 }  // namespace
 
-std::vector<uint8_t> read_maybe_gzipped(const std::string& path) {
-  std::vector<uint8_t> bytes = read_regular_file(path, kMaxIdxDataBytes + 20);
-  if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) return gunzip_idx(path, bytes);
-  return bytes;
-}
+IdxArray read_idx(const std::string& path) { return parse_idx(read_regular_file(path, kMaxIdxDataBytes + 20), path); }
 
-IdxArray read_idx(const std::string& path) {
-  std::vector<uint8_t> bytes = read_maybe_gzipped(path);
+IdxArray parse_idx(std::vector<uint8_t> bytes, const std::string& path) {
+  if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) bytes = gunzip_idx(path, bytes);
   if (bytes.size() < 4) throw error(path, ": not an IDX file: ", bytes.size(), " bytes, expected a 4-byte magic number");
   const uint64_t total = declared_size(path, bytes);
   const int rank = bytes[3];

@@ -41,7 +41,7 @@ class Writer {
 
 class Reader {
  public:
-  Reader(const std::string& path, const std::vector<char>& data, size_t end) : path_(path), data_(data), end_(end) {}
+  Reader(const std::string& path, std::span<const char> data, size_t end) : path_(path), data_(data), end_(end) {}
   template <typename T>
   T pod(const char* what) {
     T v;
@@ -96,7 +96,7 @@ class Reader {
 
  private:
   const std::string& path_;
-  const std::vector<char>& data_;
+  std::span<const char> data_;
   size_t end_, pos_ = 0;
 };
 
@@ -126,8 +126,11 @@ void save_model_file(const std::string& path, const ModelFile& m) {
 }
 
 ModelFile load_model_file(const std::string& path) {
-  const std::vector<uint8_t> file = read_regular_file(path, kMaxModelFileBytes);
-  const std::vector<char> data(file.begin(), file.end());
+  return parse_model_file(read_regular_file(path, kMaxModelFileBytes), path);
+}
+
+ModelFile parse_model_file(std::span<const uint8_t> bytes, const std::string& path) {
+  const std::span<const char> data(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   if (data.size() < sizeof kMagic + 8) throw error(path, ": not an inkwell model file (", data.size(), " bytes)");
   if (std::memcmp(data.data(), kMagic, sizeof kMagic) != 0) throw error(path, ": not an inkwell model file (bad magic)");
   uint32_t version;

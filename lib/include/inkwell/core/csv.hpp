@@ -18,7 +18,7 @@ struct CsvRow {
 // after a closing quote. Empty lines are skipped.
 std::vector<CsvRow> parse_csv(std::string_view text, const std::string& source);
 
-// A field quoted when it has to be (a comma, quote, CR or LF in it).
+// A field quoted when it has to be (a comma, quote, CR or LF in it, or a leading BOM).
 std::string csv_field(const std::string& s);
 
 }  // namespace inkwell

@@ -20,7 +20,8 @@ struct IdxArray {
 
 IdxArray read_idx(const std::string& path);
 
-// Reads a whole file, transparently gunzipping it if it starts with the gzip magic.
-std::vector<uint8_t> read_maybe_gzipped(const std::string& path);
+// The same from a file's bytes, raw or gzip'd (gunzipped no further than the header declares);
+// errors name `source`.
+IdxArray parse_idx(std::vector<uint8_t> file_bytes, const std::string& source);
 
 }  // namespace inkwell

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -26,5 +27,8 @@ struct ModelFile {
 
 void save_model_file(const std::string& path, const ModelFile& model);
 ModelFile load_model_file(const std::string& path);
+// The same from a file's bytes; errors name `source`. Nothing is trusted before it is checked:
+// sizes against the bytes there, the spec against its bounds, tensors against the spec.
+ModelFile parse_model_file(std::span<const uint8_t> bytes, const std::string& source);
 
 }  // namespace inkwell
