@@ -29,9 +29,43 @@ cmp -s "$work/a/model.inkw" "$work/b/model.inkw" || fail "resumed weights differ
 diff <(cut -d, -f1-7 "$work/a/metrics.csv") <(cut -d, -f1-7 "$work/b/metrics.csv") >/dev/null || fail "metrics differ"
 "$bin/inkwell-train" --resume "$work/b" | grep -q "is complete" || fail "resuming a finished run"
 
+# MNIST's test set as a PNG tree, for the tests below.
+"$bin/inkwell-export" --split test --out "$work/png" > /dev/null
+
+# --checkpoint-every: the same weights as without it; kill -9 after a checkpoint loses only the
+# steps since, and --resume ends with the uninterrupted run's weights.
+"$bin/inkwell-train" "${args[@]}" --checkpoint-every 100 --out "$work/c" > /dev/null || fail "--checkpoint-every run"
+cmp -s "$work/a/model.inkw" "$work/c/model.inkw" || fail "--checkpoint-every changed the weights"
+"$bin/inkwell-train" "${args[@]}" --checkpoint-every 100 --out "$work/k" > /dev/null &
+pid=$!
+for _ in $(seq 400); do [[ -s "$work/k/model.inkw" ]] && break; sleep 0.05; done
+[[ -s "$work/k/model.inkw" ]] || fail "no checkpoint written mid-epoch"
+kill -9 $pid
+set +e; wait $pid; set -e
+"$bin/inkwell-train" --resume "$work/k" --threads 2 > "$work/k.log" || fail "resume after kill -9"
+grep -q "resuming $work/k at epoch 1, step [1-9]" "$work/k.log" || fail "did not resume mid-epoch: $(head -2 "$work/k.log")"
+cmp -s "$work/a/model.inkw" "$work/k/model.inkw" || fail "resumed after kill -9: weights differ"
+
+# A full disk: the save that does not fit is an error naming the file, and the last good
+# checkpoint survives it (root only: a 600 KB tmpfs holds one model.inkw of this net, not two).
+if [[ $(id -u) -eq 0 ]]; then
+  mkdir "$work/disk"
+  set +e
+  unshare --mount --propagation private sh -c 'd=$1; shift; mount -t tmpfs -o size=600k tmpfs "$d" &&
+    "$@" --out "$d/run" > /dev/null 2> "$d/../disk.err"; code=$?; cp -r "$d/run" "$d/../disk-run"; exit $code' \
+    _ "$work/disk" "$bin/inkwell-train" --data mnist --model seed --epochs 3 --valid 1000 --batch 128 --threads 2
+  code=$?
+  set -e
+  [[ $code -eq 1 ]] && grep -q "model.inkw: write failed (No space left on device)" "$work/disk.err" \
+    || fail "full disk: exit $code, $(cat "$work/disk.err")"
+  "$bin/inkwell-classify" --model "$work/disk-run/model.inkw" "$work/png/test/3" --out /dev/null 2>/dev/null \
+    || fail "full disk: the last good checkpoint does not load"
+else
+  echo "skipped: the full-disk test needs root (tmpfs mount)"
+fi
+
 # A PNG tree (MNIST's test set exported) with one corrupt file: the run stops naming it, or with
 # --skip-bad leaves it out and says so.
-"$bin/inkwell-export" --split test --out "$work/png" > /dev/null
 printf 'not a png' > "$work/png/test/3/corrupt.png"
 tree_args=(--data "$work/png/test" --model fast --epochs 1 --valid 500 --batch 128)
 set +e

@@ -60,6 +60,8 @@ struct Options {
   bool augment = false;            // random affine + stroke augmentation of training images
   bool resume = false;             // settings and state come from out/model.inkw
   int prefetch = kAutoPrefetch;    // batches prepared ahead of the step; 0: right before it
+  int64_t checkpoint_steps = 0;    // also save every N steps (0: only at epoch ends) ...
+  double checkpoint_minutes = 0;   // ... or every M minutes of training
 };
 
 const char* kUsage = R"(usage: inkwell-train [options]
@@ -89,9 +91,12 @@ const char* kUsage = R"(usage: inkwell-train [options]
   --augment             augment training images on the fly (rotation, scale, shift, stroke)
   --no-augment          do not (for best, whose recipe augments)
   --out DIR             where model.inkw, metrics.csv and the reports go, default runs/latest
+  --checkpoint-every N|Mm  also save DIR/model.inkw every N steps, or every M minutes (10m), not
+                        only at the end of each epoch: kill -9 then loses at most that much.
+                        The weights are the same with or without it
   --resume DIR          continue an interrupted run in DIR with its own settings; the result is
                         the same as an uninterrupted run's with the same --threads (only
-                        --threads and --prefetch may be given with it)
+                        --threads, --prefetch and --checkpoint-every may be given with it)
 Ctrl-C (SIGINT), SIGTERM or SIGHUP stops after the current step, saves, and exits with 130;
 a second one exits at once.
 )";
@@ -133,7 +138,7 @@ Options parse(int argc, char** argv) {
     }
     if (i + 1 >= argc) usage_error("unknown option or missing value: " + flag);
     const std::string v = argv[++i];
-    settings_given |= flag != "--threads" && flag != "--prefetch" && flag != "--resume";
+    settings_given |= flag != "--threads" && flag != "--prefetch" && flag != "--resume" && flag != "--checkpoint-every";
     if (flag == "--data") o.data = v;
     else if (flag == "--model") o.model = v;
     else if (flag == "--epochs") o.epochs = number<int>(flag, v);
@@ -149,9 +154,15 @@ Options parse(int argc, char** argv) {
     else if (flag == "--test-fraction") o.test_fraction = number<double>(flag, v);
     else if (flag == "--out") o.out = v;
     else if (flag == "--resume") o.out = v, o.resume = true;
+    else if (flag == "--checkpoint-every") {
+      if (v.ends_with("m")) o.checkpoint_minutes = number<double>(flag, v.substr(0, v.size() - 1));
+      else o.checkpoint_steps = number<int64_t>(flag, v);
+      if (!(o.checkpoint_minutes > 0) && o.checkpoint_steps < 1) usage_error("--checkpoint-every takes N steps or M minutes (10m), N, M > 0");
+    }
     else usage_error("unknown option " + flag);
   }
-  if (o.resume && settings_given) usage_error("--resume takes the run's settings from DIR/model.inkw; only --threads and --prefetch may be given");
+  if (o.resume && settings_given)
+    usage_error("--resume takes the run's settings from DIR/model.inkw; only --threads, --prefetch and --checkpoint-every may be given");
   if (o.epochs < 1) usage_error("--epochs must be at least 1");
   if (o.batch < 1 || o.batch > 65536) usage_error("--batch must be 1 to 65536");
   if (!(o.lr > 0)) usage_error("--lr must be positive");
@@ -368,12 +379,22 @@ int run(Options o) {
   };
 
   const bool tty = isatty(fileno(stdout));
+  // --checkpoint-every: the step loop pauses, the run is saved exactly as a Ctrl-C saves it, and
+  // the same epoch goes on from there (train_epoch continues from st.partial.steps_done).
+  auto last_checkpoint = std::chrono::steady_clock::now();
+  auto checkpoint_due = [&](int64_t step) {
+    if (o.checkpoint_steps > 0 && step % o.checkpoint_steps == 0) return true;
+    return o.checkpoint_minutes > 0 &&
+           std::chrono::steady_clock::now() - last_checkpoint >= std::chrono::duration<double, std::ratio<60>>(o.checkpoint_minutes);
+  };
   while (st.epoch <= o.epochs) {
     rng.shuffle(std::span(train_idx));
     // On a terminal, a live line: step, loss, images/s and time left in this epoch.
     const auto epoch_start = std::chrono::steady_clock::now();
     const int64_t first_step = st.partial.steps_done;
+    std::atomic<bool> pause{false};  // Ctrl-C, or a checkpoint due
     auto progress = [&](int64_t step, int64_t steps, double loss) {
+      if (cli::stop_requested || (step < steps && checkpoint_due(step))) pause = true;
       if (!tty || (step % 50 != 0 && step != steps)) return;
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
       const double per_step = s / static_cast<double>(step - first_step);
@@ -382,17 +403,24 @@ int run(Options o) {
                   per_step * static_cast<double>(steps - step));
       std::fflush(stdout);
     };
-    const bool complete = train_epoch(model, optimizer, data.train, train_idx, data.normalization, lr, st.partial,
-                                      {o.augment, o.seed, o.prefetch}, progress, &cli::stop_requested);
-    if (tty) std::printf("\r\033[K");
-    if (!complete) {
+    bool complete = false;
+    while (!complete) {
+      pause = false;
+      complete = train_epoch(model, optimizer, data.train, train_idx, data.normalization, lr, st.partial,
+                             {o.augment, o.seed, o.prefetch}, progress, &pause);
+      if (complete) break;
       save();
-      std::printf("inkwell-train: interrupted at epoch %d, step %lld of %lld; saved %s\n"
-                  "continue with: inkwell-train --resume %s\n",
-                  st.epoch, static_cast<long long>(st.partial.steps_done), static_cast<long long>(steps_per_epoch),
-                  model_path.c_str(), o.out.c_str());
-      return 130;
+      last_checkpoint = std::chrono::steady_clock::now();
+      if (cli::stop_requested) {
+        if (tty) std::printf("\r\033[K");
+        std::printf("inkwell-train: interrupted at epoch %d, step %lld of %lld; saved %s\n"
+                    "continue with: inkwell-train --resume %s\n",
+                    st.epoch, static_cast<long long>(st.partial.steps_done), static_cast<long long>(steps_per_epoch),
+                    model_path.c_str(), o.out.c_str());
+        return 130;
+      }
     }
+    if (tty) std::printf("\r\033[K");
     const Metrics train = st.partial.metrics();
     eval.load_state(model.state());
     const Metrics valid = valid_idx.empty() ? Metrics{} : evaluate(eval, data.train, valid_idx, data.normalization);
