@@ -157,6 +157,11 @@ TEST_F(CheckpointTest, HostileFilesAreRefusedBeforeAnythingIsBuiltOrAllocated) {
   save_model_file(path, nan);
   expect_load_error("tensor conv1.bias holds a non-finite value");
 
+  ModelFile names = file;
+  names.classes.pop_back();
+  save_model_file(path, names);
+  expect_load_error("the model has 3 outputs but 2 class names");
+
   ModelFile bad_norm = file;
   bad_norm.normalization.std = std::numeric_limits<float>::infinity();
   save_model_file(path, bad_norm);

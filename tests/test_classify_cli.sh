@@ -87,6 +87,16 @@ fives=("$tree"/5/*.png)
 printf '%s\n' "${fives[@]:0:20}" | "$bin/inkwell-classify" - > "$work/stdin.csv" 2>/dev/null
 [[ $(wc -l < "$work/stdin.csv") -eq 21 ]] || fail "stdin paths"
 
+# A run that fails after opening --out (here: a model for 14x14 images) leaves exactly what it
+# wrote, the header. The output buffer used to be freed before glibc's exit-time flush, which then
+# wrote freed heap bytes into the file: the sanitizer leg fills freed memory, which shows it.
+set +e
+"$bin/inkwell-classify" --model "$(dirname "$0")/data/model-input-14x14.inkw" "$tree/3" --out "$work/failed.csv" 2>"$work/failed.err"
+code=$?
+set -e
+[[ $code -eq 1 ]] && grep -q "needs a model taking 1x28x28 images" "$work/failed.err" || fail "14x14 model: exit $code"
+[[ "$(cat "$work/failed.csv")" == "path,label,confidence,status" ]] || fail "a failed run left $(od -c "$work/failed.csv" | head -3)"
+
 # A full disk: exit 1 with an error naming the file, and the file holds a prefix of the full
 # output, never stray bytes (the output buffer used to be freed before glibc's exit flush).
 # Root only: it mounts a 64 KiB tmpfs in a private mount namespace.

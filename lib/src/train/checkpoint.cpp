@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -177,6 +178,14 @@ ModelFile parse_model_file(std::span<const uint8_t> bytes, const std::string& pa
     for (size_t j = 0; j < t.data.size(); ++j)
       if (!std::isfinite(t.data[j])) throw error(path, ": tensor ", t.name, " holds a non-finite value (", t.data[j], ") at ", j);
   }
+  // A classifier's last fc gives one output per class name.
+  const std::vector<LayerSpec> layers = parse_spec(m.architecture.spec);
+  const auto last = std::find_if(layers.rbegin(), layers.rend(), [](const LayerSpec& l) {
+    return l.kind == LayerSpec::Kind::fc || l.kind == LayerSpec::Kind::conv || l.kind == LayerSpec::Kind::maxpool;
+  });
+  if (!m.classes.empty() && last != layers.rend() && last->kind == LayerSpec::Kind::fc &&
+      last->out != static_cast<int64_t>(m.classes.size()))
+    throw error(path, ": the model has ", last->out, " outputs but ", m.classes.size(), " class names");
   if (!std::isfinite(m.normalization.mean) || !std::isfinite(m.normalization.std) || !(m.normalization.std > 0))
     throw error(path, ": normalisation must be finite with a positive std, found mean ", m.normalization.mean, " std ",
                 m.normalization.std);
