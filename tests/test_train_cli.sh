@@ -15,15 +15,21 @@ for f in model.inkw metrics.csv curves.svg confusion.csv confusion.svg per_class
   [[ -s "$work/a/$f" ]] || fail "missing $f"
 done
 
+# stop_with SIGNAL DIR: starts the run of "${args[@]}" into DIR, sends SIGNAL once it trains,
+# and checks that it saved, said how to resume, and exited 130.
+stop_with() {
+  "$bin/inkwell-train" "${args[@]}" --out "$2" > "$2.log" &
+  local pid=$! code
+  for _ in $(seq 100); do grep -q "^inkwell-train: conv" "$2.log" 2>/dev/null && break; sleep 0.05; done
+  sleep 1.5
+  kill -"$1" $pid
+  set +e; wait $pid; code=$?; set -e
+  [[ $code -eq 130 ]] || fail "SIG$1: exit $code, expected 130"
+  grep -q "continue with: inkwell-train --resume" "$2.log" || fail "SIG$1: no resume hint"
+}
+
 # SIGINT once training runs: saves mid-run, exits 130; --resume finishes it.
-"$bin/inkwell-train" "${args[@]}" --out "$work/b" > "$work/b.log" &
-pid=$!
-for _ in $(seq 100); do grep -q "^inkwell-train: fast\|^inkwell-train: conv" "$work/b.log" 2>/dev/null && break; sleep 0.05; done
-sleep 1.5
-kill -INT $pid
-set +e; wait $pid; code=$?; set -e
-[[ $code -eq 130 ]] || fail "SIGINT exit $code, expected 130"
-grep -q "continue with: inkwell-train --resume" "$work/b.log" || fail "no resume hint"
+stop_with INT "$work/b"
 "$bin/inkwell-train" --resume "$work/b" --threads 2 > "$work/b2.log" || fail "resume"
 cmp -s "$work/a/model.inkw" "$work/b/model.inkw" || fail "resumed weights differ from the uninterrupted run's"
 diff <(cut -d, -f1-7 "$work/a/metrics.csv") <(cut -d, -f1-7 "$work/b/metrics.csv") >/dev/null || fail "metrics differ"
@@ -82,13 +88,7 @@ timeout -k 5 120 taskset -c 0 "$bin/inkwell-train" "${tree_args[@]}" --skip-bad 
 [[ -s "$work/one/model.inkw" ]] || fail "one CPU: no model"
 
 # SIGHUP (a closed terminal) stops like SIGINT: saved, exit 130, resumable.
-"$bin/inkwell-train" "${args[@]}" --out "$work/h" > "$work/h.log" &
-pid=$!
-for _ in $(seq 100); do grep -q "^inkwell-train: conv" "$work/h.log" 2>/dev/null && break; sleep 0.05; done
-sleep 1
-kill -HUP $pid
-set +e; wait $pid; code=$?; set -e
-[[ $code -eq 130 ]] && grep -q "continue with: inkwell-train --resume" "$work/h.log" || fail "SIGHUP: exit $code"
+stop_with HUP "$work/h"
 
 # A diverging run stops with a clear message instead of writing garbage.
 set +e
