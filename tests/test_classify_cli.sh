@@ -111,6 +111,15 @@ if [[ $(id -u) -eq 0 ]]; then
     || fail "full disk: exit $code, $(cat "$work/disk.err")"
   size=$(stat -c %s "$work/disk.csv")
   [[ $size -gt 0 ]] && cmp -s -n "$size" "$work/disk.csv" "$work/full.csv" || fail "full disk: the file is not a prefix of the output"
+  # A read-only --out: exit 1 naming the file.
+  mkdir "$work/ro"
+  set +e
+  unshare --mount --propagation private sh -c 'mount -t tmpfs -o ro tmpfs "$1" && "$2" "$3" --out "$1/rows.csv"' \
+    _ "$work/ro" "$bin/inkwell-classify" "$tree/3" 2> "$work/ro.err"
+  code=$?
+  set -e
+  [[ $code -eq 1 ]] && grep -q "rows.csv: cannot open for writing (Read-only file system)" "$work/ro.err" \
+    || fail "read-only --out: exit $code, $(cat "$work/ro.err")"
 else
   echo "skipped: the full-disk test needs root (tmpfs mount)"
 fi

@@ -66,6 +66,14 @@ if [[ $(id -u) -eq 0 ]]; then
     || fail "full disk: exit $code, $(cat "$work/disk.err")"
   "$bin/inkwell-classify" --model "$work/disk-run/model.inkw" "$work/png/test/3" --out /dev/null 2>/dev/null \
     || fail "full disk: the last good checkpoint does not load"
+  # A read-only --out: exit 1 naming it.
+  mkdir "$work/ro"
+  set +e
+  unshare --mount --propagation private sh -c 'd=$1; shift; mount -t tmpfs -o ro tmpfs "$d" && "$@" --out "$d/run"' \
+    _ "$work/ro" "$bin/inkwell-train" --data mnist --model fast --epochs 1 > /dev/null 2> "$work/ro.err"
+  code=$?
+  set -e
+  [[ $code -eq 1 ]] && grep -q "Read-only file system.*ro/run" "$work/ro.err" || fail "read-only --out: exit $code, $(cat "$work/ro.err")"
 else
   echo "skipped: the full-disk test needs root (tmpfs mount)"
 fi
