@@ -6,15 +6,22 @@ median images/s of each and their ratio for: a training step (forward, cross-ent
 Adam with weight decay) at batch 64, and inference at batch 256 and batch 1. Both sides work on
 synthetic in-memory batches, so data loading is not measured.
 
+With --epoch, it also times a real training epoch as each side really feeds it: PyTorch's loop
+over a DataLoader of the in-memory MNIST tensors (55k train images, shuffled, batch 64, Adam),
+against `inkwell-train --data mnist --model seed --epochs 1` (its metrics.csv images/s: the same
+55k images, the steps and the batch preparation, not evaluation).
+
 Needs Debian's python3-torch (scripts/install-deps --bench) and a build with bench_model.
-Usage: bench/compare_pytorch.py [--build build] [--threads 2] [--repeats 5] [--seconds 3]
+Usage: bench/compare_pytorch.py [--build build] [--threads 2] [--repeats 5] [--seconds 3] [--epoch]
 """
 import argparse
+import csv
 import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 try:
@@ -77,12 +84,47 @@ def inkwell_rate(binary, name, seconds, threads):
     return runs[0]["items_per_second"]
 
 
+def mnist_train_tensors():
+    """MNIST's 60k training images as normalised float tensors, from data/fetch's IDX files."""
+    root = os.environ.get("INKWELL_DATA", os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "inkwell"))
+    with open(os.path.join(root, "mnist", "train-images-idx3-ubyte"), "rb") as f:
+        images = torch.frombuffer(bytearray(f.read()[16:]), dtype=torch.uint8).view(-1, 1, 28, 28)
+    with open(os.path.join(root, "mnist", "train-labels-idx1-ubyte"), "rb") as f:
+        labels = torch.frombuffer(bytearray(f.read()[8:]), dtype=torch.uint8).long()
+    return (images.float() / 255 - 0.1307) / 0.3081, labels
+
+
+def pytorch_epoch_rate(images, labels):
+    """One epoch of the notebook's loop over 55k in-memory images; images/s over the epoch."""
+    torch.manual_seed(0)
+    model = seed_model()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    loss_fn = nn.CrossEntropyLoss()
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(images[:55000], labels[:55000]),
+                                         batch_size=64, shuffle=True)
+    start = time.perf_counter()
+    for x, y in loader:
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+    return 55000 / (time.perf_counter() - start)
+
+
+def inkwell_epoch_rate(build, threads):
+    with tempfile.TemporaryDirectory() as out:
+        subprocess.run([os.path.join(build, "bin", "inkwell-train"), "--data", "mnist", "--model", "seed", "--epochs", "1",
+                        "--threads", str(threads), "--out", out], check=True, stdout=subprocess.DEVNULL)
+        with open(os.path.join(out, "metrics.csv")) as f:
+            return float(next(csv.DictReader(f))["images_per_sec"])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--epoch", action="store_true", help="also a real training epoch on MNIST, each side's own loop")
     args = ap.parse_args()
     binary = os.path.join(args.build, "bin", "bench_model")
     if not os.access(binary, os.X_OK):
@@ -99,6 +141,15 @@ def main():
             inkwell_rates.append(inkwell_rate(binary, name, args.seconds, args.threads))
         t, i = statistics.median(torch_rates), statistics.median(inkwell_rates)
         print(f"{label:<22} {t:>14,.0f} {i:>14,.0f} {i / t:>6.2f}x", flush=True)
+    if args.epoch:
+        images, labels = mnist_train_tensors()
+        rounds = max(1, args.repeats // 2)
+        torch_rates, inkwell_rates = [], []
+        for _ in range(rounds):
+            torch_rates.append(pytorch_epoch_rate(images, labels))
+            inkwell_rates.append(inkwell_epoch_rate(args.build, args.threads))
+        t, i = statistics.median(torch_rates), statistics.median(inkwell_rates)
+        print(f"{'training epoch, MNIST':<22} {t:>14,.0f} {i:>14,.0f} {i / t:>6.2f}x  (median of {rounds})", flush=True)
 
 
 if __name__ == "__main__":
