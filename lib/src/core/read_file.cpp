@@ -11,17 +11,13 @@
 
 namespace inkwell {
 
-namespace {
-
-const char* kind_of(mode_t mode) {
+const char* file_kind(mode_t mode) {
   if (S_ISDIR(mode)) return "a directory";
   if (S_ISFIFO(mode)) return "a FIFO";
   if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
   if (S_ISSOCK(mode)) return "a socket";
   return "not a file";
 }
-
-}  // namespace
 
 std::vector<uint8_t> read_regular_file(const std::string& path, uint64_t max_bytes) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer before fstat can refuse it.
@@ -33,7 +29,7 @@ std::vector<uint8_t> read_regular_file(const std::string& path, uint64_t max_byt
   } closer{fd};
   struct stat st {};
   if (::fstat(fd, &st) != 0) throw error(path, ": cannot stat (", std::strerror(errno), ")");
-  if (!S_ISREG(st.st_mode)) throw error(path, ": not a regular file (", kind_of(st.st_mode), ")");
+  if (!S_ISREG(st.st_mode)) throw error(path, ": not a regular file (", file_kind(st.st_mode), ")");
   if (static_cast<uint64_t>(st.st_size) > max_bytes)
     throw error(path, ": ", st.st_size, " bytes, over the ", max_bytes, "-byte limit for this kind of file");
   std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));

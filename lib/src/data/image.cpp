@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "inkwell/core/error.hpp"
+#include "inkwell/core/read_file.hpp"
 
 namespace inkwell {
 
@@ -32,7 +33,7 @@ void read_image_file(const std::string& path, int64_t max_pixels, std::vector<ui
     struct stat st {};
     if (::fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
       ::close(fd);
-      throw error("not a regular file (", S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO" : "a device", ")");
+      throw error("not a regular file (", file_kind(st.st_mode), ")");
     }
   };
   size_t done = 0;
@@ -95,11 +96,8 @@ GrayImage decode_png(std::span<const uint8_t> bytes, int64_t max_pixels) {
   std::vector<uint8_t> decoded(size);
   check(spng_decode_image(ctx.get(), decoded.data(), size, format, SPNG_DECODE_TRNS));
 
+  if (format == SPNG_FMT_G8) return {ihdr.width, ihdr.height, std::move(decoded)};
   GrayImage image{ihdr.width, ihdr.height, std::vector<uint8_t>(static_cast<size_t>(ihdr.width) * ihdr.height)};
-  if (format == SPNG_FMT_G8) {
-    image.pixels = std::move(decoded);
-    return image;
-  }
   for (size_t i = 0; i < image.pixels.size(); ++i) {
     const uint8_t* p = &decoded[4 * i];
     // Y = (77 R + 150 G + 29 B) / 256 (the weights stb_image used), alpha composited on white paper.

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "inkwell/core/read_file.hpp"
+
 namespace inkwell {
 
 FileWalker::FileWalker(std::function<std::optional<std::string>()> roots, std::string extension)
@@ -40,7 +42,7 @@ std::optional<FileWalker::Entry> FileWalker::enter(const std::string& path, bool
   }
   if (!S_ISDIR(st.st_mode)) {  // a FIFO, device or socket named like an image: an error row, never a hang
     if (!is_root && !wanted(path)) return std::nullopt;
-    return Entry{path, std::string("not a regular file (") + (S_ISFIFO(st.st_mode) ? "a FIFO" : "a device or socket") + ")"};
+    return Entry{path, std::string("not a regular file (") + file_kind(st.st_mode) + ")"};
   }
   for (const Frame& f : stack_)
     if (f.device == st.st_dev && f.inode == st.st_ino) return std::nullopt;  // symlink loop

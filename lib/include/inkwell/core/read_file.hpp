@@ -3,6 +3,8 @@
 // file ("runs/x: not a regular file (a directory)").
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -10,5 +12,9 @@
 namespace inkwell {
 
 std::vector<uint8_t> read_regular_file(const std::string& path, uint64_t max_bytes);
+
+// What a file that is not a regular file is, for messages: "a directory", "a FIFO", "a device",
+// "a socket" (from stat's st_mode).
+const char* file_kind(mode_t mode);
 
 }  // namespace inkwell
