@@ -54,7 +54,7 @@ class ClassifyTest : public ::testing::Test {
 
   std::vector<Prediction> classify(const ClassifyConfig& config, std::vector<std::string> roots = {}) {
     if (roots.empty()) roots = {root.string()};
-    FileWalker walker(roots, ".png");
+    FileWalker walker(roots, {".png"});
     std::vector<Prediction> rows;
     classify_files(model, walker, config, [&](const Prediction& p) { rows.push_back(p); });
     return rows;
@@ -91,7 +91,7 @@ TEST_F(ClassifyTest, EveryBadFileIsReportedWithItsReason) {
       {"b-empty.png", "empty file"},
       {"c-truncated.png", "corrupt PNG (end of stream)"},
       {"d-corrupt.png", "corrupt PNG (unknown critical chunk)"},
-      {"e-not-a-png.png", "not a PNG file"},
+      {"e-not-a-png.png", "not a PNG or JPEG file"},
       {"f-bomb.png", "20000x20000, over the 64000000-pixel limit"},
       {"g-dangling.png", "cannot read"},
       {"h-fifo.png", "not a regular file (a FIFO)"},

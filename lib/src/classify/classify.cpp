@@ -126,7 +126,7 @@ ClassifyStats classify_files(const ModelFile& file, FileWalker& walker, const Cl
         if (!b->errors[i].empty()) continue;
         try {
           read_image_file(b->paths[i], config.max_pixels, bytes);
-          const GrayImage image = decode_png(bytes, config.max_pixels);
+          const GrayImage image = decode_image(bytes, config.max_pixels);
           const MnistImage x = to_mnist_like(image);
           float* dst = b->input.data() + (b->lead + i) * x.size();
           for (size_t p = 0; p < x.size(); ++p) dst[p] = lut[x[p]];

@@ -62,6 +62,8 @@ std::string find_file(const std::string& dir, const std::string& name, const std
 }
 }  // namespace
 
+std::vector<std::string> dataset_names() { return {"mnist", "fashion", "emnist-letters", "emnist-digits"}; }
+
 DatasetSplits load_named_dataset(const std::string& name, const std::string& dir) {
   std::vector<std::string> classes;
   Normalization norm;
@@ -97,7 +99,7 @@ const uint8_t* Dataset::read(int64_t i, std::vector<uint8_t>& scratch) const {
   try {
     std::vector<uint8_t> bytes;
     read_image_file(path, max_pixels, bytes);
-    const MnistImage x = to_mnist_like(decode_png(bytes, max_pixels));
+    const MnistImage x = to_mnist_like(decode_image(bytes, max_pixels));
     scratch.assign(x.begin(), x.end());
     return scratch.data();
   } catch (const std::exception& e) {

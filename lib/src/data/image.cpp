@@ -13,6 +13,7 @@
 
 #include "inkwell/core/error.hpp"
 #include "inkwell/core/read_file.hpp"
+#include "inkwell/data/jpeg.hpp"
 
 namespace inkwell {
 
@@ -105,6 +106,13 @@ GrayImage decode_png(std::span<const uint8_t> bytes, int64_t max_pixels) {
     image.pixels[i] = static_cast<uint8_t>((y * a + 255 * (255 - a) + 127) / 255);
   }
   return image;
+}
+
+GrayImage decode_image(std::span<const uint8_t> bytes, int64_t max_pixels) {
+  if (bytes.empty()) throw Error("empty file");
+  if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF) return decode_jpeg(bytes, max_pixels);
+  if (bytes[0] != 0x89) throw Error("not a PNG or JPEG file");
+  return decode_png(bytes, max_pixels);
 }
 
 }  // namespace inkwell

@@ -42,7 +42,7 @@ Dataset make_dataset(std::vector<std::string> files, std::vector<uint8_t> labels
       try {
         std::vector<uint8_t> bytes;
         read_image_file(files[i], options.max_pixels, bytes);
-        to_mnist_like(decode_png(bytes, options.max_pixels));
+        to_mnist_like(decode_image(bytes, options.max_pixels));
       } catch (const std::exception& e) {
         errors[i] = e.what();
       }
@@ -94,7 +94,7 @@ Dataset load_image_folder(const std::string& root, const ImageLoadOptions& optio
   for (size_t c = 0; c < classes.size(); ++c) {
     const fs::path dir = fs::path(root) / classes[c];
     if (!fs::is_directory(dir)) continue;  // a test tree may lack a class
-    FileWalker walker({dir.string()}, ".png");
+    FileWalker walker({dir.string()});
     while (auto e = walker.next()) files.push_back(e->path), labels.push_back(static_cast<uint8_t>(c));
   }
   for (const auto& e : fs::directory_iterator(root))

@@ -12,24 +12,28 @@
 
 namespace inkwell {
 
-FileWalker::FileWalker(std::function<std::optional<std::string>()> roots, std::string extension)
-    : roots_(std::move(roots)), extension_(std::move(extension)) {
-  for (char& c : extension_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+FileWalker::FileWalker(std::function<std::optional<std::string>()> roots, std::vector<std::string> extensions)
+    : roots_(std::move(roots)), extensions_(std::move(extensions)) {
+  for (std::string& e : extensions_)
+    for (char& c : e) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
 }
 
-FileWalker::FileWalker(std::vector<std::string> roots, std::string extension)
+FileWalker::FileWalker(std::vector<std::string> roots, std::vector<std::string> extensions)
     : FileWalker(
           [roots = std::move(roots), i = size_t{0}]() mutable -> std::optional<std::string> {
             if (i == roots.size()) return std::nullopt;
             return roots[i++];
           },
-          std::move(extension)) {}
+          std::move(extensions)) {}
 
 bool FileWalker::wanted(const std::string& name) const {
-  if (extension_.empty()) return true;
-  if (name.size() < extension_.size()) return false;
-  return std::equal(extension_.begin(), extension_.end(), name.end() - static_cast<ptrdiff_t>(extension_.size()),
-                    [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
+  if (extensions_.empty()) return true;
+  for (const std::string& e : extensions_)
+    if (name.size() >= e.size() &&
+        std::equal(e.begin(), e.end(), name.end() - static_cast<ptrdiff_t>(e.size()),
+                   [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); }))
+      return true;
+  return false;
 }
 
 // A file yields an entry; a directory pushes a frame (nothing to yield yet).

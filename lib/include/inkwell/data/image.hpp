@@ -1,5 +1,6 @@
 // Decoding image files into 8-bit grey, whatever their format details: PNG of any bit depth and
-// colour type (grey, grey+alpha, RGB, RGBA, palette, 16-bit), alpha composited on white.
+// colour type (grey, grey+alpha, RGB, RGBA, palette, 16-bit), alpha composited on white; JPEG
+// (jpeg.hpp), turned upright by its EXIF orientation.
 #pragma once
 
 #include <cstdint>
@@ -27,5 +28,9 @@ void read_image_file(const std::string& path, int64_t max_pixels, std::vector<ui
 // Decodes PNG bytes. Throws inkwell::Error with a short reason ("not a PNG file", "corrupt or
 // truncated PNG (...)", "image is 9000x9000, over the 64000000-pixel limit").
 GrayImage decode_png(std::span<const uint8_t> bytes, int64_t max_pixels = kDefaultMaxPixels);
+
+// PNG or JPEG, told by the file's first bytes (not its name); anything else is "not a PNG or
+// JPEG file".
+GrayImage decode_image(std::span<const uint8_t> bytes, int64_t max_pixels = kDefaultMaxPixels);
 
 }  // namespace inkwell

@@ -3,7 +3,7 @@
 //   a CSV manifest       path,label           (the header line "path,label"; real CSV: quotes,
 //                                               CRLF, a BOM; relative paths are relative to the
 //                                               manifest; labels are class names)
-// The dataset lists the files; every image goes through decode_png and to_mnist_like (the
+// The dataset lists the files; every image goes through decode_image (PNG or JPEG) and to_mnist_like (the
 // classifier's preprocessing) each time the training pipeline reads it, so memory does not grow
 // with the dataset. A bad file stops training with an error naming it; with skip_bad, every file
 // is decoded once while loading and the bad ones are left out and reported instead.

@@ -14,6 +14,9 @@
 
 namespace inkwell {
 
+// The extensions of the images inkwell decodes (image.hpp): what a walk keeps by default.
+inline const std::vector<std::string> kImageExtensions = {".png", ".jpg", ".jpeg"};
+
 class FileWalker {
  public:
   struct Entry {
@@ -22,10 +25,10 @@ class FileWalker {
   };
 
   // `roots` yields the paths to walk, one per call, nullopt at the end (so a list on stdin
-  // streams too). Files inside directories are kept when their name ends with `extension`
-  // (case-insensitive; empty keeps all); a root that is a file is always kept.
-  FileWalker(std::function<std::optional<std::string>()> roots, std::string extension);
-  explicit FileWalker(std::vector<std::string> roots, std::string extension = ".png");
+  // streams too). Files inside directories are kept when their name ends with one of
+  // `extensions` (case-insensitive; none keeps all); a root that is a file is always kept.
+  FileWalker(std::function<std::optional<std::string>()> roots, std::vector<std::string> extensions);
+  explicit FileWalker(std::vector<std::string> roots, std::vector<std::string> extensions = kImageExtensions);
 
   std::optional<Entry> next();
 
@@ -40,7 +43,7 @@ class FileWalker {
   bool wanted(const std::string& name) const;
 
   std::function<std::optional<std::string>()> roots_;
-  std::string extension_;
+  std::vector<std::string> extensions_;  // lower case
   std::vector<Frame> stack_;
 };
 

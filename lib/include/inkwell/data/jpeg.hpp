@@ -1,0 +1,25 @@
+// JPEG decoding (libjpeg-turbo's TurboJPEG API) into 8-bit grey, upright: the EXIF orientation a
+// phone or scanner records is applied, as every image viewer applies it.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "inkwell/data/image.hpp"
+
+namespace inkwell {
+
+// Throws inkwell::Error with a short reason ("corrupt JPEG (...)", "image is WxH, over the
+// N-pixel limit"). Strict: a libjpeg warning (truncated data, a bad Huffman code) is an error,
+// as a bad CRC is for PNG, so no half-grey image is ever classified. Progressive files are
+// limited to 500 scans (the known slow-decode attack).
+GrayImage decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels = kDefaultMaxPixels);
+
+// The EXIF orientation (1-8) in a JPEG's APP1 segment, 1 when there is none or it is malformed.
+int exif_orientation(std::span<const uint8_t> jpeg);
+
+// `image` turned upright from EXIF orientation `orientation` (1: as stored; 6: rotate 90
+// degrees clockwise; ...; 2, 4, 5, 7 mirrored).
+GrayImage apply_orientation(const GrayImage& image, int orientation);
+
+}  // namespace inkwell
