@@ -62,7 +62,7 @@ printf 'not a png' > "$work/bad/bad.png"
 set +e
 "$bin/inkwell-classify" "$work/bad" > "$work/bad.csv" 2>/dev/null; code=$?
 [[ $code -eq 3 ]] || fail "bad files: exit $code, expected 3"
-grep -q '^.*bad.png,,,error: not a PNG file$' "$work/bad.csv" || fail "no error row for bad.png"
+grep -q '^.*bad.png,,,error: not a PNG or JPEG file$' "$work/bad.csv" || fail "no error row for bad.png"
 "$bin/inkwell-classify" >/dev/null 2>&1; [[ $? -eq 2 ]] || fail "no PATH: expected exit 2"
 "$bin/inkwell-classify" --top-k zero "$tree" >/dev/null 2>&1; [[ $? -eq 2 ]] || fail "bad --top-k: expected exit 2"
 "$bin/inkwell-classify" --model "$work/none.inkw" "$tree" >/dev/null 2>"$work/model.err"; code=$?

@@ -85,7 +85,7 @@ tree_args=(--data "$work/png/test" --model fast --epochs 1 --valid 500 --batch 1
 set +e
 "$bin/inkwell-train" "${tree_args[@]}" --out "$work/t1" > /dev/null 2> "$work/t1.err"; code=$?
 set -e
-[[ $code -eq 1 ]] && grep -q "test/3/corrupt.png: not a PNG file" "$work/t1.err" || fail "corrupt PNG: exit $code, $(cat "$work/t1.err")"
+[[ $code -eq 1 ]] && grep -q "test/3/corrupt.png: not a PNG or JPEG file" "$work/t1.err" || fail "corrupt PNG: exit $code, $(cat "$work/t1.err")"
 "$bin/inkwell-train" "${tree_args[@]}" --skip-bad --out "$work/t2" > "$work/t2.log" 2> "$work/t2.err" || fail "--skip-bad run"
 grep -q "skipped 1 bad files" "$work/t2.err" || fail "--skip-bad did not report the file"
 grep -q "corrupt.png" "$work/t2.err" || fail "--skip-bad did not name the file"
@@ -107,6 +107,6 @@ set +e
 "$bin/inkwell-train" --resume "$work/b" --lr 1 >/dev/null 2>&1; [[ $? -eq 2 ]] || fail "--resume with settings"
 "$bin/inkwell-train" --bogus 1 >/dev/null 2>&1; [[ $? -eq 2 ]] || fail "unknown option"
 "$bin/inkwell-train" --data nowhere --out "$work/x" >/dev/null 2>"$work/nowhere.err"; code=$?
-[[ $code -eq 1 ]] && grep -q "nowhere" "$work/nowhere.err" || fail "missing data: exit $code"
+[[ $code -eq 2 ]] && grep -q "nowhere" "$work/nowhere.err" || fail "missing data: exit $code"
 set -e
 echo "1 passed, 0 failed"

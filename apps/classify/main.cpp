@@ -2,100 +2,102 @@
 // and writes one CSV or JSONL row per file, in sorted traversal order, bad files included.
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
-#include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "../common/cli.hpp"
+#include "../common/progress.hpp"
 #include "../common/stop_signals.hpp"
-#include "output_file.hpp"
-#include "inkwell/train/checkpoint.hpp"
+#include "file_counter.hpp"
 #include "inkwell/classify/classify.hpp"
 #include "inkwell/classify/output_rows.hpp"
-#include "inkwell/core/read_file.hpp"
 #include "inkwell/core/error.hpp"
+#include "inkwell/core/read_file.hpp"
 #include "inkwell/data/walk.hpp"
+#include "inkwell/train/checkpoint.hpp"
+#include "label_report.hpp"
+#include "output_file.hpp"
 
 namespace fs = std::filesystem;
 using namespace inkwell;
-namespace cli = inkwell::cli;
+using namespace inkwell::classify_app;
 
 namespace {
 
-const char* kUsage = R"(usage: inkwell-classify [options] PATH...
-  PATH                  a directory (walked recursively), a file, or - (paths on stdin, one a line)
-  --model FILE          model file (default: $INKWELL_MODEL, else the model shipped in models/)
-  --out FILE            write rows here as they come (default: stdout)
-  --format csv|jsonl    default csv: path,label,confidence,status[,label_2,confidence_2,...]
-  --top-k K             also give the next K-1 labels and their probabilities
-  --threads N           default: all cores
-  --batch N             images per inference batch, default 64
-  --executors N         inference models run at once, sharing --threads (default: one per thread)
-  --ext EXT             file extension kept inside directories, default .png ("" keeps all)
-  --labels-from-dirs    the parent folder is the true label: print accuracy and a confusion matrix
-  --resume              keep the rows already in --out FILE and classify only the rest
-  --max-pixels N        refuse larger images (decompression bombs), default 64000000
-exit: 0 all classified, 3 some files failed, 2 usage error, 1 fatal error, 130 interrupted
-)";
-
-[[noreturn]] void usage_error(const std::string& message) { cli::usage_error("inkwell-classify", kUsage, message); }
-
 struct Options {
   std::vector<std::string> paths;
-  std::string model, out, format = "csv", ext = ".png";
+  std::string model, out, format = "csv", ext = ".png,.jpg,.jpeg";
   int top_k = 1, threads = 0, executors = 0;
   int64_t batch = 64, max_pixels = 64'000'000;  // batch 64: activations stay in cache (docs/performance.md)
-  bool labels_from_dirs = false, resume = false;
+  bool labels_from_dirs = false, resume = false, null_separated = false;
+  cli::ProgressMode progress = cli::ProgressMode::automatic;
 };
 
-int64_t positive(const std::string& flag, const std::string& v) {
-  try {
-    size_t used = 0;
-    const long long n = std::stoll(v, &used);
-    if (used == v.size() && n > 0) return n;
-  } catch (const std::exception&) {
+const char* kFooter = R"(
+PATH - reads paths from stdin, one a line (CRLF too), or NUL-separated with -0 (find -print0).
+exit: 0 all classified, 1 error (named), 2 usage error, 3 some files failed or none found,
+130 interrupted (--resume --out FILE continues)
+)";
+
+std::vector<std::string> split_extensions(const std::string& list) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= list.size()) {
+    const size_t end = std::min(list.find(',', start), list.size());
+    std::string e = list.substr(start, end - start);
+    if (!e.empty()) out.push_back(e.front() == '.' ? e : "." + e);
+    start = end + 1;
   }
-  usage_error(flag + " needs a positive whole number, got '" + v + "'");
+  return out;
 }
 
-Options parse(int argc, char** argv) {
+Options parse(int argc, char** argv, std::unique_ptr<CLI::App>& app_out) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "-h" || a == "--help") {
-      std::cout << kUsage;
-      std::exit(0);
-    }
-    if (a == "--labels-from-dirs") { o.labels_from_dirs = true; continue; }
-    if (a == "--resume") { o.resume = true; continue; }
-    if (a.size() > 2 && a.rfind("--", 0) == 0) {
-      if (i + 1 >= argc) usage_error(a + " needs a value");
-      const std::string v = argv[++i];
-      if (a == "--model") o.model = v;
-      else if (a == "--out") o.out = v;
-      else if (a == "--format") o.format = v;
-      else if (a == "--ext") o.ext = v;
-      else if (a == "--top-k") o.top_k = static_cast<int>(positive(a, v));
-      else if (a == "--threads") o.threads = static_cast<int>(positive(a, v));
-      else if (a == "--batch") o.batch = positive(a, v);
-      else if (a == "--executors") o.executors = static_cast<int>(positive(a, v));
-      else if (a == "--max-pixels") o.max_pixels = positive(a, v);
-      else usage_error("unknown option " + a);
-      continue;
-    }
-    o.paths.push_back(a);
+  app_out = std::make_unique<CLI::App>(
+      "Classifies image files (PNG, JPEG) with an inkwell model: one CSV or JSONL row per file, in sorted\n"
+      "traversal order, unreadable files included as error rows.",
+      "inkwell-classify");
+  CLI::App& app = *app_out;
+  cli::configure(app, kFooter);
+  std::string progress = "auto";
+  app.add_option("PATH", o.paths, "a directory (walked recursively), a file, or - (paths on stdin)")->type_name("")->required();
+  app.add_option("--model", o.model, "model file (default: $INKWELL_MODEL, else the model shipped in models/)")->type_name("FILE");
+  app.add_option("--out", o.out, "write rows here as they come (default: stdout)")->type_name("FILE");
+  app.add_option("--format", o.format, "csv: path,label,confidence,status[,label_2,confidence_2,...]; jsonl")
+      ->type_name("FORMAT")->check(cli::one_of({"csv", "jsonl"}))->capture_default_str();
+  app.add_option("--top-k", o.top_k, "also give the next K-1 labels and their probabilities")->type_name("K")
+      ->check(cli::whole(1, 1000))->capture_default_str();
+  app.add_option("--threads", o.threads, "threads; 0: all cores")->type_name("N")->check(cli::whole(0, 4096))->capture_default_str();
+  app.add_option("--batch", o.batch, "images per inference batch")->type_name("N")->check(cli::whole(1, 65536))->capture_default_str();
+  app.add_option("--executors", o.executors, "inference models run at once, sharing --threads; 0: one per thread")
+      ->type_name("N")->check(cli::whole(0, 4096))->capture_default_str();
+  app.add_option("--ext", o.ext, "extensions kept inside directories, comma-separated (\"\" keeps all)")
+      ->type_name("LIST")->capture_default_str();
+  app.add_flag("--labels-from-dirs", o.labels_from_dirs, "the parent folder is the true label: print accuracy and a confusion matrix");
+  app.add_flag("--resume", o.resume, "keep the rows already in --out FILE and classify only the rest");
+  app.add_option("--max-pixels", o.max_pixels, "refuse larger images (decompression bombs)")
+      ->type_name("N")->check(cli::whole(1, int64_t{1} << 40))->capture_default_str();
+  app.add_flag("-0,--null", o.null_separated, "paths on stdin are NUL-separated (find -print0)");
+  app.add_option("--progress", progress, "live status line on stderr: auto (when a terminal), always, never")
+      ->type_name("MODE")->check(cli::one_of({"auto", "always", "never"}))->capture_default_str();
+  cli::parse(app, argc, argv);
+  o.progress = cli::parse_progress_mode(progress);
+  if (o.resume && o.out.empty()) cli::usage_error(app, "--resume needs --out FILE");
+  // A PATH that does not exist is a mistake in the command, as for ls or find: nothing is run.
+  for (const std::string& p : o.paths) {
+    std::error_code ec;
+    if (p != "-" && !fs::exists(fs::symlink_status(p, ec)) && !ec)
+      cli::usage_error(app, p + ": no such file or directory");
   }
-  if (o.paths.empty()) usage_error("no PATH given");
-  if (o.format != "csv" && o.format != "jsonl") usage_error("--format must be csv or jsonl");
-  if (o.resume && o.out.empty()) usage_error("--resume needs --out FILE");
-  if (o.batch > 65536) usage_error("--batch must be at most 65536");
   return o;
 }
 
@@ -104,86 +106,40 @@ Options parse(int argc, char** argv) {
 std::string default_model() {
   if (const char* env = std::getenv("INKWELL_MODEL"); env && *env) return env;
   std::error_code ec;
-  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
     const auto installed = exe.parent_path().parent_path() / INKWELL_INSTALL_MODELDIR / "default.inkw";
-    if (std::filesystem::is_regular_file(installed, ec)) return installed.string();
+    if (fs::is_regular_file(installed, ec)) return installed.string();
   }
   return std::string(INKWELL_SOURCE_MODELS_DIR) + "/default.inkw";
 }
 
-class Report {  // --labels-from-dirs
- public:
-  explicit Report(const std::vector<std::string>& classes) : classes_(classes), confusion_(classes.size(), std::vector<int64_t>(classes.size())) {
-    for (size_t i = 0; i < classes.size(); ++i) index_[classes[i]] = static_cast<int>(i);
-  }
-  void add(const Prediction& p) {
-    if (p.error.empty()) add(p.path, p.labels[0]);
-  }
-  // A row kept from before (--resume): scored like the new ones.
-  void add(const std::string& path, const std::string& label) {
-    if (!label.empty()) add(path, index_.at(label));
-  }
-  void print() const {
-    int64_t total = 0, right = 0;
-    std::fprintf(stderr, "per-class accuracy:\n");
-    for (size_t t = 0; t < classes_.size(); ++t) {
-      int64_t n = 0;
-      for (int64_t c : confusion_[t]) n += c;
-      total += n, right += confusion_[t][t];
-      if (n) std::fprintf(stderr, "  %-12s %7.2f%%  (%lld images)\n", classes_[t].c_str(), 100.0 * confusion_[t][t] / n, static_cast<long long>(n));
+// The roots, streamed: "-" reads paths from stdin, one a line (a trailing CR dropped) or NUL-separated.
+std::function<std::optional<std::string>()> roots_of(const Options& o) {
+  return [&o, next = size_t{0}]() mutable -> std::optional<std::string> {
+    while (next < o.paths.size()) {
+      if (o.paths[next] != "-") return o.paths[next++];
+      std::string line;
+      if (std::getline(std::cin, line, o.null_separated ? '\0' : '\n')) {
+        if (!o.null_separated && !line.empty() && line.back() == '\r') line.pop_back();
+        return line;
+      }
+      ++next;
     }
-    std::fprintf(stderr, "confusion matrix (rows: true label, columns: predicted):\n%12s", "");
-    for (const auto& c : classes_) std::fprintf(stderr, " %6.6s", c.c_str());
-    std::fprintf(stderr, "\n");
-    for (size_t t = 0; t < classes_.size(); ++t) {
-      std::fprintf(stderr, "  %-10.10s", classes_[t].c_str());
-      for (int64_t c : confusion_[t]) std::fprintf(stderr, " %6lld", static_cast<long long>(c));
-      std::fprintf(stderr, "\n");
-    }
-    if (unknown_) std::fprintf(stderr, "%lld images were in folders not named after a class: not scored\n", static_cast<long long>(unknown_));
-    std::fprintf(stderr, "accuracy: %.4f (%lld of %lld)\n", total ? static_cast<double>(right) / total : 0.0,
-                 static_cast<long long>(right), static_cast<long long>(total));
-  }
-
- private:
-  void add(const std::string& path, int predicted) {
-    const auto it = index_.find(fs::path(path).parent_path().filename().string());
-    if (it == index_.end()) {
-      ++unknown_;
-      return;
-    }
-    ++confusion_[it->second][predicted];
-  }
-
-  std::vector<std::string> classes_;
-  std::map<std::string, int> index_;
-  std::vector<std::vector<int64_t>> confusion_;
-  int64_t unknown_ = 0;
-};
+    return std::nullopt;
+  };
+}
 
 int run(const Options& o) {
   const std::string model_path = o.model.empty() ? default_model() : o.model;
   const ModelFile model = load_model_file(model_path);
   const bool csv = o.format == "csv";
-
-  // Roots, streamed: "-" reads paths from stdin.
-  size_t next_root = 0;
-  FileWalker walker(
-      [&]() -> std::optional<std::string> {
-        while (next_root < o.paths.size()) {
-          if (o.paths[next_root] != "-") return o.paths[next_root++];
-          std::string line;
-          if (std::getline(std::cin, line)) return line;
-          ++next_root;
-        }
-        return std::nullopt;
-      },
-      o.ext);
+  const std::vector<std::string> extensions = split_extensions(o.ext);
+  FileWalker walker(roots_of(o), extensions);
 
   const int top_k = std::min<int>(o.top_k, static_cast<int>(model.classes.size()));
   const RowFormat format = csv ? RowFormat::csv : RowFormat::jsonl;
-  Report report(model.classes);
+  LabelReport report(model.classes);
 
   // --resume: every row kept must be one this run would write, for the next input in order.
   int64_t resumed = 0;
@@ -214,13 +170,38 @@ int run(const Options& o) {
   FILE* out = output.get();
   if (csv && !has_header) std::fputs(csv_header(top_k).c_str(), out);
 
-  int64_t rows = 0;
+  cli::StatusLine status(o.progress);
+  std::optional<FileCounter> counter;
+  if (status.enabled()) {
+    std::vector<std::string> roots;
+    for (const std::string& p : o.paths)
+      if (p != "-") roots.push_back(p);
+    if (roots.size() == o.paths.size()) counter.emplace(roots, extensions);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  int64_t rows = 0, failed = 0;
+  auto show_status = [&] {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double rate = seconds > 0 ? static_cast<double>(rows) / seconds : 0;
+    std::string line = cli::thousands(resumed + rows);
+    if (counter && counter->done()) {
+      line += " of " + cli::thousands(counter->count()) + " files  " + cli::thousands(std::llround(rate)) + " img/s  ETA " +
+              cli::human_duration(rate > 0 ? static_cast<double>(counter->count() - resumed - rows) / rate : NAN);
+    } else {
+      line += counter ? " of " + cli::thousands(counter->count()) + "+ files (counting)" : " files";
+      line += "  " + cli::thousands(std::llround(rate)) + " img/s";
+    }
+    if (failed) line += "  " + cli::thousands(failed) + " failed";
+    status.show(line);
+  };
   auto sink = [&](const Prediction& p) {
     const std::string line = format_row(p, model.classes, top_k, format);
     if (std::fwrite(line.data(), 1, line.size(), out) != line.size())
       throw error(o.out.empty() ? "stdout" : o.out, ": writing failed (", std::strerror(errno), ")");
     if (++rows % o.batch == 0) output.flush();
+    failed += !p.error.empty();
     if (o.labels_from_dirs) report.add(p);
+    if (status.due()) show_status();
   };
 
   cli::install_stop_signals();
@@ -234,6 +215,7 @@ int run(const Options& o) {
   config.already_done = resumed;
   const ClassifyStats stats = classify_files(model, walker, config, sink);
   output.close();
+  status.clear();
 
   if (o.labels_from_dirs) report.print();
   const int64_t done = stats.classified + stats.failed;
@@ -244,14 +226,22 @@ int run(const Options& o) {
                cli::stop_requested ? " (interrupted)" : "");
   if (cli::stop_requested) {
     if (!o.out.empty()) std::fprintf(stderr, "inkwell-classify: interrupted; --resume --out %s continues\n", o.out.c_str());
-    return 130;
+    return cli::kInterrupted;
   }
-  return stats.failed ? 3 : 0;
+  if (done + resumed == 0) {
+    std::string kept;
+    for (const std::string& e : extensions) kept += (kept.empty() ? "" : ", ") + e;
+    std::fprintf(stderr, "inkwell-classify: no files found%s (--ext \"\" keeps every file)\n",
+                 extensions.empty() ? "" : (" with extension " + kept).c_str());
+    return cli::kSomeFailed;
+  }
+  return stats.failed ? cli::kSomeFailed : cli::kOk;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Options options = parse(argc, argv);
+  std::unique_ptr<CLI::App> app;
+  const Options options = parse(argc, argv, app);
   return cli::run_or_report("inkwell-classify", [&] { return run(options); });
 }

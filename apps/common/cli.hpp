@@ -1,27 +1,54 @@
-// What every inkwell app's command line does the same way: a usage error prints the message and
-// the usage text and exits 2; any other error is one line, "app: message", and exit code 1.
+// The one command-line convention of every inkwell app, on CLI11:
+//   exit 0   done (and --help, --version: on stdout)
+//   exit 1   a runtime error: one line on stderr, "app: FILE: reason"
+//   exit 2   a usage error: any bad flag or value, one line with the reason, then a pointer to --help
+//   exit 3   some inputs failed (inkwell-classify), or none were found
+//   exit 130 interrupted (stop_signals.hpp)
+// Values are checked by the validators below before they are converted, so "-1" never wraps
+// into an unsigned and "adma" gets "did you mean adam?".
 #pragma once
 
-#include <cstdio>
-#include <cstdlib>
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
 #include <exception>
 #include <string>
+#include <vector>
 
 namespace inkwell::cli {
 
-[[noreturn]] inline void usage_error(const char* app, const char* usage, const std::string& message) {
-  std::fprintf(stderr, "%s: %s\n%s", app, message.c_str(), usage);
-  std::exit(2);
-}
+enum ExitCode : int { kOk = 0, kRuntimeError = 1, kUsage = 2, kSomeFailed = 3, kInterrupted = 130 };
 
-// main()'s body: runs `body`, returning its exit code, or 1 after printing what it threw.
+// "inkwell-train 0.1.0 (oneDNN 2.6.3, oneTBB 2021.8.0)"
+std::string version_text(const std::string& app);
+
+// An app's parser with the shared settings: --help/-h, --version, help text layout, `footer`.
+void configure(CLI::App& app, const std::string& footer);
+
+// Parses, or exits: 0 after --help or --version, 2 with "app: reason" on any parse error.
+void parse(CLI::App& app, int argc, char** argv);
+
+// A usage error found after parsing (flags that do not go together): exits 2, like parse().
+[[noreturn]] void usage_error(const CLI::App& app, const std::string& message);
+
+// A whole number in [min, max], digits only (an optional '-' where min < 0).
+CLI::Validator whole(int64_t min, int64_t max);
+// A finite real number in [min, max]; `open_min`: min itself is not allowed.
+CLI::Validator real(double min, double max, bool open_min = false);
+// One of `choices`, else "'x' is not one of a, b, c; did you mean b?".
+CLI::Validator one_of(std::vector<std::string> choices);
+
+// The choice nearest to `word` by edit distance, if it is near enough to be a likely typo.
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& choices);
+
+// main()'s body: runs `body`, returning its exit code, or 1 after printing "app: what()".
 template <typename Body>
-int run_or_report(const char* app, Body body) {
+int run_or_report(const std::string& app, Body body) {
   try {
     return body();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", app, e.what());
-    return 1;
+    std::fprintf(stderr, "%s: %s\n", app.c_str(), e.what());
+    return kRuntimeError;
   }
 }
 

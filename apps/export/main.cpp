@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <string>
 
 #include "../common/cli.hpp"
@@ -18,33 +17,24 @@
 
 namespace fs = std::filesystem;
 using namespace inkwell;
+namespace cli = inkwell::cli;
 
 int main(int argc, char** argv) {
   std::string data = "mnist", split = "test", out;
-  bool variants = false, bad = false;
+  bool variants = false;
   uint64_t seed = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--variants") {
-      variants = true;
-      continue;
-    }
-    if (i + 1 >= argc) {
-      bad = true;
-      break;
-    }
-    const std::string v = argv[++i];
-    if (flag == "--data") data = v;
-    else if (flag == "--split") split = v;
-    else if (flag == "--out") out = v;
-    else if (flag == "--seed") seed = std::stoull(v);
-    else bad = true;
-  }
-  if (bad || out.empty() || (split != "test" && split != "train" && split != "all")) {
-    std::cerr << "usage: inkwell-export [--data mnist|fashion] [--split test|train|all] [--variants [--seed N]] --out DIR\n"
-                 "  writes DIR/<split>/<class>/<index>.png (--variants: <index>-<kind>.png, real-world style)\n";
-    return 2;
-  }
+  CLI::App app("Writes an IDX dataset as image files in ImageFolder layout, OUT/<split>/<class>/<index>.png, for\n"
+               "demos, tests and benchmarks; with --variants, rendered real-world style instead.",
+               "inkwell-export");
+  cli::configure(app, "\nexit: 0 done, 1 error (named), 2 usage error\n");
+  app.add_option("--data", data, "mnist, fashion, emnist-letters or emnist-digits, fetched by data/fetch")->type_name("NAME")->check(cli::one_of(dataset_names()))->capture_default_str();
+  app.add_option("--split", split, "test, train or all")->type_name("NAME")->check(cli::one_of({"test", "train", "all"}))->capture_default_str();
+  app.add_flag("--variants", variants,
+               "render each image real-world style (dark ink on light paper, other sizes and positions, strokes, "
+               "colour types): OUT/<split>/<class>/<index>-<kind>.png");
+  app.add_option("--seed", seed, "the variants' random choices")->type_name("N")->check(cli::whole(0, INT64_MAX))->capture_default_str();
+  app.add_option("--out", out, "where the tree goes")->type_name("DIR")->required();
+  cli::parse(app, argc, argv);
   return cli::run_or_report("inkwell-export", [&] {
     const DatasetSplits splits = load_named_dataset(data, dataset_dir(data));
     int64_t written = 0;

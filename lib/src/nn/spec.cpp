@@ -191,6 +191,8 @@ std::string resolve_spec(const std::string& name_or_spec) {
   return spec;
 }
 
+std::vector<std::string> preset_names() { return {"seed", "fast", "best"}; }
+
 std::string with_outputs(const std::string& spec, int64_t outputs) {
   std::vector<LayerSpec> layers = parse_spec(spec);
   if (layers.back().kind != LayerSpec::Kind::fc) throw error("model spec '", spec, "' does not end with an fc layer");

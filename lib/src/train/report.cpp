@@ -82,7 +82,7 @@ std::string panel(const std::vector<CurvePoint>& pts, const std::vector<Series>&
 
 }  // namespace
 
-std::string curves_svg(const std::vector<CurvePoint>& pts) {
+std::string curves_svg(const std::vector<CurvePoint>& pts, const std::string& title) {
   std::string s = "<svg xmlns='http://www.w3.org/2000/svg' width='960' height='380' font-family='sans-serif'>\n"
                   "<rect width='100%' height='100%' fill='white'/>\n";
   if (pts.empty()) return s + "</svg>\n";

@@ -52,6 +52,7 @@ struct DatasetSplits {
   Normalization normalization;
 };
 DatasetSplits load_named_dataset(const std::string& name, const std::string& dir);
+std::vector<std::string> dataset_names();  // the names load_named_dataset knows
 
 // The directory data/fetch puts a named dataset in: $INKWELL_DATA/<name>, by default
 // $XDG_CACHE_HOME/inkwell/<name> or ~/.cache/inkwell/<name>.

@@ -42,6 +42,7 @@ std::string to_string(const LayerSpec& layer);
 
 // A preset name ("seed") or a spec string -> the spec string.
 std::string resolve_spec(const std::string& name_or_spec);
+std::vector<std::string> preset_names();  // seed, fast, best
 
 // `spec` with its last layer, an fc, giving `outputs` outputs (a preset for 26 letters).
 std::string with_outputs(const std::string& spec, int64_t outputs);
