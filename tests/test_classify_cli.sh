@@ -124,6 +124,41 @@ else
   echo "skipped: the full-disk test needs root (tmpfs mount)"
 fi
 
+# JPEG scans: the same test set saved as JPEG (quality 95) gets the same labels as the PNGs,
+# except where the PNG's own top label is a near tie (JPEG's rounding may tip it).
+"$bin/inkwell-export" --data mnist --split test --format jpg --out "$work/jpg" >/dev/null
+"$bin/inkwell-classify" "$work/jpg/test" --out "$work/jpg.csv" 2>/dev/null || fail "JPEG tree: exit $?"
+[[ $(wc -l < "$work/jpg.csv") -eq 10001 ]] || fail "JPEG tree: expected 10000 rows"
+paste -d, "$work/full.csv" "$work/jpg.csv" | awk -F, -v out="$work/jpg.diff" '
+  NR > 1 { total++; if ($2 != $6) { differ++; if ($3 > 0.6) { print > out; bad++ } } }
+  END { printf "JPEG vs PNG: %d of %d labels differ\n", differ, total > "/dev/stderr"; exit (bad > 0 || differ > 10) }' \
+  || fail "JPEG labels differ from PNG labels: $(head -3 "$work/jpg.diff" 2>/dev/null)"
+
+# Paths on stdin: CRLF lines (a list made on Windows) and NUL-separated (find -print0).
+find "$tree/3" -name '*.png' | sort | head -20 > "$work/list"
+sed 's/$/\r/' "$work/list" | "$bin/inkwell-classify" - --out "$work/crlf.csv" 2>/dev/null || fail "CRLF list: exit $?"
+find "$tree/3" -name '*.png' -print0 | sort -z | head -z -n 20 | "$bin/inkwell-classify" -0 - --out "$work/nul.csv" 2>/dev/null \
+  || fail "-0 list: exit $?"
+"$bin/inkwell-classify" - --out "$work/lf.csv" < "$work/list" 2>/dev/null
+cmp -s "$work/crlf.csv" "$work/lf.csv" && cmp -s "$work/nul.csv" "$work/lf.csv" || fail "CRLF or -0 list rows differ from LF's"
+grep -q $'\r' "$work/crlf.csv" && fail "a CR stayed in a path"
+[[ $(grep -c ',ok' "$work/lf.csv") -eq 20 ]] || fail "list mode: not 20 ok rows"
+
+# Progress goes to stderr only: stdout holds the same bytes with --progress always as with never,
+# and always writes status lines into a pipe (auto and never write none there).
+INKWELL_PROGRESS_SECONDS=0.001 "$bin/inkwell-classify" "$tree/3" --progress always > "$work/p-always.csv" 2> "$work/p-always.err"
+INKWELL_PROGRESS_SECONDS=0.001 "$bin/inkwell-classify" "$tree/3" --progress never > "$work/p-never.csv" 2> "$work/p-never.err"
+INKWELL_PROGRESS_SECONDS=0.001 "$bin/inkwell-classify" "$tree/3" > /dev/null 2> "$work/p-auto.err"
+cmp -s "$work/p-always.csv" "$work/p-never.csv" || fail "--progress changed the output rows"
+grep -qE '^[0-9,]+ (of [0-9,]+\+? )?files' "$work/p-always.err" || fail "--progress always: no status line: $(cat "$work/p-always.err")"
+grep -qE 'files' "$work/p-never.err" "$work/p-auto.err" && fail "--progress never or auto printed a status line into a pipe"
+# On a terminal (script(1) gives the run a pseudo-terminal), auto redraws one line in place.
+if command -v script >/dev/null; then
+  script -qec "'$bin/inkwell-classify' --threads 1 --batch 8 '$tree' --out '$work/tty.csv'" /dev/null > "$work/tty.log" < /dev/null
+  grep -qaE $'\r[0-9,]+ (of [0-9,]+\+? )?files.*img/s' "$work/tty.log" || fail "no live status line on a terminal"
+  cmp -s "$work/tty.csv" "$work/full.csv" || fail "output rows differ with the status line shown"
+fi
+
 # One CPU: classification finishes (no TBB worker at all).
 timeout -k 5 60 taskset -c 0 "$bin/inkwell-classify" "$tree/5" --out "$work/one-cpu.csv" 2>/dev/null \
   || fail "one CPU: exit $?"

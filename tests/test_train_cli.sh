@@ -100,7 +100,7 @@ stop_with HUP "$work/h"
 
 # A diverging run stops with a clear message instead of writing garbage.
 set +e
-"$bin/inkwell-train" --data mnist --model fast --epochs 1 --lr 1e6 --optimizer sgd --out "$work/nan" > /dev/null 2> "$work/nan.err"; code=$?
+"$bin/inkwell-train" --data mnist --model fast --epochs 1 --lr 1e5 --optimizer sgd --out "$work/nan" > /dev/null 2> "$work/nan.err"; code=$?
 [[ $code -eq 1 ]] && grep -q "training diverged" "$work/nan.err" || fail "divergence: exit $code"
 # Usage errors exit 2.
 "$bin/inkwell-train" --epochs 0 >/dev/null 2>&1; [[ $? -eq 2 ]] || fail "--epochs 0"

@@ -95,7 +95,7 @@ Options parse(int argc, char** argv, std::unique_ptr<CLI::App>& app_out) {
   // A PATH that does not exist is a mistake in the command, as for ls or find: nothing is run.
   for (const std::string& p : o.paths) {
     std::error_code ec;
-    if (p != "-" && !fs::exists(fs::symlink_status(p, ec)) && !ec)
+    if (p != "-" && fs::symlink_status(p, ec).type() == fs::file_type::not_found)
       cli::usage_error(app, p + ": no such file or directory");
   }
   return o;

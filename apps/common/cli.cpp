@@ -56,6 +56,7 @@ void configure(CLI::App& app, const std::string& footer) {
   app.set_version_flag("--version", version_text(app.get_name()), "print the version (and oneDNN's, oneTBB's) and exit");
   app.set_help_flag("-h,--help", "print this help and exit");
   app.formatter(std::make_shared<Formatter>());
+  app.option_defaults()->disable_flag_override();  // --resume=no is an error, not a silent yes
   app.footer(footer);
 }
 
@@ -78,7 +79,11 @@ void parse(CLI::App& app, int argc, char** argv) {
     std::cout << e.what() << "\n";
     std::exit(kOk);
   } catch (const CLI::ParseError& e) {
-    usage_error(app, e.what());
+    std::string message = e.what();
+    // CLI11's words for "--flag=value" on a flag: "resume was given a disallowed flag override".
+    if (const size_t at = message.find(" was given a disallowed flag override"); at != std::string::npos)
+      message = "--" + message.substr(0, at) + " takes no value";
+    usage_error(app, message);
   }
 }
 
@@ -97,15 +102,15 @@ CLI::Validator whole(int64_t min, int64_t max) {
       "", "whole");
 }
 
-CLI::Validator real(double min, double max, bool open_min) {
+CLI::Validator real(double min, double max, bool open) {
   return CLI::Validator(
       [=](std::string& text) -> std::string {
         char* end = nullptr;
         const double v = std::strtod(text.c_str(), &end);
         if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v)) return "needs a number, got '" + text + "'";
-        if (v < min || v > max || (open_min && v == min)) {
+        if (v < min || v > max || (open && (v == min || v == max))) {
           char range[96];
-          std::snprintf(range, sizeof range, "must be %s %g and at most %g, got ", open_min ? "above" : "at least", min, max);
+          std::snprintf(range, sizeof range, open ? "must be between %g and %g (exclusive), got " : "must be %g to %g, got ", min, max);
           return range + text;
         }
         return "";

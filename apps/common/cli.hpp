@@ -33,8 +33,8 @@ void parse(CLI::App& app, int argc, char** argv);
 
 // A whole number in [min, max], digits only (an optional '-' where min < 0).
 CLI::Validator whole(int64_t min, int64_t max);
-// A finite real number in [min, max]; `open_min`: min itself is not allowed.
-CLI::Validator real(double min, double max, bool open_min = false);
+// A finite real number in [min, max], or in (min, max) when `open`.
+CLI::Validator real(double min, double max, bool open = false);
 // One of `choices`, else "'x' is not one of a, b, c; did you mean b?".
 CLI::Validator one_of(std::vector<std::string> choices);
 

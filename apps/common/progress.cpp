@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 namespace inkwell::cli {
@@ -17,7 +18,12 @@ ProgressMode parse_progress_mode(const std::string& text) {
 
 StatusLine::StatusLine(ProgressMode mode) : terminal_(isatty(STDERR_FILENO) == 1) {
   enabled_ = mode == ProgressMode::always || (mode == ProgressMode::automatic && terminal_);
-  interval_ = terminal_ ? std::chrono::milliseconds(200) : std::chrono::seconds(10);
+  interval_ = std::chrono::milliseconds(200);
+  if (!terminal_) {  // a log: a line every $INKWELL_PROGRESS_SECONDS (default 10)
+    const char* env = std::getenv("INKWELL_PROGRESS_SECONDS");
+    const double seconds = env ? std::atof(env) : 10.0;
+    interval_ = std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds > 0 ? seconds : 10.0));
+  }
   last_ = std::chrono::steady_clock::now();
 }
 

@@ -2,7 +2,8 @@
 // (stdout, --out) never mixes with it.
 //   --progress auto    only when stderr is a terminal: one line, redrawn in place (\r)
 //   --progress always  also into a pipe or log: on a terminal as above, elsewhere a plain line
-//                      every 10 s (a log of `... 2>&1 | tee log` stays readable)
+//                      every 10 s, or $INKWELL_PROGRESS_SECONDS (a log of `... 2>&1 | tee log`
+//                      stays readable)
 //   --progress never
 #pragma once
 

@@ -119,7 +119,7 @@ Options parse_options(int argc, char** argv) {
       }, "", "prefetch"))->capture_default_str();
   app.add_option("--valid", valid,
                  "validation images held out of the training set: N images, a share (0.1) or a percentage (10%); "
-                 "default 10% capped at 5000 (MNIST: 5000)")
+                 "default 10% capped at 5000 (MNIST: 5000; a share given is not capped)")
       ->type_name("N|X|P%")
       ->check(CLI::Validator([](std::string& t) -> std::string {
         ValidSize v;
@@ -172,7 +172,7 @@ Options parse_options(int argc, char** argv) {
   o.augment = augment_flag ? true : no_augment_flag ? false : r.augment_handwriting && o.data != "fashion";
 
   o.prefetch = prefetch == "auto" ? kAutoPrefetch : std::stoi(prefetch);
-  parse_valid(valid, o.valid);
+  if (app.count("--valid")) parse_valid(valid, o.valid);  // a share given is not capped
   if (!checkpoint_every.empty()) {
     if (checkpoint_every.back() == 'm') o.checkpoint_minutes = std::stod(checkpoint_every);
     else o.checkpoint_steps = std::stoll(checkpoint_every);

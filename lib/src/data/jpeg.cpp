@@ -74,6 +74,21 @@ GrayImage apply_orientation(const GrayImage& image, int orientation) {
   return out;
 }
 
+std::vector<uint8_t> encode_jpeg(const GrayImage& image, int quality) {
+  const std::unique_ptr<void, int (*)(tjhandle)> handle(tjInitCompress(), tjDestroy);
+  if (!handle) throw Error("out of memory");
+  unsigned char* jpeg = nullptr;
+  unsigned long size = 0;
+  if (tjCompress2(handle.get(), image.pixels.data(), static_cast<int>(image.width), static_cast<int>(image.width),
+                  static_cast<int>(image.height), TJPF_GRAY, &jpeg, &size, TJSAMP_GRAY, quality, 0) != 0) {
+    tjFree(jpeg);
+    throw error("cannot encode JPEG (", tjGetErrorStr2(handle.get()), ")");
+  }
+  std::vector<uint8_t> out(jpeg, jpeg + size);
+  tjFree(jpeg);
+  return out;
+}
+
 GrayImage decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels) {
   if (bytes.size() < 3 || bytes[0] != 0xFF || bytes[1] != 0xD8 || bytes[2] != 0xFF) throw Error("not a JPEG file");
   const std::unique_ptr<void, int (*)(tjhandle)> handle(tjInitDecompress(), tjDestroy);

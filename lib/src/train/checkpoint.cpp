@@ -6,6 +6,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 
 #include "inkwell/core/atomic_file.hpp"
 #include "inkwell/core/error.hpp"
@@ -127,6 +128,9 @@ void save_model_file(const std::string& path, const ModelFile& m) {
 }
 
 ModelFile load_model_file(const std::string& path) {
+  // A run's directory given for its model: say which file was meant.
+  if (std::filesystem::is_directory(path) && std::filesystem::is_regular_file(std::filesystem::path(path) / "model.inkw"))
+    throw error(path, ": is a directory; did you mean ", (std::filesystem::path(path) / "model.inkw").string(), "?");
   return parse_model_file(read_regular_file(path, kMaxModelFileBytes), path);
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "inkwell/data/image.hpp"
 
@@ -14,6 +15,9 @@ namespace inkwell {
 // as a bad CRC is for PNG, so no half-grey image is ever classified. Progressive files are
 // limited to 500 scans (the known slow-decode attack).
 GrayImage decode_jpeg(std::span<const uint8_t> bytes, int64_t max_pixels = kDefaultMaxPixels);
+
+// Grey JPEG bytes of `image` at `quality` (1-100): how inkwell-export writes JPEG trees.
+std::vector<uint8_t> encode_jpeg(const GrayImage& image, int quality = 95);
 
 // The EXIF orientation (1-8) in a JPEG's APP1 segment, 1 when there is none or it is malformed.
 int exif_orientation(std::span<const uint8_t> jpeg);

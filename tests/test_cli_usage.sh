@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Every app over a table of invocations: exit code, the stream the message goes to, and the
+# message. Every flag an app's --help lists must appear in at least one row of that app, so a new
+# flag without a row fails this test. None of these invocations reaches the training or
+# classification work: they are refused while parsing, or end at once.
+# usage: test_cli_usage.sh BIN_DIR SOURCE_DIR
+set -uo pipefail
+bin=$1
+src=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+mkdir -p tree/a run empty
+cp "$src/models/default.inkw" model.inkw
+cp "$src/models/default.inkw" run/model.inkw   # a model, not a checkpoint of a run
+: > file.txt
+failures=0 rows=0
+
+# app | arguments (bash words) | exit code | out or err | extended regex the stream must match
+table=$(cat <<'ROWS'
+train    | --help                                  | 0 | out | ^Trains a CNN
+train    | -h                                      | 0 | out | Usage: inkwell-train
+train    | --version                               | 0 | out | ^inkwell-train [0-9]+\.[0-9]+\.[0-9]+ \(oneDNN [0-9.]+, oneTBB
+train    | --bogus                                 | 2 | err | ^inkwell-train: The following argument was not expected: --bogus
+train    | -v                                      | 2 | err | not expected: -v
+train    | extra                                   | 2 | err | not expected: extra
+train    | --data                                  | 2 | err | ^inkwell-train: --data: 1 required
+train    | --data mnsit                            | 2 | err | did you mean mnist\?
+train    | --data /nonexistent/dir                 | 2 | err | neither a dataset name .* nor an existing file
+train    | --test-fraction 1                       | 2 | err | --test-fraction: must be between 0 and 1 \(exclusive\), got 1
+train    | --test-fraction 0                       | 2 | err | --test-fraction: must be between 0 and 1
+train    | --test-fraction half                    | 2 | err | --test-fraction: needs a number, got 'half'
+train    | --skip-bad=yes                          | 2 | err | --skip-bad takes no value
+train    | --model seedd                           | 2 | err | not a preset \(seed, fast, best\).*did you mean seed\?
+train    | --model conv8k5-nope                    | 2 | err | --model: .*nope
+train    | --epochs 0                              | 2 | err | --epochs: must be 1 to 100000, got 0
+train    | --epochs 2.5                            | 2 | err | --epochs: needs a whole number, got '2.5'
+train    | --batch 0                               | 2 | err | --batch: must be 1 to 65536, got 0
+train    | --batch 99999999999999999999            | 2 | err | --batch: must be 1 to 65536
+train    | --lr 0                                  | 2 | err | --lr: must be between 0 and
+train    | --lr nan                                | 2 | err | --lr: needs a number, got 'nan'
+train    | --weight-decay -1                       | 2 | err | --weight-decay: must be 0 to 1, got -1
+train    | --optimizer adma                        | 2 | err | 'adma' is not one of adam, adamw, sgd; did you mean adam\?
+train    | --schedule cos                          | 2 | err | did you mean cosine\?
+train    | --seed -1                               | 2 | err | --seed: needs a whole number, got '-1'|--seed: must be
+train    | --seed abc                              | 2 | err | --seed: needs a whole number, got 'abc'
+train    | --seed 18446744073709551616             | 2 | err | --seed: must be 0 to
+train    | --threads -1                            | 2 | err | --threads: must be 0 to 4096, got -1
+train    | --prefetch soon                         | 2 | err | --prefetch: takes auto or 0 to 64, got 'soon'
+train    | --valid 1.5                             | 2 | err | --valid: needs N images, a share
+train    | --valid 100%                            | 2 | err | --valid: needs N images
+train    | --augment --no-augment                  | 2 | err | --augment excludes --no-augment
+train    | --no-augment=1                          | 2 | err | --no-augment takes no value
+train    | --out                                   | 2 | err | --out: 1 required
+train    | --force=no                              | 2 | err | --force takes no value
+train    | --keep-best --valid 0                   | 2 | err | --keep-best .* needs --valid above 0
+train    | --test-at-end=1                         | 2 | err | --test-at-end takes no value
+train    | --checkpoint-every 0                    | 2 | err | --checkpoint-every: takes N steps or M minutes
+train    | --checkpoint-every 5h                   | 2 | err | --checkpoint-every: takes N steps or M minutes
+train    | --resume run --lr 0.1                   | 2 | err | --lr cannot be given with it
+train    | --resume run --out run                  | 2 | err | --resume DIR is the run's --out
+train    | --resume run                            | 1 | err | ^inkwell-train: run/model.inkw: not a resumable checkpoint
+train    | --resume empty                          | 1 | err | ^inkwell-train: empty/model.inkw: cannot open
+train    | --progress loud                         | 2 | err | --progress: 'loud' is not one of auto, always, never
+classify | --help                                  | 0 | out | ^Classifies image files
+classify | --version                               | 0 | out | ^inkwell-classify [0-9]+\.[0-9]+
+classify |                                         | 2 | err | PATH is required
+classify | -v tree                                 | 2 | err | not expected: -v
+classify | --bogus tree                            | 2 | err | not expected: --bogus
+classify | /nonexistent                            | 2 | err | ^inkwell-classify: /nonexistent: no such file or directory
+classify | --model run tree                        | 1 | err | ^inkwell-classify: run: is a directory; did you mean run/model.inkw\?
+classify | --model file.txt tree                   | 1 | err | ^inkwell-classify: file.txt: not an inkwell model file
+classify | --model nowhere.inkw tree               | 1 | err | ^inkwell-classify: nowhere.inkw: cannot open
+classify | --out                                   | 2 | err | --out: 1 required
+classify | --format xml tree                       | 2 | err | --format: 'xml' is not one of csv, jsonl
+classify | --top-k 0 tree                          | 2 | err | --top-k: must be 1 to 1000, got 0
+classify | --threads -1 tree                       | 2 | err | --threads: must be 0 to 4096, got -1
+classify | --threads x tree                        | 2 | err | --threads: needs a whole number, got 'x'
+classify | --batch 0 tree                          | 2 | err | --batch: must be 1 to 65536, got 0
+classify | --executors -2 tree                     | 2 | err | --executors: must be 0 to 4096
+classify | --ext                                   | 2 | err | --ext: 1 required
+classify | --labels-from-dirs=1 tree               | 2 | err | --labels-from-dirs takes no value
+classify | --resume tree                           | 2 | err | --resume needs --out FILE
+classify | --max-pixels 0 tree                     | 2 | err | --max-pixels: must be 1 to
+classify | --null=1 -                              | 2 | err | --null takes no value
+classify | --progress loud tree                    | 2 | err | --progress: 'loud' is not one of
+classify | --model model.inkw --progress never tree | 3 | err | no files found with extension .png, .jpg, .jpeg
+classify | --model model.inkw --ext .jpg -0 -      | 3 | err | no files found
+export   | --help                                  | 0 | out | ^Writes an IDX dataset
+export   | --version                               | 0 | out | ^inkwell-export [0-9]+\.[0-9]+
+export   |                                         | 2 | err | --out is required
+export   | --out x --bogus                         | 2 | err | not expected: --bogus
+export   | --data mnsit --out x                    | 2 | err | did you mean mnist\?
+export   | --split valid --out x                   | 2 | err | --split: 'valid' is not one of test, train, all
+export   | --variants=1 --out x                    | 2 | err | --variants takes no value
+export   | --seed abc --out x                      | 2 | err | --seed: needs a whole number, got 'abc'
+export   | --seed -1 --out x                       | 2 | err | --seed: needs a whole number|--seed: must be
+ROWS
+)
+
+while IFS='|' read -r app args code stream pattern; do
+  app=$(echo $app) code=$(echo $code) stream=$(echo $stream)
+  pattern=$(sed 's/^ *//; s/ *$//' <<<"$pattern")
+  [[ -z $app ]] && continue
+  eval "argv=($args)"
+  "$bin/inkwell-$app" "${argv[@]}" > out 2> err < /dev/null
+  got=$?
+  rows=$((rows + 1))
+  other=$([[ $stream == out ]] && echo err || echo out)
+  # Usage errors: one line with the reason, one pointing to --help, nothing on stdout.
+  if [[ $got -ne $code ]] || ! grep -qE -- "$pattern" "$stream" || { [[ $stream == err && $code == 2 ]] && [[ -s out ]]; } ||
+     { [[ $code == 2 ]] && ! tail -1 err | grep -q -- "--help' for the options"; } ||
+     { [[ $code == 0 && $stream == out ]] && [[ -s err ]]; }; then
+    echo "FAIL: inkwell-$app $args: exit $got (want $code), $stream should match /$pattern/"
+    echo "  stdout: $(head -c 300 out)"
+    echo "  stderr: $(head -c 300 err)"
+    failures=$((failures + 1))
+  fi
+done <<<"$table"
+
+# Every flag of every app's --help has a row.
+for app in train classify export; do
+  for flag in $("$bin/inkwell-$app" --help | grep -oE '^  (-[a-z0-9],)?--[a-z0-9-]+' | grep -oE -- '--[a-z0-9-]+'); do
+    if ! grep -E "^$app +\|" <<<"$table" | cut -d'|' -f2 | grep -qE -- "(^| )$flag( |=|$)"; then
+      echo "FAIL: inkwell-$app $flag has no row in the table"
+      failures=$((failures + 1))
+    fi
+  done
+done
+echo "$rows rows, $failures failed"
+[[ $failures -eq 0 ]]
