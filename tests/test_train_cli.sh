@@ -90,6 +90,43 @@ set -e
 grep -q "skipped 1 bad files" "$work/t2.err" || fail "--skip-bad did not report the file"
 grep -q "corrupt.png" "$work/t2.err" || fail "--skip-bad did not name the file"
 
+# A small tree (1,500 images): the default --valid is a share (10%), so it trains without flags.
+for c in 0 1 2 3 4 5 6 7 8 9; do
+  mkdir -p "$work/small/$c"
+  find "$work/png/test/$c" -name '0*.png' | sort | sed -n 1,150p | xargs cp -t "$work/small/$c"
+done
+small=(--data "$work/small" --model fast --epochs 3 --batch 32 --progress never)
+"$bin/inkwell-train" "${small[@]}" --keep-best --test-at-end --out "$work/s1" > "$work/s1.log" 2> "$work/s1.err" \
+  || fail "small tree with default --valid: $(cat "$work/s1.err")"
+grep -q "(1158 train, 128 valid, 214 test)" "$work/s1.log" || fail "small tree split: $(head -1 "$work/s1.log")"
+# metrics.csv: an lr column (cosine: falling), test figures only in the last row (--test-at-end).
+head -1 "$work/s1/metrics.csv" | grep -q ',seconds,lr$' || fail "no lr column"
+awk -F, 'NR > 1 { if (NR < 4 && $6 != "") exit 1; if (NR == 4 && $6 == "") exit 1; if (NR > 2 && $10 >= prev) exit 1; prev = $10 }' \
+  "$work/s1/metrics.csv" || fail "--test-at-end or lr column wrong: $(cat "$work/s1/metrics.csv")"
+[[ -s "$work/s1/confusion.csv" ]] || fail "--test-at-end wrote no confusion matrix"
+# --keep-best: best.inkw, the epoch with the highest valid_acc, loads and classifies.
+best=$(awk -F, 'NR > 1 && $5 > max { max = $5; e = $1 } END { print e }' "$work/s1/metrics.csv")
+grep -q "best validation accuracy .* at epoch $best: " "$work/s1.log" || fail "--keep-best: not epoch $best: $(tail -3 "$work/s1.log")"
+"$bin/inkwell-classify" --model "$work/s1/best.inkw" "$work/small/3" --out /dev/null 2>/dev/null || fail "best.inkw does not classify"
+# --valid 0: no validation figures anywhere.
+"$bin/inkwell-train" "${small[@]}" --epochs 1 --valid 0 --out "$work/s2" > "$work/s2.log" || fail "--valid 0 run"
+grep -q "valid" <(grep '^epoch' "$work/s2.log") && fail "--valid 0 printed validation figures: $(grep '^epoch' "$work/s2.log")"
+awk -F, 'NR == 2 && ($4 != "" || $5 != "") { exit 1 }' "$work/s2/metrics.csv" || fail "--valid 0: metrics.csv has valid figures"
+# An unfinished run in --out is not overwritten by a new one, unless --force.
+cp -r "$work/b" "$work/u"
+"$bin/inkwell-train" --data mnist --model fast --epochs 1 --out "$work/s1" --progress never > /dev/null 2>&1 \
+  || fail "a finished run's --out should be reusable"
+set +e
+"$bin/inkwell-train" "${small[@]}" --out "$work/k2" > /dev/null 2>&1 &
+pid=$!
+for _ in $(seq 200); do grep -q '^epoch' <(cat "$work/k2/metrics.csv" 2>/dev/null) && break; sleep 0.05; done
+kill -INT $pid; wait $pid
+"$bin/inkwell-train" "${small[@]}" --out "$work/k2" > /dev/null 2> "$work/k2.err"; code=$?
+set -e
+[[ $code -eq 2 ]] && grep -q "holds an unfinished run .*--resume $work/k2, or give --force" "$work/k2.err" \
+  || fail "unfinished run overwritten: exit $code, $(cat "$work/k2.err")"
+"$bin/inkwell-train" "${small[@]}" --epochs 1 --force --out "$work/k2" > /dev/null || fail "--force did not start over"
+
 # One CPU: no TBB worker exists, and training and evaluation still finish (they used to hang).
 timeout -k 5 120 taskset -c 0 "$bin/inkwell-train" "${tree_args[@]}" --skip-bad --threads 1 --out "$work/one" \
   > /dev/null 2>&1 || fail "one CPU: exit $?"

@@ -57,6 +57,7 @@ void configure(CLI::App& app, const std::string& footer) {
   app.set_help_flag("-h,--help", "print this help and exit");
   app.formatter(std::make_shared<Formatter>());
   app.option_defaults()->disable_flag_override();  // --resume=no is an error, not a silent yes
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // the last one counts, as in most tools
   app.footer(footer);
 }
 
