@@ -93,8 +93,19 @@ export   | --out x --bogus                         | 2 | err | not expected: --b
 export   | --data mnsit --out x                    | 2 | err | did you mean mnist\?
 export   | --split valid --out x                   | 2 | err | --split: 'valid' is not one of test, train, all
 export   | --variants=1 --out x                    | 2 | err | --variants takes no value
+export   | --format gif --out x                      | 2 | err | --format: 'gif' is not one of png, jpg
 export   | --seed abc --out x                      | 2 | err | --seed: needs a whole number, got 'abc'
 export   | --seed -1 --out x                       | 2 | err | --seed: needs a whole number|--seed: must be
+info     | --help                                  | 0 | out | ^Summarises a model file
+info     | --version                               | 0 | out | ^inkwell-info [0-9]+\.[0-9]+
+info     |                                         | 2 | err | MODEL is required
+info     | seedd                                   | 2 | err | 'seedd' is neither a file nor a preset or spec
+info     | seed extra                              | 2 | err | not expected: extra
+info     | seed                                    | 0 | out | total +28,938 +5\.68 M
+info     | best                                    | 0 | out | total +871,018 +38\.19 M
+info     | model.inkw                              | 0 | out | classes +10: 0 1 2 3 4 5 6 7 8 9
+info     | file.txt                                | 1 | err | ^inkwell-info: file.txt: not an inkwell model file
+info     | run                                     | 1 | err | ^inkwell-info: run: is a directory; did you mean run/model.inkw\?
 ROWS
 )
 
@@ -119,7 +130,7 @@ while IFS='|' read -r app args code stream pattern; do
 done <<<"$table"
 
 # Every flag of every app's --help has a row.
-for app in train classify export; do
+for app in train classify export info; do
   for flag in $("$bin/inkwell-$app" --help | grep -oE '^  (-[a-z0-9],)?--[a-z0-9-]+' | grep -oE -- '--[a-z0-9-]+'); do
     if ! grep -E "^$app +\|" <<<"$table" | cut -d'|' -f2 | grep -qE -- "(^| )$flag( |=|$)"; then
       echo "FAIL: inkwell-$app $flag has no row in the table"

@@ -105,12 +105,15 @@ std::vector<LayerSpec> parse_spec(const std::string& spec) {
   return layers;
 }
 
-std::vector<NamedDims> state_shapes(const Architecture& arch) {
+std::vector<NamedDims> state_shapes(const Architecture& arch) { return describe(arch).state; }
+
+ArchitectureShapes describe(const Architecture& arch) {
   if (arch.input.size() != 3) throw error("model input must be (C, H, W), got ", to_string(arch.input));
   for (int64_t d : arch.input)
     if (d < 1 || d > kMaxSpecWidth) throw error("model input ", to_string(arch.input), " is out of range");
   Dims shape = arch.input;  // one image: (C, H, W), or (C) after an fc
   std::vector<NamedDims> params, buffers;
+  std::vector<LayerSummary> layers;
   int convs = 0, fcs = 0, bns = 0;
   int64_t elements = 0;
   auto add = [&](std::vector<NamedDims>& list, std::string name, Dims dims) {
@@ -119,6 +122,9 @@ std::vector<NamedDims> state_shapes(const Architecture& arch) {
     list.push_back({std::move(name), std::move(dims)});
   };
   for (const LayerSpec& l : parse_spec(arch.spec)) {
+    const size_t params_before = params.size();
+    const int64_t inputs = element_count(shape);
+    double flops = 0;
     switch (l.kind) {
       case LayerSpec::Kind::conv:
       case LayerSpec::Kind::maxpool: {
@@ -131,6 +137,7 @@ std::vector<NamedDims> state_shapes(const Architecture& arch) {
           const std::string name = "conv" + std::to_string(++convs);
           add(params, name + ".weights", {l.out, shape[0], l.kernel, l.kernel});
           add(params, name + ".bias", {l.out});
+          flops = 2.0 * static_cast<double>(l.out * h * w) * static_cast<double>(shape[0] * l.kernel * l.kernel);
           shape[0] = l.out;
         }
         shape[1] = h, shape[2] = w;
@@ -142,6 +149,7 @@ std::vector<NamedDims> state_shapes(const Architecture& arch) {
         weights.insert(weights.begin(), l.out);
         add(params, name + ".weights", weights);
         add(params, name + ".bias", {l.out});
+        flops = 2.0 * static_cast<double>(inputs) * static_cast<double>(l.out);
         shape = {l.out};
         break;
       }
@@ -159,9 +167,12 @@ std::vector<NamedDims> state_shapes(const Architecture& arch) {
     if (element_count(shape) > kMaxSpecActivations)
       throw error("model spec '", arch.spec, "': one image's activations ", to_string(shape), " are over ",
                   kMaxSpecActivations, " values");
+    int64_t layer_params = 0;
+    for (size_t i = params_before; i < params.size(); ++i) layer_params += element_count(params[i].dims);
+    layers.push_back({to_string(l), shape, layer_params, flops});
   }
   params.insert(params.end(), buffers.begin(), buffers.end());
-  return params;
+  return {params, layers};
 }
 
 std::string to_string(const LayerSpec& layer) {

@@ -62,4 +62,17 @@ struct NamedDims {
 };
 std::vector<NamedDims> state_shapes(const Architecture& arch);
 
+// The same walk, layer by layer, for a model summary (inkwell-info).
+struct LayerSummary {
+  std::string layer;  // its spec token, "conv16k5p2"
+  Dims output;        // one image's output, (C, H, W) or (N)
+  int64_t parameters; // trained values it holds (batch norm's running statistics not counted)
+  double flops;       // per image: conv and fc multiply-adds x 2 (pool, bn, relu not counted)
+};
+struct ArchitectureShapes {
+  std::vector<NamedDims> state;
+  std::vector<LayerSummary> layers;
+};
+ArchitectureShapes describe(const Architecture& arch);
+
 }  // namespace inkwell

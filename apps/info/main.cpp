@@ -1,0 +1,92 @@
+// inkwell-info: a model summary, for a model file (.inkw) or an architecture (preset or spec):
+// layers with their output shapes, parameters and FLOPs per image, then, for a file, its classes,
+// input preprocessing and normalisation, and the training settings and figures stored in it.
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "../common/cli.hpp"
+#include "../common/progress.hpp"
+#include "inkwell/core/error.hpp"
+#include "inkwell/nn/spec.hpp"
+#include "inkwell/train/checkpoint.hpp"
+
+namespace fs = std::filesystem;
+using namespace inkwell;
+namespace cli = inkwell::cli;
+
+namespace {
+
+std::string dims_text(const Dims& d) {
+  std::string out;
+  for (int64_t v : d) out += (out.empty() ? "" : "x") + std::to_string(v);
+  return out;
+}
+
+std::string flops_text(double f) {
+  char buf[32];
+  if (f >= 1e9) std::snprintf(buf, sizeof buf, "%.2f G", f / 1e9);
+  else if (f >= 1e6) std::snprintf(buf, sizeof buf, "%.2f M", f / 1e6);
+  else if (f >= 1e3) std::snprintf(buf, sizeof buf, "%.1f k", f / 1e3);
+  else std::snprintf(buf, sizeof buf, "%.0f", f);
+  return buf;
+}
+
+void print_layers(const Architecture& arch) {
+  const ArchitectureShapes shapes = describe(arch);
+  std::printf("architecture  %s\ninput         %s (C x H x W)\n\n", arch.spec.c_str(), dims_text(arch.input).c_str());
+  std::printf("  #  %-14s %-12s %12s %12s\n", "layer", "output", "parameters", "FLOPs/image");
+  int64_t params = 0;
+  double flops = 0;
+  for (size_t i = 0; i < shapes.layers.size(); ++i) {
+    const LayerSummary& l = shapes.layers[i];
+    std::printf("%3zu  %-14s %-12s %12s %12s\n", i + 1, l.layer.c_str(), dims_text(l.output).c_str(),
+                l.parameters ? cli::thousands(l.parameters).c_str() : "-", l.flops > 0 ? flops_text(l.flops).c_str() : "-");
+    params += l.parameters, flops += l.flops;
+  }
+  std::printf("     %-27s %12s %12s\n", "total", cli::thousands(params).c_str(), flops_text(flops).c_str());
+  std::printf("(FLOPs: conv and fc multiply-adds x 2; %s of f32 parameters)\n", (cli::thousands(params * 4 / 1024) + " KiB").c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string target;
+  CLI::App app("Summarises a model file (.inkw) or an architecture (a preset such as seed, or a spec): layers,\n"
+               "output shapes, parameters and FLOPs per image; for a file, also its classes, preprocessing and\n"
+               "the training settings and figures stored in it.",
+               "inkwell-info");
+  cli::configure(app, "\nexit: 0 done, 1 error (named), 2 usage error\n");
+  app.add_option("MODEL", target, "a model file, a preset (seed, fast, best) or a spec")->type_name("")->required();
+  cli::parse(app, argc, argv);
+  return cli::run_or_report("inkwell-info", [&] {
+    std::error_code ec;
+    if (!fs::exists(target, ec)) {
+      // Not a file: an architecture, named or spelt out.
+      std::string spec;
+      try {
+        spec = resolve_spec(target);
+      } catch (const std::exception& e) {
+        cli::usage_error(app, "'" + target + "' is neither a file nor a preset or spec (" + e.what() + ")");
+      }
+      print_layers({spec, {1, 28, 28}});
+      return cli::kOk;
+    }
+    const ModelFile f = load_model_file(target);
+    std::printf("model file    %s (%s bytes)\n", target.c_str(), cli::thousands(static_cast<int64_t>(fs::file_size(target))).c_str());
+    print_layers(f.architecture);
+    std::string classes;
+    for (size_t i = 0; i < f.classes.size() && i < 64; ++i) classes += (i ? " " : "") + f.classes[i];
+    if (f.classes.size() > 64) classes += " ...";
+    std::printf("\nclasses       %zu: %s\n", f.classes.size(), classes.c_str());
+    std::printf("preprocessing grey, dark background; real-world images MNIST-style (20x20 box, centre of mass, 28x28)\n");
+    std::printf("normalisation (pixel / 255 - %.4f) / %.4f\n", f.normalization.mean, f.normalization.std);
+    std::printf("optimizer state %s\n", f.optimizer.empty() ? "none (inference only)" : "stored (resumable checkpoint)");
+    if (!f.meta.empty()) {
+      std::printf("\nstored settings and figures:\n");
+      for (const auto& [key, value] : f.meta) std::printf("  %-20s %s\n", key.c_str(), value.c_str());
+    }
+    return cli::kOk;
+  });
+}
