@@ -6,7 +6,7 @@
 # usage: test_cli_usage.sh BIN_DIR SOURCE_DIR
 set -uo pipefail
 bin=$1
-src=$2
+src=$(realpath "$2")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"

@@ -8,7 +8,7 @@
 # usage: test_docs.sh BIN_DIR SOURCE_DIR   (needs MNIST: ctest's fetch fixture)
 set -uo pipefail
 bin=$1
-src=$2
+src=$(realpath "$2")
 work=$(mktemp -d)
 [[ -n ${KEEP:-} ]] && echo "work: $work"
 trap '[[ -n ${KEEP:-} ]] || rm -rf "$work"' EXIT
