@@ -5,7 +5,7 @@
 # classification work: they are refused while parsing, or end at once.
 # usage: test_cli_usage.sh BIN_DIR SOURCE_DIR
 set -uo pipefail
-bin=$1
+bin=$(realpath "$1")
 src=$(realpath "$2")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -68,6 +68,8 @@ classify |                                         | 2 | err | PATH is required
 classify | -v tree                                 | 2 | err | not expected: -v
 classify | --bogus tree                            | 2 | err | not expected: --bogus
 classify | /nonexistent                            | 2 | err | ^inkwell-classify: /nonexistent: no such file or directory
+classify | -- -v                                   | 2 | err | ^inkwell-classify: -v: no such file or directory
+classify | --threads 0 --model model.inkw --ext .jpg tree | 3 | err | no files found
 classify | --model run tree                        | 1 | err | ^inkwell-classify: run: is a directory; did you mean run/model.inkw\?
 classify | --model file.txt tree                   | 1 | err | ^inkwell-classify: file.txt: not an inkwell model file
 classify | --model nowhere.inkw tree               | 1 | err | ^inkwell-classify: nowhere.inkw: cannot open

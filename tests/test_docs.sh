@@ -7,7 +7,7 @@
 #  3. every flag of every app's --help is named somewhere in the README.
 # usage: test_docs.sh BIN_DIR SOURCE_DIR   (needs MNIST: ctest's fetch fixture)
 set -uo pipefail
-bin=$1
+bin=$(realpath "$1")
 src=$(realpath "$2")
 work=$(mktemp -d)
 [[ -n ${KEEP:-} ]] && echo "work: $work"

@@ -119,6 +119,29 @@ TEST(Report, CurvesHaveThreePanelsWithTheirSeriesAndOneLegend) {
   EXPECT_NE(svg.find("Error rate (log scale)"), std::string::npos);
   EXPECT_NE(svg.find(">1%</text>"), std::string::npos);
   expect_clean_layout(svg, "4 epochs");
+  // Tick marks on both axes of every panel, and no marker on a frame: the x axis is padded.
+  EXPECT_GE(count(svg, "stroke='#333' stroke-width='1.0'/>"), 3 * (4 + 3));  // 4 epochs, 3+ y ticks
+  const std::regex frame("<rect x='([0-9.]+)' y='([0-9.]+)' width='([0-9.]+)' height='([0-9.]+)' fill='none' stroke='#333'/>");
+  const std::regex circle("<circle cx='([0-9.]+)' cy='([0-9.]+)'");
+  std::vector<std::array<double, 4>> frames;
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), frame); it != std::sregex_iterator(); ++it)
+    frames.push_back({std::stod((*it)[1]), std::stod((*it)[2]), std::stod((*it)[3]), std::stod((*it)[4])});
+  ASSERT_EQ(frames.size(), 3u);
+  int inside = 0;
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), circle); it != std::sregex_iterator(); ++it) {
+    const double x = std::stod((*it)[1]), y = std::stod((*it)[2]);
+    for (const auto& f : frames)
+      if (x > f[0] && x < f[0] + f[2] && y >= f[1] && y <= f[1] + f[3]) {
+        EXPECT_GT(x - f[0], 10) << "a point on the left frame";
+        EXPECT_GT(f[0] + f[2] - x, 10) << "a point on the right frame";
+        ++inside;
+      }
+  }
+  EXPECT_EQ(inside, 3 * 4);
+  // The legend sits above every panel, where no data is drawn.
+  for (const TextBox& b : text_boxes(svg))
+    if (b.text == "train" || b.text == "valid" || b.text == "test")
+      for (const auto& f : frames) EXPECT_LT(b.corners[2][1], f[1]) << "legend entry '" << b.text << "' inside a panel";
   // --valid 0 and --test-at-end: series without points are left out, legend included.
   std::vector<CurvePoint> pts = run(3);
   for (CurvePoint& p : pts) p.has_valid = false, p.has_test = p.epoch == 3;

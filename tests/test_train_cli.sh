@@ -112,6 +112,16 @@ grep -q "best validation accuracy .* at epoch $best: " "$work/s1.log" || fail "-
 "$bin/inkwell-train" "${small[@]}" --epochs 1 --valid 0 --out "$work/s2" > "$work/s2.log" || fail "--valid 0 run"
 grep -q "valid" <(grep '^epoch' "$work/s2.log") && fail "--valid 0 printed validation figures: $(grep '^epoch' "$work/s2.log")"
 awk -F, 'NR == 2 && ($4 != "" || $5 != "") { exit 1 }' "$work/s2/metrics.csv" || fail "--valid 0: metrics.csv has valid figures"
+# The live line goes to stderr, never into stdout's epoch lines (`| tee log` keeps it on the terminal).
+INKWELL_PROGRESS_SECONDS=0.001 "$bin/inkwell-train" "${small[@]}" --epochs 1 --progress always --out "$work/s3" \
+  > "$work/s3.log" 2> "$work/s3.err" || fail "--progress always run"
+grep -qE '^epoch 1/1  step [0-9]+/[0-9]+  loss [0-9.]+  [0-9,]+ img/s  ETA epoch .*, run ' "$work/s3.err" \
+  || fail "no status line on stderr: $(head -3 "$work/s3.err")"
+grep -q 'step' "$work/s3.log" && fail "status line in stdout"
+# A diverged loss is printed readably and warned about.
+"$bin/inkwell-train" "${small[@]}" --epochs 1 --lr 100 --out "$work/s4" > "$work/s4.log" 2> "$work/s4.err" || fail "lr 100 run"
+grep -qE '^epoch 1/1  train loss [0-9]\.[0-9]{3}e\+[0-9]+ acc' "$work/s4.log" && grep -q "has diverged; a lower --lr" "$work/s4.err" \
+  || fail "diverged loss: $(cat "$work/s4.log" "$work/s4.err")"
 # An unfinished run in --out is not overwritten by a new one, unless --force.
 cp -r "$work/b" "$work/u"
 "$bin/inkwell-train" --data mnist --model fast --epochs 1 --out "$work/s1" --progress never > /dev/null 2>&1 \

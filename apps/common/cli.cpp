@@ -83,7 +83,7 @@ void parse(CLI::App& app, int argc, char** argv) {
     std::string message = e.what();
     // CLI11's words for "--flag=value" on a flag: "resume was given a disallowed flag override".
     if (const size_t at = message.find(" was given a disallowed flag override"); at != std::string::npos)
-      message = "--" + message.substr(0, at) + " takes no value";
+      message = "--" + message.substr(message.find_first_not_of('-'), at - message.find_first_not_of('-')) + " takes no value";
     usage_error(app, message);
   }
 }
