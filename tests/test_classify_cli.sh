@@ -135,9 +135,9 @@ paste -d, "$work/full.csv" "$work/jpg.csv" | awk -F, -v out="$work/jpg.diff" '
   || fail "JPEG labels differ from PNG labels: $(head -3 "$work/jpg.diff" 2>/dev/null)"
 
 # Paths on stdin: CRLF lines (a list made on Windows) and NUL-separated (find -print0).
-find "$tree/3" -name '*.png' | sort | head -20 > "$work/list"
+find "$tree/3" -name '*.png' | sort | sed -n 1,20p > "$work/list"
 sed 's/$/\r/' "$work/list" | "$bin/inkwell-classify" - --out "$work/crlf.csv" 2>/dev/null || fail "CRLF list: exit $?"
-find "$tree/3" -name '*.png' -print0 | sort -z | head -z -n 20 | "$bin/inkwell-classify" -0 - --out "$work/nul.csv" 2>/dev/null \
+find "$tree/3" -name '*.png' -print0 | sort -z | sed -z -n 1,20p | "$bin/inkwell-classify" -0 - --out "$work/nul.csv" 2>/dev/null \
   || fail "-0 list: exit $?"
 "$bin/inkwell-classify" - --out "$work/lf.csv" < "$work/list" 2>/dev/null
 cmp -s "$work/crlf.csv" "$work/lf.csv" && cmp -s "$work/nul.csv" "$work/lf.csv" || fail "CRLF or -0 list rows differ from LF's"
