@@ -31,7 +31,7 @@ void parse(CLI::App& app, int argc, char** argv);
 // A usage error found after parsing (flags that do not go together): exits 2, like parse().
 [[noreturn]] void usage_error(const CLI::App& app, const std::string& message);
 
-// A whole number in [min, max], digits only (an optional '-' where min < 0).
+// A whole number in [min, max]: digits with an optional '-' (refused by the range, not wrapped).
 CLI::Validator whole(int64_t min, int64_t max);
 // A finite real number in [min, max], or in (min, max) when `open`.
 CLI::Validator real(double min, double max, bool open = false);

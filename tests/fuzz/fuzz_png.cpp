@@ -1,22 +1,7 @@
-// PNG decoding + preprocessing of any bytes. Property: an image whose pixels match its declared
-// size within the pixel limit, or an inkwell::Error; never another exception, a crash, UB (ASan,
-// UBSan), more than libFuzzer's -rss_limit_mb, or more than its -timeout.
-#include <cstdint>
-#include <cstdlib>
-
-#include "inkwell/core/error.hpp"
-#include "inkwell/data/image.hpp"
-#include "inkwell/data/preprocess.hpp"
+// PNG decoding + preprocessing of any bytes (decoded_image_property.hpp).
+#include "decoded_image_property.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  constexpr int64_t kMaxPixels = 1 << 22;  // 4 Mpx: keeps each input fast
-  try {
-    const inkwell::GrayImage image = inkwell::decode_png({data, size}, kMaxPixels);
-    if (image.width < 1 || image.height < 1 || image.width * image.height > kMaxPixels ||
-        static_cast<int64_t>(image.pixels.size()) != image.width * image.height)
-      std::abort();
-    inkwell::to_mnist_like(image);
-  } catch (const inkwell::Error&) {
-  }
+  inkwell::fuzz::check_decoded_image(inkwell::decode_png, data, size);
   return 0;
 }
