@@ -7,7 +7,9 @@
 #include <cmath>
 #include <string>
 
+#include "inkwell/core/error.hpp"
 #include "inkwell/data/dataset.hpp"
+#include "inkwell/data/emnist.hpp"
 
 namespace inkwell {
 namespace {
@@ -70,6 +72,43 @@ TEST(EmnistSample, LettersComeOutUpright) {
     EXPECT_GE(share(d, index(c), [](const Moments& m) { return m.mean_y < 13.5; }), 0.75) << c;
     EXPECT_LE(share(d, index(c), [](const Moments& m) { return m.mean_x < m.mean_y - 2; }), 0.25) << c;
   }
+}
+
+TEST(EmnistMapping, EverySplitHasItsClasses) {
+  const std::vector<std::pair<std::string, size_t>> sizes = {{"letters", 26}, {"digits", 10}, {"balanced", 47},
+                                                             {"bymerge", 47}, {"byclass", 62}, {"mnist", 10}};
+  ASSERT_EQ(emnist_splits().size(), sizes.size());
+  for (const auto& [split, n] : sizes) EXPECT_EQ(emnist_default_classes(split).size(), n) << split;
+  EXPECT_EQ(emnist_default_classes("balanced")[36], "a");
+  EXPECT_EQ(emnist_default_classes("byclass")[61], "z");
+  EXPECT_EQ(emnist_first_label("letters"), 1);
+  EXPECT_EQ(emnist_first_label("balanced"), 0);
+  EXPECT_THROW(emnist_default_classes("bogus"), Error);
+}
+
+TEST(EmnistMapping, ParsesEmnistsFilesAndNamesTheLineOfAnError) {
+  // As EMNIST ships them: letters give upper and lower case, the others one code; LF or CRLF.
+  EXPECT_EQ(parse_emnist_mapping("1 65 97\n2 66 98\n3 67 99\n", "letters", 1), (std::vector<std::string>{"A", "B", "C"}));
+  EXPECT_EQ(parse_emnist_mapping("0 48\r\n1 49\r\n2 97\r\n\r\n", "balanced", 0), (std::vector<std::string>{"0", "1", "a"}));
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"0 48\n2 50\n", "m:2: label 2 where 1 was expected"},
+      {"0 48\n1 x\n", "m:2: expected 'label code [code ...]'"},
+      {"0\n", "m:1: expected 'label code [code ...]'"},
+      {"0 10\n", "m:1: character code 10 is not printable ASCII"},
+      {"0 4800000000000000000000\n", "m:1: expected"},
+      {"", "m: no classes"},
+      {"1 65 97\n", "m:1: label 1 where 0 was expected"}};
+  for (const auto& [text, message] : bad) {
+    try {
+      parse_emnist_mapping(text, "m", 0);
+      ADD_FAILURE() << "accepted '" << text << "'";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+    }
+  }
+  std::string many;
+  for (int i = 0; i < 257; ++i) many += std::to_string(i) + " 65\n";
+  EXPECT_THROW(parse_emnist_mapping(many, "m", 0), Error);
 }
 
 }  // namespace

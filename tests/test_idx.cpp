@@ -195,6 +195,34 @@ TEST_F(IdxTest, EmnistLettersLayout) {
   }
 }
 
+// Every EMNIST split loads by name; class names come from the split's mapping file when it is
+// there (as data/fetch keeps it), else from EMNIST's own table.
+TEST_F(IdxTest, EmnistBalancedTakesItsMappingFile) {
+  Bytes images = idx_bytes(0x08, {2, 28, 28}, 0);
+  images.resize(images.size() + 2 * 784, 7);
+  Bytes labels = idx_bytes(0x08, {2}, 0);
+  labels.insert(labels.end(), {0, 46});
+  for (const char* part : {"train", "test"}) {
+    write(std::string("emnist-balanced-") + part + "-images-idx3-ubyte", images);
+    write(std::string("emnist-balanced-") + part + "-labels-idx1-ubyte", labels);
+  }
+  DatasetSplits s = load_named_dataset("emnist-balanced", dir.string());
+  ASSERT_EQ(s.train.classes.size(), 47u);
+  EXPECT_EQ(s.train.classes[46], "t");
+  std::string mapping;
+  for (int i = 0; i < 47; ++i) mapping += std::to_string(i) + " " + std::to_string(i < 10 ? '0' + i : 'A' + i - 10) + "\n";
+  write("emnist-balanced-mapping.txt", Bytes(mapping.begin(), mapping.end()));
+  s = load_named_dataset("emnist-balanced", dir.string());
+  EXPECT_EQ(s.train.classes[46], "e");  // code 101: the file's, not the table's "t"
+  write("emnist-balanced-mapping.txt", Bytes{'0', ' ', 'x'});
+  try {
+    load_named_dataset("emnist-balanced", dir.string());
+    ADD_FAILURE() << "accepted a bad mapping file";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("emnist-balanced-mapping.txt:1: expected"), std::string::npos) << e.what();
+  }
+}
+
 TEST(FillBatch, NormalisesPixels) {
   Dataset d;
   d.rows = 1, d.cols = 2;

@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
                "demos, tests and benchmarks; with --variants, rendered real-world style instead.",
                "inkwell-export");
   cli::configure(app, "\nexit: 0 done, 1 error (named), 2 usage error\n");
-  app.add_option("--data", data, "mnist, fashion, emnist-letters or emnist-digits, fetched by data/fetch")->type_name("NAME")->check(cli::one_of(dataset_names()))->capture_default_str();
+  app.add_option("--data", data, "mnist, fashion or emnist-<split> (letters, digits, balanced, bymerge, byclass, mnist), fetched by data/fetch")->type_name("NAME")->check(cli::one_of(dataset_names()))->capture_default_str();
   app.add_option("--split", split, "test, train or all")->type_name("NAME")->check(cli::one_of({"test", "train", "all"}))->capture_default_str();
   app.add_flag("--variants", variants,
                "render each image real-world style (dark ink on light paper, other sizes and positions, strokes, "

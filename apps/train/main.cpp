@@ -20,6 +20,7 @@
 #include "inkwell/core/error.hpp"
 #include "inkwell/core/rng.hpp"
 #include "inkwell/data/dataset.hpp"
+#include "inkwell/data/emnist.hpp"
 #include "inkwell/data/image_dataset.hpp"
 #include "inkwell/nn/model.hpp"
 #include "inkwell/train/checkpoint.hpp"
@@ -42,8 +43,8 @@ DatasetSplits load_data(const Options& o) {
   const fs::path path(o.data);
   auto has = [&](const std::string& f) { return fs::exists(path / f) || fs::exists(path / (f + ".gz")); };
   if (fs::is_directory(path) && has("train-images-idx3-ubyte")) return load_named_dataset("mnist", o.data);
-  for (const char* name : {"emnist-letters", "emnist-digits"})
-    if (fs::is_directory(path) && has(std::string(name) + "-train-images-idx3-ubyte")) return load_named_dataset(name, o.data);
+  for (const std::string& split : emnist_splits())
+    if (fs::is_directory(path) && has("emnist-" + split + "-train-images-idx3-ubyte")) return load_named_dataset("emnist-" + split, o.data);
   ImageLoadOptions options;
   options.skip_bad = o.skip_bad;
   ImageLoadReport report;

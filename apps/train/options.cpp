@@ -87,7 +87,8 @@ Options parse_options(int argc, char** argv) {
   cli::configure(app, kFooter);
   std::string prefetch = "auto", valid = "10%", checkpoint_every, progress = "auto";
   app.add_option("--data", o.data,
-                 "mnist, fashion, emnist-letters, emnist-digits, a directory with the four IDX files, an image tree "
+                 "mnist, fashion, emnist-letters|digits|balanced|bymerge|byclass|mnist, a directory with the four IDX "
+                 "files (MNIST's or EMNIST's names), an image tree "
                  "(DIR/<class>/*.png|jpg, or DIR/train/<class>/... and DIR/test/<class>/...), or a CSV manifest "
                  "with a path,label header")
       ->type_name("NAME|DIR|CSV")->capture_default_str();

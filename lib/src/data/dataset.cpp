@@ -1,5 +1,7 @@
 #include "inkwell/data/dataset.hpp"
 
+#include "inkwell/data/emnist.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstdlib>
@@ -8,7 +10,9 @@
 
 #include "inkwell/data/augment.hpp"
 #include "inkwell/core/error.hpp"
+#include "inkwell/core/read_file.hpp"
 #include "inkwell/core/rng.hpp"
+#include "inkwell/data/emnist.hpp"
 #include "inkwell/data/idx.hpp"
 #include "inkwell/data/image.hpp"
 #include "inkwell/data/image_dataset.hpp"
@@ -62,7 +66,11 @@ std::string find_file(const std::string& dir, const std::string& name, const std
 }
 }  // namespace
 
-std::vector<std::string> dataset_names() { return {"mnist", "fashion", "emnist-letters", "emnist-digits"}; }
+std::vector<std::string> dataset_names() {
+  std::vector<std::string> names = {"mnist", "fashion"};
+  for (const std::string& split : emnist_splits()) names.push_back("emnist-" + split);
+  return names;
+}
 
 DatasetSplits load_named_dataset(const std::string& name, const std::string& dir) {
   std::vector<std::string> classes;
@@ -72,18 +80,26 @@ DatasetSplits load_named_dataset(const std::string& name, const std::string& dir
   } else if (name == "fashion") {
     classes = {"T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
     norm = {0.2860f, 0.3530f};
-  } else if (name == "emnist-letters" || name == "emnist-digits") {
-    const bool letters = name == "emnist-letters";
-    for (int c = 0; c < (letters ? 26 : 10); ++c) classes.push_back(std::string(1, static_cast<char>((letters ? 'A' : '0') + c)));
+  } else if (name.starts_with("emnist-")) {
+    // Class names from the split's own mapping file when data/fetch kept it, else EMNIST's.
+    const std::string split = name.substr(7);
+    const int first_label = emnist_first_label(split);
+    const fs::path mapping = fs::path(dir) / (name + "-mapping.txt");
+    if (fs::exists(mapping)) {
+      const std::vector<uint8_t> text = read_regular_file(mapping.string(), 1 << 16);
+      classes = parse_emnist_mapping({reinterpret_cast<const char*>(text.data()), text.size()}, mapping.string(), first_label);
+    } else {
+      classes = emnist_default_classes(split);
+    }
     DatasetSplits s;
-    const IdxLayout layout{.transposed = true, .first_label = letters ? 1 : 0};
+    const IdxLayout layout{.transposed = true, .first_label = first_label};
     auto file = [&](const char* part) { return find_file(dir, name + part, name); };
     s.train = load_idx_dataset(file("-train-images-idx3-ubyte"), file("-train-labels-idx1-ubyte"), classes, layout);
     s.test = load_idx_dataset(file("-test-images-idx3-ubyte"), file("-test-labels-idx1-ubyte"), classes, layout);
     s.normalization = measure_normalization(s.train);
     return s;
   } else {
-    throw error("unknown dataset '", name, "' (expected mnist, fashion, emnist-letters or emnist-digits)");
+    throw error("unknown dataset '", name, "' (expected mnist, fashion or emnist-<split>)");
   }
   auto file = [&](const char* f) { return find_file(dir, f, name); };
   DatasetSplits s;
