@@ -159,6 +159,19 @@ if command -v script >/dev/null; then
   cmp -s "$work/tty.csv" "$work/full.csv" || fail "output rows differ with the status line shown"
 fi
 
+# The letters model prints letters, and real-world renderings of the 200 held-out EMNIST letters
+# (dark on light, other sizes) score within 3 points of the same letters as IDX-like PNGs.
+src=$(cd "$(dirname "$0")/.." && pwd)
+"$src/data/letters-sample" "$work/letters" > /dev/null
+"$bin/inkwell-export" --data "$work/letters" --split test --out "$work/letters-png" > /dev/null
+"$bin/inkwell-export" --data "$work/letters" --split test --variants --out "$work/letters-var" > /dev/null
+acc() { "$bin/inkwell-classify" --model "$src/models/letters.inkw" --labels-from-dirs "$1" 2>&1 >"$2" | sed -n 's/^accuracy: \([0-9.]*\).*/\1/p'; }
+plain=$(acc "$work/letters-png/test" "$work/letters.csv")
+real=$(acc "$work/letters-var/test" /dev/null)
+awk -F, 'NR > 1 && $2 !~ /^[A-Z]$/ { exit 1 }' "$work/letters.csv" || fail "letters.inkw printed a label that is not a letter"
+awk -v a="$plain" -v b="$real" 'BEGIN { exit !(a >= 0.75 && a - b <= 0.03 && b - a <= 0.03) }' \
+  || fail "letters: $plain on the PNGs, $real real-world style"
+
 # One CPU: classification finishes (no TBB worker at all).
 timeout -k 5 60 taskset -c 0 "$bin/inkwell-classify" "$tree/5" --out "$work/one-cpu.csv" 2>/dev/null \
   || fail "one CPU: exit $?"

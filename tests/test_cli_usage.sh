@@ -61,6 +61,9 @@ train    | --resume run --lr 0.1                   | 2 | err | --lr cannot be gi
 train    | --resume run --out run                  | 2 | err | --resume DIR is the run's --out
 train    | --resume run                            | 1 | err | ^inkwell-train: run/model.inkw: not a resumable checkpoint
 train    | --resume empty                          | 1 | err | ^inkwell-train: empty/model.inkw: cannot open
+train    | --init-from nowhere.inkw                 | 2 | err | --init-from: File does not exist: nowhere.inkw
+train    | --freeze 1                              | 2 | err | --freeze keeps pretrained layers fixed: it needs --init-from
+train    | --freeze -1 --init-from model.inkw      | 2 | err | --freeze: must be 0 to 255, got -1
 train    | --progress loud                         | 2 | err | --progress: 'loud' is not one of auto, always, never
 classify | --help                                  | 0 | out | ^Classifies image files
 classify | --version                               | 0 | out | ^inkwell-classify [0-9]+\.[0-9]+

@@ -33,11 +33,12 @@ subset t10k-labels-idx1-ubyte 1000 1 8
 mkdir -p "$work/run/build"
 ln -s "$(realpath "$bin")" "$work/run/build/bin"
 ln -s "$src/models" "$work/run/models"
+ln -s "$src/data" "$work/run/data"
 blocks=0
 for doc in "$src"/README.md "$src"/docs/*.md; do
   awk -v prefix="$work/block-$(basename "$doc" .md)-" '
-    /^```sh runnable/ { n++; file = prefix n ".sh"; inside = 1; next }
-    /^```/ { inside = 0 }
+    /^ *```sh runnable/ { n++; file = prefix n ".sh"; inside = 1; next }
+    /^ *```/ { inside = 0 }
     inside { print > file }' "$doc"
 done
 for block in "$work"/block-*.sh; do

@@ -137,6 +137,18 @@ set -e
   || fail "unfinished run overwritten: exit $code, $(cat "$work/k2.err")"
 "$bin/inkwell-train" "${small[@]}" --epochs 1 --force --out "$work/k2" > /dev/null || fail "--force did not start over"
 
+# Fine-tuning on real letters from the digits model: the convolutions come from the file, the last
+# layer (26 outputs) starts anew; --freeze cannot freeze everything.
+"$(dirname "$0")/../data/letters-sample" "$work/letters" > /dev/null
+models=$(cd "$(dirname "$0")/../models" && pwd)
+"$bin/inkwell-train" --data "$work/letters" --init-from "$models/accurate.inkw" --freeze 1 --epochs 1 --progress never \
+  --out "$work/ft" > "$work/ft.log" || fail "--init-from run"
+grep -q "4 of 6 tensors from .*accurate.inkw; initialised anew: fc1.weights, fc1.bias" "$work/ft.log" || fail "--init-from: $(head -2 "$work/ft.log")"
+set +e
+"$bin/inkwell-train" --data "$work/letters" --init-from "$models/accurate.inkw" --freeze 3 --out "$work/ft3" > /dev/null 2> "$work/ft3.err"; code=$?
+set -e
+[[ $code -eq 2 ]] && grep -q "would leave nothing to train" "$work/ft3.err" || fail "--freeze 3: exit $code, $(cat "$work/ft3.err")"
+
 # One CPU: no TBB worker exists, and training and evaluation still finish (they used to hang).
 timeout -k 5 120 taskset -c 0 "$bin/inkwell-train" "${tree_args[@]}" --skip-bad --threads 1 --out "$work/one" \
   > /dev/null 2>&1 || fail "one CPU: exit $?"

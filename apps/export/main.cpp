@@ -44,7 +44,15 @@ int main(int argc, char** argv) {
                "demos, tests and benchmarks; with --variants, rendered real-world style instead.",
                "inkwell-export");
   cli::configure(app, "\nexit: 0 done, 1 error (named), 2 usage error\n");
-  app.add_option("--data", data, "mnist, fashion or emnist-<split> (letters, digits, balanced, bymerge, byclass, mnist), fetched by data/fetch")->type_name("NAME")->check(cli::one_of(dataset_names()))->capture_default_str();
+  app.add_option("--data", data,
+                 "mnist, fashion or emnist-<split> (letters, digits, balanced, bymerge, byclass, mnist), fetched by "
+                 "data/fetch, or a directory with a dataset's four IDX files")
+      ->type_name("NAME|DIR")
+      ->check(CLI::Validator([](std::string& t) -> std::string {
+        std::string copy = t;
+        return std::filesystem::is_directory(t) ? "" : cli::one_of(dataset_names())(copy);
+      }, "", "data"))
+      ->capture_default_str();
   app.add_option("--split", split, "test, train or all")->type_name("NAME")->check(cli::one_of({"test", "train", "all"}))->capture_default_str();
   app.add_flag("--variants", variants,
                "render each image real-world style (dark ink on light paper, other sizes and positions, strokes, "
@@ -56,7 +64,9 @@ int main(int argc, char** argv) {
   cli::parse(app, argc, argv);
   const bool jpeg = format == "jpg";
   return cli::run_or_report("inkwell-export", [&] {
-    const DatasetSplits splits = load_named_dataset(data, dataset_dir(data));
+    const std::optional<DatasetSplits> loaded = load_idx_data(data);
+    if (!loaded) throw error(data, ": holds no IDX dataset (train-images-idx3-ubyte, or EMNIST's emnist-<split>-...)");
+    const DatasetSplits& splits = *loaded;
     int64_t written = 0;
     Rng rng(seed);
     for (const auto& [name, set] : {std::pair{"train", &splits.train}, {"test", &splits.test}}) {

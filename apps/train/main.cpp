@@ -5,6 +5,7 @@
 // SIGINT/SIGTERM/SIGHUP stop after the current step and save; --resume DIR goes on from there.
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -20,10 +21,10 @@
 #include "inkwell/core/error.hpp"
 #include "inkwell/core/rng.hpp"
 #include "inkwell/data/dataset.hpp"
-#include "inkwell/data/emnist.hpp"
 #include "inkwell/data/image_dataset.hpp"
 #include "inkwell/nn/model.hpp"
 #include "inkwell/train/checkpoint.hpp"
+#include "inkwell/train/fine_tune.hpp"
 #include "inkwell/train/optimizer.hpp"
 #include "inkwell/train/schedule.hpp"
 #include "inkwell/train/train.hpp"
@@ -38,13 +39,8 @@ namespace {
 
 // --data: a named IDX dataset, an IDX directory, an image tree (split or not) or a CSV manifest.
 DatasetSplits load_data(const Options& o) {
-  for (const std::string& name : dataset_names())
-    if (o.data == name) return load_named_dataset(o.data, dataset_dir(o.data));
+  if (std::optional<DatasetSplits> idx = load_idx_data(o.data)) return std::move(*idx);
   const fs::path path(o.data);
-  auto has = [&](const std::string& f) { return fs::exists(path / f) || fs::exists(path / (f + ".gz")); };
-  if (fs::is_directory(path) && has("train-images-idx3-ubyte")) return load_named_dataset("mnist", o.data);
-  for (const std::string& split : emnist_splits())
-    if (fs::is_directory(path) && has("emnist-" + split + "-train-images-idx3-ubyte")) return load_named_dataset("emnist-" + split, o.data);
   ImageLoadOptions options;
   options.skip_bad = o.skip_bad;
   ImageLoadReport report;
@@ -107,7 +103,7 @@ ModelFile checkpoint(const Model& model, const Optimizer* opt, const Options& o,
             {"schedule", o.schedule}, {"seed", std::to_string(o.seed)}, {"valid", std::to_string(valid)},
             {"augment", o.augment ? "yes" : "no"}, {"test_fraction", exact(o.test_fraction)},
             {"skip_bad", o.skip_bad ? "yes" : "no"}, {"keep_best", o.keep_best ? "yes" : "no"},
-            {"test_at_end", o.test_at_end ? "yes" : "no"},
+            {"test_at_end", o.test_at_end ? "yes" : "no"}, {"init_from", o.init_from}, {"freeze", std::to_string(o.freeze)},
             {"epoch", std::to_string(st.epoch)}, {"epoch.steps_done", std::to_string(st.partial.steps_done)},
             {"epoch.loss_sum", exact(st.partial.loss_sum)}, {"epoch.correct", std::to_string(st.partial.correct)},
             {"epoch.images", std::to_string(st.partial.images)}, {"epoch.seconds", exact(st.partial.seconds)},
@@ -156,6 +152,7 @@ int run(Options o) {
     valid_count = std::stoll(get("valid")), o.augment = get("augment") == "yes";
     o.test_fraction = std::stod(get("test_fraction")), o.skip_bad = get("skip_bad") == "yes";
     o.keep_best = meta_or(saved, "keep_best", "no") == "yes", o.test_at_end = meta_or(saved, "test_at_end", "no") == "yes";
+    o.init_from = meta_or(saved, "init_from", ""), o.freeze = std::stoi(meta_or(saved, "freeze", "0"));
     st.epoch = std::stoi(get("epoch"));
     st.partial = {std::stoll(get("epoch.steps_done")), std::stod(get("epoch.loss_sum")), std::stoll(get("epoch.correct")),
                   std::stoll(get("epoch.images")), std::stod(get("epoch.seconds"))};
@@ -171,10 +168,21 @@ int run(Options o) {
   if (o.threads > 0) omp_set_num_threads(o.threads);
   const OptimizerConfig opt_config{parse_optimizer_kind(o.optimizer), o.weight_decay};
   const Schedule schedule = parse_schedule(o.schedule);
-  const DatasetSplits data = load_data(o);
-  // A preset ends in fc10; with other than 10 classes (EMNIST letters: 26), its last layer follows.
+  // --init-from: the architecture (unless --model says otherwise) and normalisation of the model
+  // fine-tuned from, so its layers see inputs as they were trained on.
+  ModelFile init;
+  const bool fine_tune = !o.init_from.empty() && !o.resume;
+  if (fine_tune) {
+    init = load_model_file(o.init_from);
+    if (!o.model_given) o.model = init.architecture.spec;
+  }
+  DatasetSplits data = load_data(o);
+  if (fine_tune) data.normalization = init.normalization;
+  // A preset ends in fc10; with other than 10 classes (EMNIST letters: 26), its last layer follows,
+  // as does the architecture fine-tuned from.
   const std::string spec = resolve_spec(o.model);
-  const Architecture arch{spec == o.model ? spec : with_outputs(spec, static_cast<int64_t>(data.train.classes.size())),
+  const bool adapt_outputs = spec != o.model || (fine_tune && !o.model_given);
+  const Architecture arch{adapt_outputs ? with_outputs(spec, static_cast<int64_t>(data.train.classes.size())) : spec,
                           {1, 28, 28}};
   if (valid_count < 0) valid_count = o.valid.resolve(data.train.size());
   if (valid_count >= data.train.size())
@@ -212,6 +220,20 @@ int run(Options o) {
                 static_cast<long long>(st.partial.steps_done));
   } else {
     model.init_params(o.seed);
+    if (fine_tune) {
+      const std::vector<std::string> fresh = copy_matching_tensors(init, model);
+      std::string names;
+      for (const std::string& n : fresh) names += (names.empty() ? "; initialised anew: " : ", ") + n;
+      std::printf("inkwell-train: %zu of %zu tensors from %s%s\n", model.state().size() - fresh.size(), model.state().size(),
+                  o.init_from.c_str(), names.c_str());
+    }
+  }
+  if (o.freeze > 0) {
+    try {
+      optimizer.freeze_prefix(frozen_floats(model.params(), o.freeze));
+    } catch (const Error& e) {
+      usage_error(e.what());
+    }
   }
   const int64_t steps_per_epoch = (static_cast<int64_t>(train_idx.size()) + o.batch - 1) / o.batch;
   const LearningRate lr{schedule, o.lr, steps_per_epoch * o.epochs};

@@ -135,6 +135,13 @@ Options parse_options(int argc, char** argv) {
   app.add_flag("--keep-best", o.keep_best, "also keep best.inkw: the epoch with the best validation accuracy");
   app.add_flag("--test-at-end", o.test_at_end,
                "score the test set after the last epoch only (choose models on validation, not on test)");
+  app.add_option("--init-from", o.init_from,
+                 "fine-tune: start from this model file's layers wherever name and shape match (the rest, e.g. a last "
+                 "layer for another class count, is initialised anew), with its normalisation; --model defaults to its "
+                 "architecture")
+      ->type_name("MODEL.inkw")->check(CLI::ExistingFile);
+  app.add_option("--freeze", o.freeze, "keep the first N parameterised layers (conv, bn, fc) fixed; with --init-from")
+      ->type_name("N")->check(cli::whole(0, 255))->capture_default_str();
   app.add_option("--checkpoint-every", checkpoint_every,
                  "also save model.inkw every N steps, or every M minutes (10m), not only at the end of each epoch: "
                  "kill -9 then loses at most that much. The weights are the same with or without it")
@@ -180,6 +187,8 @@ Options parse_options(int argc, char** argv) {
   }
   o.progress = cli::parse_progress_mode(progress);
   if (o.keep_best && o.valid.count == 0) usage_error("--keep-best chooses by validation accuracy: it needs --valid above 0");
+  if (o.freeze > 0 && o.init_from.empty()) usage_error("--freeze keeps pretrained layers fixed: it needs --init-from");
+  o.model_given = app.count("--model") > 0;
 
   // --data: a known name, or a path that exists; a typo of a name is told as one.
   const std::vector<std::string> names = dataset_names();

@@ -41,6 +41,9 @@ struct Options {
   bool force = false;               // start over in an --out that holds an unfinished run
   bool keep_best = false;           // also keep best.inkw, the epoch with the best validation accuracy
   bool test_at_end = false;         // score the test set after the last epoch only
+  std::string init_from;            // fine-tuning: start from this model's matching tensors
+  int freeze = 0;                   // keep the first N parameterised layers fixed
+  bool model_given = false;         // --model was given (else --init-from's architecture)
   int prefetch = kAutoPrefetch;     // batches prepared ahead of the step; 0: right before it
   int64_t checkpoint_steps = 0;     // also save every N steps (0: only at epoch ends) ...
   double checkpoint_minutes = 0;    // ... or every M minutes of training

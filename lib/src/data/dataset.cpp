@@ -109,6 +109,18 @@ DatasetSplits load_named_dataset(const std::string& name, const std::string& dir
   return s;
 }
 
+std::optional<DatasetSplits> load_idx_data(const std::string& data) {
+  for (const std::string& name : dataset_names())
+    if (data == name) return load_named_dataset(data, dataset_dir(data));
+  const fs::path path(data);
+  if (!fs::is_directory(path)) return std::nullopt;
+  auto has = [&](const std::string& f) { return fs::exists(path / f) || fs::exists(path / (f + ".gz")); };
+  if (has("train-images-idx3-ubyte")) return load_named_dataset("mnist", data);
+  for (const std::string& split : emnist_splits())
+    if (has("emnist-" + split + "-train-images-idx3-ubyte")) return load_named_dataset("emnist-" + split, data);
+  return std::nullopt;
+}
+
 const uint8_t* Dataset::read(int64_t i, std::vector<uint8_t>& scratch) const {
   if (in_memory()) return image(i);
   const std::string& path = files[static_cast<size_t>(i)];

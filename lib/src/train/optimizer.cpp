@@ -30,13 +30,13 @@ void Optimizer::step(ParamArena& params, double lr) {
   ++steps_;
   float* w = params.values();
   const float* g = params.grads();
-  const auto n = static_cast<int64_t>(params.size());
+  const auto n = static_cast<int64_t>(params.size()), first = static_cast<int64_t>(frozen_);
   const auto wd = static_cast<float>(config_.weight_decay);
   float* m = m_.data();
 
   if (config_.kind == OptimizerConfig::Kind::sgd) {
     const auto mu = static_cast<float>(config_.momentum), rate = static_cast<float>(lr);
-    for (int64_t i = 0; i < n; ++i) {
+    for (int64_t i = first; i < n; ++i) {
       const float grad = g[i] + wd * w[i];
       m[i] = mu * m[i] + grad;
       w[i] -= rate * m[i];
@@ -55,7 +55,7 @@ void Optimizer::step(ParamArena& params, double lr) {
   const bool coupled = config_.kind == OptimizerConfig::Kind::adam;
   const float decay = coupled ? 1.f : static_cast<float>(1 - lr * config_.weight_decay);
   float* v = v_.data();
-  for (int64_t i = 0; i < n; ++i) {
+  for (int64_t i = first; i < n; ++i) {
     const float grad = coupled ? g[i] + wd * w[i] : g[i];
     m[i] = fb1 * m[i] + (1 - fb1) * grad;
     v[i] = fb2 * v[i] + (1 - fb2) * grad * grad;

@@ -54,6 +54,10 @@ struct DatasetSplits {
 DatasetSplits load_named_dataset(const std::string& name, const std::string& dir);
 std::vector<std::string> dataset_names();  // the names load_named_dataset knows
 
+// An IDX dataset by name (from dataset_dir) or a directory holding one's four IDX files under
+// their usual names (MNIST's, or EMNIST's emnist-<split>-...); nullopt when `data` is neither.
+std::optional<DatasetSplits> load_idx_data(const std::string& data);
+
 // The directory data/fetch puts a named dataset in: $INKWELL_DATA/<name>, by default
 // $XDG_CACHE_HOME/inkwell/<name> or ~/.cache/inkwell/<name>.
 std::string dataset_dir(const std::string& name);

@@ -40,10 +40,15 @@ class Optimizer {
   const std::vector<float>& m() const { return m_; }
   const std::vector<float>& v() const { return v_; }
   void set_steps(int64_t steps) { steps_ = steps; }  // when restoring a checkpoint
+  // Fine-tuning with frozen layers: the arena's first `floats` values (the first layers'
+  // parameters) are left as they are by every step.
+  void freeze_prefix(size_t floats) { frozen_ = floats; }
+  size_t frozen() const { return frozen_; }
 
  private:
   OptimizerConfig config_;
   int64_t steps_ = 0;
+  size_t frozen_ = 0;
   std::vector<float> m_, v_;
 };
 
