@@ -192,7 +192,14 @@ std::string curves_svg(const std::vector<CurvePoint>& pts, const std::string& ti
   // Error rate on a log axis: the 98-100% band of a good run, spread over decades.
   double err_lo = 100, err_hi = 0.1;
   for (double a : accs) err_lo = std::min(err_lo, std::max(100 - a, 0.01)), err_hi = std::max(err_hi, 100 - a);
-  err_lo = std::pow(10, std::floor(std::log10(err_lo))), err_hi = std::min(100.0, std::pow(10, std::ceil(std::log10(err_hi))));
+  // Out to the nearest 1-2-5 values around the data: 0.2% to 20%, not whole decades.
+  auto nice = [](double v, bool up) {
+    const double decade = std::pow(10, std::floor(std::log10(v)));
+    for (double m : up ? std::vector<double>{1, 2, 5, 10} : std::vector<double>{5, 2, 1})
+      if (up ? m * decade >= v * 0.999 : m * decade <= v * 1.001) return m * decade;
+    return decade;
+  };
+  err_lo = nice(err_lo, false), err_hi = std::min(100.0, nice(err_hi, true));
   // Loss: 0 to the largest value, unless a few values dwarf the rest (a diverged run): then the
   // axis ends at 3x the median and those go off scale.
   std::vector<double> finite;
