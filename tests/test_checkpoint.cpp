@@ -83,11 +83,11 @@ TEST_F(CheckpointTest, RoundTripsEverythingAndLeavesNoTemporaryFiles) {
   EXPECT_EQ(files, 1);
 }
 
-// The shipped models were written under oneDNN 2.6 on AVX2. Loaded into a model of either mode,
+// The shipped models were written under oneDNN 2.6 (letters.inkw on AVX-512). Loaded into a model of either mode,
 // whatever the oneDNN version and ISA (blocked layouts of 8 or 16 channels), their tensors come
 // back out bit for bit: this runs in both CI legs and in the AVX2-capped pass.
 TEST(ShippedModels, LoadBitForBitUnderThisOneDnnAndIsa) {
-  for (const char* name : {"default.inkw", "accurate.inkw"}) {
+  for (const char* name : {"default.inkw", "accurate.inkw", "letters.inkw"}) {
     const ModelFile file = load_model_file(std::string(INKWELL_SOURCE_DIR) + "/models/" + name);
     for (const Mode mode : {Mode::infer, Mode::train}) {
       Model m(file.architecture, 3, mode);
@@ -166,6 +166,11 @@ TEST_F(CheckpointTest, HostileFilesAreRefusedBeforeAnythingIsBuiltOrAllocated) {
   bad_norm.normalization.std = std::numeric_limits<float>::infinity();
   save_model_file(path, bad_norm);
   expect_load_error("normalisation must be finite");
+
+  ModelFile bad_style = file;
+  bad_style.meta["preprocessing"] = "sharpen";
+  save_model_file(path, bad_style);
+  expect_load_error("unknown preprocessing style 'sharpen' (expected mnist or emnist)");
 
   fs::remove(path);
   fs::create_directories(path);

@@ -54,6 +54,35 @@ TEST(Preprocess, InvertedImageBecomesLightOnDarkCentredAndFitted) {
   EXPECT_NEAR(cy / mass, 13.5, 0.75);
 }
 
+// EMNIST's style: cropped to the ink, centred in a square with a 2-pixel border: the longer side
+// fills 24 of the 28 pixels and the box (not the centre of mass) sits in the middle.
+TEST(Preprocess, EmnistStyleFillsTwentyFourPixelsWithTheBoxCentred) {
+  // An L on light paper, off-centre on a 90x60 canvas: its mass is far from its box's centre.
+  GrayImage img{90, 60, std::vector<uint8_t>(90 * 60, 230)};
+  for (int64_t y = 5; y < 45; ++y)
+    for (int64_t x = 10; x < 40; ++x)
+      if (x < 16 || y > 38) img.pixels[y * 90 + x] = 20;
+  auto box = [](const MnistImage& out) {
+    std::array<int, 4> b = {28, -1, 28, -1};  // x0, x1, y0, y1
+    for (int y = 0; y < 28; ++y)
+      for (int x = 0; x < 28; ++x)
+        if (out[y * 28 + x] > 64) b = {std::min(b[0], x), std::max(b[1], x), std::min(b[2], y), std::max(b[3], y)};
+    return b;
+  };
+  const auto e = box(to_mnist_like(img, PreprocessStyle::emnist));
+  EXPECT_NEAR(e[3] - e[2] + 1, 24, 1);  // 40 rows tall: the longer side
+  EXPECT_GE(e[2], 2);                   // the 2-pixel border
+  EXPECT_LE(e[3], 25);
+  EXPECT_NEAR(e[0] + e[1], 27, 1);      // the box centred across
+  EXPECT_NEAR(e[2] + e[3], 27, 1);      // and down
+  const auto m = box(to_mnist_like(img, PreprocessStyle::mnist));
+  EXPECT_NEAR(m[3] - m[2] + 1, 20, 1);
+  EXPECT_GT(std::abs(m[0] + m[1] - 27), 2);  // MNIST's centre of mass pulls the L's box off centre
+  EXPECT_EQ(parse_preprocess_style("emnist"), PreprocessStyle::emnist);
+  EXPECT_EQ(to_string(PreprocessStyle::mnist), "mnist");
+  EXPECT_THROW(parse_preprocess_style("EMNIST"), Error);
+}
+
 TEST(Preprocess, BlankImagesBecomeZeros) {
   const GrayImage paper{50, 40, std::vector<uint8_t>(2000, 240)};
   const MnistImage out = to_mnist_like(paper);

@@ -80,7 +80,11 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < f.classes.size() && i < 64; ++i) classes += (i ? " " : "") + f.classes[i];
     if (f.classes.size() > 64) classes += " ...";
     std::printf("\nclasses       %zu: %s\n", f.classes.size(), classes.c_str());
-    std::printf("preprocessing grey, dark background; real-world images MNIST-style (20x20 box, centre of mass, 28x28)\n");
+    const auto style = f.meta.find("preprocessing");
+    const bool emnist = style != f.meta.end() && style->second == "emnist";
+    std::printf("preprocessing real-world images %s\n",
+                emnist ? "EMNIST-style (crop, square, 2-pixel border: 24 of 28 pixels, box centred)"
+                       : "MNIST-style (fit in 20x20, centre of mass to the centre of 28x28)");
     std::printf("normalisation (pixel / 255 - %.4f) / %.4f\n", f.normalization.mean, f.normalization.std);
     std::printf("optimizer state %s\n", f.optimizer.empty() ? "none (inference only)" : "stored (resumable checkpoint)");
     if (!f.meta.empty()) {

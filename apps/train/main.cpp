@@ -38,11 +38,12 @@ using namespace inkwell::train_app;
 namespace {
 
 // --data: a named IDX dataset, an IDX directory, an image tree (split or not) or a CSV manifest.
-DatasetSplits load_data(const Options& o) {
+DatasetSplits load_data(const Options& o, PreprocessStyle style) {
   if (std::optional<DatasetSplits> idx = load_idx_data(o.data)) return std::move(*idx);
   const fs::path path(o.data);
   ImageLoadOptions options;
   options.skip_bad = o.skip_bad;
+  options.style = style;
   ImageLoadReport report;
   DatasetSplits s;
   if (fs::is_directory(path) && fs::is_directory(path / "train") && fs::is_directory(path / "test")) {
@@ -55,6 +56,7 @@ DatasetSplits load_data(const Options& o) {
     std::tie(s.train, s.test) = split_dataset(all, o.test_fraction, o.seed);
   }
   s.normalization = measure_normalization(s.train);
+  s.style = style;
   if (report.skipped) {
     std::fprintf(stderr, "inkwell-train: skipped %lld bad files (--skip-bad), for example:\n", static_cast<long long>(report.skipped));
     for (const std::string& e : report.errors) std::fprintf(stderr, "  %s\n", e.c_str());
@@ -103,7 +105,7 @@ ModelFile checkpoint(const Model& model, const Optimizer* opt, const Options& o,
             {"schedule", o.schedule}, {"seed", std::to_string(o.seed)}, {"valid", std::to_string(valid)},
             {"augment", o.augment ? "yes" : "no"}, {"test_fraction", exact(o.test_fraction)},
             {"skip_bad", o.skip_bad ? "yes" : "no"}, {"keep_best", o.keep_best ? "yes" : "no"},
-            {"test_at_end", o.test_at_end ? "yes" : "no"}, {"init_from", o.init_from}, {"freeze", std::to_string(o.freeze)},
+            {"test_at_end", o.test_at_end ? "yes" : "no"}, {"preprocessing", to_string(data.style)}, {"init_from", o.init_from}, {"freeze", std::to_string(o.freeze)},
             {"epoch", std::to_string(st.epoch)}, {"epoch.steps_done", std::to_string(st.partial.steps_done)},
             {"epoch.loss_sum", exact(st.partial.loss_sum)}, {"epoch.correct", std::to_string(st.partial.correct)},
             {"epoch.images", std::to_string(st.partial.images)}, {"epoch.seconds", exact(st.partial.seconds)},
@@ -153,6 +155,7 @@ int run(Options o) {
     o.test_fraction = std::stod(get("test_fraction")), o.skip_bad = get("skip_bad") == "yes";
     o.keep_best = meta_or(saved, "keep_best", "no") == "yes", o.test_at_end = meta_or(saved, "test_at_end", "no") == "yes";
     o.init_from = meta_or(saved, "init_from", ""), o.freeze = std::stoi(meta_or(saved, "freeze", "0"));
+    o.preprocess = meta_or(saved, "preprocessing", "mnist");
     st.epoch = std::stoi(get("epoch"));
     st.partial = {std::stoll(get("epoch.steps_done")), std::stod(get("epoch.loss_sum")), std::stoll(get("epoch.correct")),
                   std::stoll(get("epoch.images")), std::stod(get("epoch.seconds"))};
@@ -176,7 +179,11 @@ int run(Options o) {
     init = load_model_file(o.init_from);
     if (!o.model_given) o.model = init.architecture.spec;
   }
-  DatasetSplits data = load_data(o);
+  // How image files become 28x28: as asked, else as the model fine-tuned from was trained, else MNIST's.
+  PreprocessStyle style = PreprocessStyle::mnist;
+  if (!o.preprocess.empty()) style = parse_preprocess_style(o.preprocess);
+  else if (fine_tune && init.meta.count("preprocessing")) style = parse_preprocess_style(init.meta.at("preprocessing"));
+  DatasetSplits data = load_data(o, style);
   if (fine_tune) data.normalization = init.normalization;
   // A preset ends in fc10; with other than 10 classes (EMNIST letters: 26), its last layer follows,
   // as does the architecture fine-tuned from.

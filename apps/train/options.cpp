@@ -142,6 +142,11 @@ Options parse_options(int argc, char** argv) {
       ->type_name("MODEL.inkw")->check(CLI::ExistingFile);
   app.add_option("--freeze", o.freeze, "keep the first N parameterised layers (conv, bn, fc) fixed; with --init-from")
       ->type_name("N")->check(cli::whole(0, 255))->capture_default_str();
+  app.add_option("--preprocess", o.preprocess,
+                 "how images of a tree or manifest become 28x28: mnist (fit in 20x20, centre of mass) or emnist (crop, "
+                 "square, 2-pixel border); default: --init-from's, else mnist. IDX data keep their own (EMNIST: emnist). "
+                 "Recorded in the model, so inkwell-classify does the same")
+      ->type_name("STYLE")->check(cli::one_of({"mnist", "emnist"}));
   app.add_option("--checkpoint-every", checkpoint_every,
                  "also save model.inkw every N steps, or every M minutes (10m), not only at the end of each epoch: "
                  "kill -9 then loses at most that much. The weights are the same with or without it")

@@ -43,6 +43,7 @@ struct Options {
   bool test_at_end = false;         // score the test set after the last epoch only
   std::string init_from;            // fine-tuning: start from this model's matching tensors
   int freeze = 0;                   // keep the first N parameterised layers fixed
+  std::string preprocess;           // image data: mnist | emnist; empty: --init-from's, else mnist
   bool model_given = false;         // --model was given (else --init-from's architecture)
   int prefetch = kAutoPrefetch;     // batches prepared ahead of the step; 0: right before it
   int64_t checkpoint_steps = 0;     // also save every N steps (0: only at epoch ends) ...

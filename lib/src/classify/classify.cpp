@@ -85,6 +85,9 @@ ClassifyStats classify_files(const ModelFile& file, FileWalker& walker, const Cl
 
   std::array<float, 256> lut;
   for (int v = 0; v < 256; ++v) lut[v] = (v / 255.f - file.normalization.mean) / file.normalization.std;
+  // The model's own preprocessing style (EMNIST-trained models: emnist); files without it: mnist.
+  const auto recorded = file.meta.find("preprocessing");
+  const PreprocessStyle style = recorded == file.meta.end() ? PreprocessStyle::mnist : parse_preprocess_style(recorded->second);
 
   ClassifyStats stats;
   const auto start = std::chrono::steady_clock::now();
@@ -127,7 +130,7 @@ ClassifyStats classify_files(const ModelFile& file, FileWalker& walker, const Cl
         try {
           read_image_file(b->paths[i], config.max_pixels, bytes);
           const GrayImage image = decode_image(bytes, config.max_pixels);
-          const MnistImage x = to_mnist_like(image);
+          const MnistImage x = to_mnist_like(image, style);
           float* dst = b->input.data() + (b->lead + i) * x.size();
           for (size_t p = 0; p < x.size(); ++p) dst[p] = lut[x[p]];
         } catch (const std::exception& e) {

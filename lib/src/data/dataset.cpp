@@ -97,6 +97,7 @@ DatasetSplits load_named_dataset(const std::string& name, const std::string& dir
     s.train = load_idx_dataset(file("-train-images-idx3-ubyte"), file("-train-labels-idx1-ubyte"), classes, layout);
     s.test = load_idx_dataset(file("-test-images-idx3-ubyte"), file("-test-labels-idx1-ubyte"), classes, layout);
     s.normalization = measure_normalization(s.train);
+    s.style = PreprocessStyle::emnist;
     return s;
   } else {
     throw error("unknown dataset '", name, "' (expected mnist, fashion or emnist-<split>)");
@@ -127,7 +128,7 @@ const uint8_t* Dataset::read(int64_t i, std::vector<uint8_t>& scratch) const {
   try {
     std::vector<uint8_t> bytes;
     read_image_file(path, max_pixels, bytes);
-    const MnistImage x = to_mnist_like(decode_image(bytes, max_pixels));
+    const MnistImage x = to_mnist_like(decode_image(bytes, max_pixels), style);
     scratch.assign(x.begin(), x.end());
     return scratch.data();
   } catch (const std::exception& e) {

@@ -33,6 +33,7 @@ Dataset make_dataset(std::vector<std::string> files, std::vector<uint8_t> labels
   d.rows = d.cols = kMnistSide;
   d.classes = std::move(classes);
   d.max_pixels = options.max_pixels;
+  d.style = options.style;
   if (!options.skip_bad) {
     d.files = std::move(files);
     d.labels = std::move(labels);
@@ -42,7 +43,7 @@ Dataset make_dataset(std::vector<std::string> files, std::vector<uint8_t> labels
       try {
         std::vector<uint8_t> bytes;
         read_image_file(files[i], options.max_pixels, bytes);
-        to_mnist_like(decode_image(bytes, options.max_pixels));
+        to_mnist_like(decode_image(bytes, options.max_pixels), options.style);
       } catch (const std::exception& e) {
         errors[i] = e.what();
       }
@@ -159,7 +160,7 @@ std::pair<Dataset, Dataset> split_dataset(const Dataset& all, double test_fracti
   const auto n_test = std::max<int64_t>(1, std::llround(static_cast<double>(all.size()) * test_fraction));
   std::pair<Dataset, Dataset> out;
   for (Dataset* d : {&out.first, &out.second})
-    d->rows = all.rows, d->cols = all.cols, d->classes = all.classes, d->max_pixels = all.max_pixels;
+    d->rows = all.rows, d->cols = all.cols, d->classes = all.classes, d->max_pixels = all.max_pixels, d->style = all.style;
   std::sort(order.begin(), order.begin() + n_test);  // keep file order within each part
   std::sort(order.begin() + n_test, order.end());
   for (int64_t k = 0; k < all.size(); ++k) {

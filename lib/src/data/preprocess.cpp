@@ -6,11 +6,14 @@
 #include <cmath>
 #include <vector>
 
+#include "inkwell/core/error.hpp"
+
 namespace inkwell {
 
 namespace {
 
-constexpr int kBox = 20;  // MNIST fits each digit in a 20x20 box
+constexpr int kMnistBox = 20;   // MNIST fits each digit in a 20x20 box
+constexpr int kEmnistBox = 24;  // EMNIST: the square crop with a 2-pixel border
 
 std::vector<uint8_t> border_pixels(const GrayImage& img) {
   std::vector<uint8_t> border;
@@ -27,11 +30,19 @@ double mean(const std::vector<uint8_t>& v) {
 
 }  // namespace
 
+PreprocessStyle parse_preprocess_style(const std::string& name) {
+  if (name == "mnist") return PreprocessStyle::mnist;
+  if (name == "emnist") return PreprocessStyle::emnist;
+  throw error("unknown preprocessing style '", name, "' (expected mnist or emnist)");
+}
+
+std::string to_string(PreprocessStyle style) { return style == PreprocessStyle::emnist ? "emnist" : "mnist"; }
+
 bool is_mnist_like(const GrayImage& img) {
   return img.width == kMnistSide && img.height == kMnistSide && mean(border_pixels(img)) < 128;
 }
 
-MnistImage to_mnist_like(const GrayImage& img) {
+MnistImage to_mnist_like(const GrayImage& img, PreprocessStyle style) {
   MnistImage out{};
   if (is_mnist_like(img)) {
     std::copy(img.pixels.begin(), img.pixels.end(), out.begin());
@@ -58,21 +69,23 @@ MnistImage to_mnist_like(const GrayImage& img) {
       if (ink[y * img.width + x] > 64) x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, y), y1 = std::max(y1, y);
   const int64_t bw = x1 - x0 + 1, bh = y1 - y0 + 1;
 
-  // 4. Resize the box, aspect preserved, longer side 20 (stb: antialiased filters, both ways).
-  const double fit = static_cast<double>(kBox) / std::max(bw, bh);
+  // 4. Resize the box, aspect preserved, longer side 20 or 24 (stb: antialiased filters, both ways).
+  const bool emnist = style == PreprocessStyle::emnist;
+  const double fit = static_cast<double>(emnist ? kEmnistBox : kMnistBox) / std::max(bw, bh);
   const int tw = std::max(1, static_cast<int>(std::lround(bw * fit))), th = std::max(1, static_cast<int>(std::lround(bh * fit)));
   std::vector<uint8_t> box(static_cast<size_t>(tw) * th);
   stbir_resize_uint8(ink.data() + y0 * img.width + x0, static_cast<int>(bw), static_cast<int>(bh),
                      static_cast<int>(img.width), box.data(), tw, th, tw, 1);
 
-  // 5. Centre of mass to the centre of the 28x28 field, kept inside it.
+  // 5. Centre of mass (EMNIST: the box's centre) to the centre of the 28x28 field, kept inside it.
   double mass = 0, cx = 0, cy = 0;
   for (int y = 0; y < th; ++y)
     for (int x = 0; x < tw; ++x) {
       const double m = box[y * tw + x];
       mass += m, cx += m * x, cy += m * y;
     }
-  const double com_x = mass > 0 ? cx / mass : (tw - 1) / 2.0, com_y = mass > 0 ? cy / mass : (th - 1) / 2.0;
+  const bool by_mass = !emnist && mass > 0;
+  const double com_x = by_mass ? cx / mass : (tw - 1) / 2.0, com_y = by_mass ? cy / mass : (th - 1) / 2.0;
   const int left = std::clamp(static_cast<int>(std::lround(kMnistSide / 2.0 - 0.5 - com_x)), 0, kMnistSide - tw);
   const int top = std::clamp(static_cast<int>(std::lround(kMnistSide / 2.0 - 0.5 - com_y)), 0, kMnistSide - th);
   for (int y = 0; y < th; ++y)

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "inkwell/data/preprocess.hpp"
+
 namespace inkwell {
 
 struct Normalization {
@@ -21,6 +23,7 @@ struct Dataset {
   std::vector<uint8_t> images;     // (size, rows, cols), or empty when `files` is not
   std::vector<std::string> files;  // (size) PNGs, decoded and fitted to 28 x 28 by read()
   int64_t max_pixels = 64'000'000; // for files: a larger image is an error
+  PreprocessStyle style = PreprocessStyle::mnist;  // for files: how each becomes 28 x 28
   std::vector<uint8_t> labels;     // (size)
   std::vector<std::string> classes;
 
@@ -50,6 +53,7 @@ Dataset load_idx_dataset(const std::string& images_path, const std::string& labe
 struct DatasetSplits {
   Dataset train, test;
   Normalization normalization;
+  PreprocessStyle style = PreprocessStyle::mnist;  // how the data's characters were drawn into 28 x 28
 };
 DatasetSplits load_named_dataset(const std::string& name, const std::string& dir);
 std::vector<std::string> dataset_names();  // the names load_named_dataset knows
