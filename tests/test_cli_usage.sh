@@ -64,6 +64,7 @@ train    | --resume empty                          | 1 | err | ^inkwell-train: e
 train    | --init-from nowhere.inkw                 | 2 | err | --init-from: File does not exist: nowhere.inkw
 train    | --freeze 1                              | 2 | err | --freeze keeps pretrained layers fixed: it needs --init-from
 train    | --freeze -1 --init-from model.inkw      | 2 | err | --freeze: must be 0 to 255, got -1
+train    | --preprocess emnst                      | 2 | err | --preprocess: 'emnst' is not one of mnist, emnist; did you mean emnist\?
 train    | --progress loud                         | 2 | err | --progress: 'loud' is not one of auto, always, never
 classify | --help                                  | 0 | out | ^Classifies image files
 classify | --version                               | 0 | out | ^inkwell-classify [0-9]+\.[0-9]+
