@@ -144,6 +144,18 @@ models=$(cd "$(dirname "$0")/../models" && pwd)
 "$bin/inkwell-train" --data "$work/letters" --init-from "$models/accurate.inkw" --freeze 1 --epochs 1 --progress never \
   --out "$work/ft" > "$work/ft.log" || fail "--init-from run"
 grep -q "4 of 6 tensors from .*accurate.inkw; initialised anew: fc1.weights, fc1.bias" "$work/ft.log" || fail "--init-from: $(head -2 "$work/ft.log")"
+# Interrupted and resumed, a fine-tuned run ends as an uninterrupted one (its normalisation is the
+# model's it started from, on resume too).
+ft=(--data "$work/letters" --init-from "$models/accurate.inkw" --freeze 1 --epochs 40 --batch 128 --threads 2 --progress never)
+"$bin/inkwell-train" "${ft[@]}" --out "$work/ftA" > /dev/null || fail "fine-tune run"
+"$bin/inkwell-train" "${ft[@]}" --out "$work/ftB" > "$work/ftB.log" &
+pid=$!
+for _ in $(seq 400); do grep -q '^epoch 1/40' "$work/ftB.log" 2>/dev/null && break; sleep 0.05; done
+kill -INT $pid
+set +e; wait $pid; code=$?; set -e
+[[ $code -eq 130 ]] || fail "fine-tune SIGINT: exit $code"
+"$bin/inkwell-train" --resume "$work/ftB" --threads 2 --progress never > /dev/null || fail "fine-tune resume"
+cmp -s "$work/ftA/model.inkw" "$work/ftB/model.inkw" || fail "resumed fine-tune differs from the uninterrupted one"
 set +e
 "$bin/inkwell-train" --data "$work/letters" --init-from "$models/accurate.inkw" --freeze 3 --out "$work/ft3" > /dev/null 2> "$work/ft3.err"; code=$?
 set -e

@@ -105,7 +105,8 @@ ModelFile checkpoint(const Model& model, const Optimizer* opt, const Options& o,
             {"schedule", o.schedule}, {"seed", std::to_string(o.seed)}, {"valid", std::to_string(valid)},
             {"augment", o.augment ? "yes" : "no"}, {"test_fraction", exact(o.test_fraction)},
             {"skip_bad", o.skip_bad ? "yes" : "no"}, {"keep_best", o.keep_best ? "yes" : "no"},
-            {"test_at_end", o.test_at_end ? "yes" : "no"}, {"preprocessing", to_string(data.style)}, {"init_from", o.init_from}, {"freeze", std::to_string(o.freeze)},
+            {"test_at_end", o.test_at_end ? "yes" : "no"}, {"preprocessing", to_string(data.style)},
+            {"init_from", o.init_from}, {"freeze", std::to_string(o.freeze)},
             {"epoch", std::to_string(st.epoch)}, {"epoch.steps_done", std::to_string(st.partial.steps_done)},
             {"epoch.loss_sum", exact(st.partial.loss_sum)}, {"epoch.correct", std::to_string(st.partial.correct)},
             {"epoch.images", std::to_string(st.partial.images)}, {"epoch.seconds", exact(st.partial.seconds)},
@@ -184,7 +185,9 @@ int run(Options o) {
   if (!o.preprocess.empty()) style = parse_preprocess_style(o.preprocess);
   else if (fine_tune && init.meta.count("preprocessing")) style = parse_preprocess_style(init.meta.at("preprocessing"));
   DatasetSplits data = load_data(o, style);
+  // A resumed run normalises as it began (a fine-tuned one: as the model it started from).
   if (fine_tune) data.normalization = init.normalization;
+  if (o.resume) data.normalization = saved.normalization;
   // A preset ends in fc10; with other than 10 classes (EMNIST letters: 26), its last layer follows,
   // as does the architecture fine-tuned from.
   const std::string spec = resolve_spec(o.model);
