@@ -28,7 +28,9 @@ TEST(FineTune, CopiesMatchingTensorsAndKeepsTheOthersInitialised) {
   Model letters(kLetters, 4, Mode::train);
   letters.init_params(2);
   const std::vector<NamedTensor> before = letters.state();
-  EXPECT_EQ(copy_matching_tensors(from, letters), (std::vector<std::string>{"fc1.weights", "fc1.bias"}));
+  const CopiedTensors copy = copy_matching_tensors(from, letters);
+  EXPECT_EQ(copy.copied, 4u);
+  EXPECT_EQ(copy.fresh, (std::vector<std::string>{"fc1.weights", "fc1.bias"}));
   const std::vector<NamedTensor> after = letters.state();
   for (const char* name : {"conv1.weights", "conv1.bias", "conv2.weights", "conv2.bias"})
     EXPECT_EQ(find(after, name).data, find(from.tensors, name).data) << name;

@@ -68,7 +68,6 @@ Options parse(int argc, char** argv, std::unique_ptr<CLI::App>& app_out) {
       "inkwell-classify");
   CLI::App& app = *app_out;
   cli::configure(app, kFooter);
-  std::string progress = "auto";
   app.add_option("PATH", o.paths, "a directory (walked recursively), a file, or - (paths on stdin)")->type_name("")->required();
   app.add_option("--model", o.model, "model file (default: $INKWELL_MODEL, else the model shipped in models/)")->type_name("FILE");
   app.add_option("--out", o.out, "write rows here as they come (default: stdout)")->type_name("FILE");
@@ -87,10 +86,8 @@ Options parse(int argc, char** argv, std::unique_ptr<CLI::App>& app_out) {
   app.add_option("--max-pixels", o.max_pixels, "refuse larger images (decompression bombs)")
       ->type_name("N")->check(cli::whole(1, int64_t{1} << 40))->capture_default_str();
   app.add_flag("-0,--null", o.null_separated, "paths on stdin are NUL-separated (find -print0)");
-  app.add_option("--progress", progress, "live status line on stderr: auto (when a terminal), always, never")
-      ->type_name("MODE")->check(cli::one_of({"auto", "always", "never"}))->capture_default_str();
+  cli::add_progress_option(app, o.progress);
   cli::parse(app, argc, argv);
-  o.progress = cli::parse_progress_mode(progress);
   if (o.resume && o.out.empty()) cli::usage_error(app, "--resume needs --out FILE");
   // A PATH that does not exist is a mistake in the command, as for ls or find: nothing is run.
   for (const std::string& p : o.paths) {

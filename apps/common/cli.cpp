@@ -143,6 +143,14 @@ std::string did_you_mean(const std::string& word, const std::vector<std::string>
   return best;
 }
 
+void add_progress_option(CLI::App& app, ProgressMode& mode) {
+  app.add_option_function<std::string>("--progress", [&mode](const std::string& text) { mode = parse_progress_mode(text); },
+                                       "live status line on stderr: auto (when a terminal), always, never")
+      ->type_name("MODE")
+      ->check(one_of({"auto", "always", "never"}))
+      ->default_str("auto");
+}
+
 CLI::Validator one_of(std::vector<std::string> choices) {
   return CLI::Validator(
       [choices](std::string& text) -> std::string {

@@ -10,6 +10,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "progress.hpp"
+
 #include <cstdint>
 #include <exception>
 #include <string>
@@ -37,6 +39,9 @@ CLI::Validator whole(int64_t min, int64_t max);
 CLI::Validator real(double min, double max, bool open = false);
 // One of `choices`, else "'x' is not one of a, b, c; did you mean b?".
 CLI::Validator one_of(std::vector<std::string> choices);
+
+// --progress auto|always|never into `mode` (progress.hpp), the same in every app.
+void add_progress_option(CLI::App& app, ProgressMode& mode);
 
 // The choice nearest to `word` by edit distance, if it is near enough to be a likely typo.
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& choices);

@@ -80,8 +80,7 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < f.classes.size() && i < 64; ++i) classes += (i ? " " : "") + f.classes[i];
     if (f.classes.size() > 64) classes += " ...";
     std::printf("\nclasses       %zu: %s\n", f.classes.size(), classes.c_str());
-    const auto style = f.meta.find("preprocessing");
-    const bool emnist = style != f.meta.end() && style->second == "emnist";
+    const bool emnist = preprocess_style(f) == PreprocessStyle::emnist;
     std::printf("preprocessing real-world images %s\n",
                 emnist ? "EMNIST-style (crop, square, 2-pixel border: 24 of 28 pixels, box centred)"
                        : "MNIST-style (fit in 20x20, centre of mass to the centre of 28x28)");

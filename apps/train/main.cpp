@@ -183,7 +183,7 @@ int run(Options o) {
   // How image files become 28x28: as asked, else as the model fine-tuned from was trained, else MNIST's.
   PreprocessStyle style = PreprocessStyle::mnist;
   if (!o.preprocess.empty()) style = parse_preprocess_style(o.preprocess);
-  else if (fine_tune && init.meta.count("preprocessing")) style = parse_preprocess_style(init.meta.at("preprocessing"));
+  else if (fine_tune) style = preprocess_style(init);
   DatasetSplits data = load_data(o, style);
   // A resumed run normalises as it began (a fine-tuned one: as the model it started from).
   if (fine_tune) data.normalization = init.normalization;
@@ -231,10 +231,10 @@ int run(Options o) {
   } else {
     model.init_params(o.seed);
     if (fine_tune) {
-      const std::vector<std::string> fresh = copy_matching_tensors(init, model);
+      const CopiedTensors copy = copy_matching_tensors(init, model);
       std::string names;
-      for (const std::string& n : fresh) names += (names.empty() ? "; initialised anew: " : ", ") + n;
-      std::printf("inkwell-train: %zu of %zu tensors from %s%s\n", model.state().size() - fresh.size(), model.state().size(),
+      for (const std::string& n : copy.fresh) names += (names.empty() ? "; initialised anew: " : ", ") + n;
+      std::printf("inkwell-train: %zu of %zu tensors from %s%s\n", copy.copied, copy.copied + copy.fresh.size(),
                   o.init_from.c_str(), names.c_str());
     }
   }

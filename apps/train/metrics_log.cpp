@@ -23,7 +23,7 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
-std::string exact(double v) {
+std::string six_digits(double v) {  // the lr column: 0.001, 1.90385e-08
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
@@ -46,7 +46,7 @@ EpochRow make_row(int epoch, const Metrics& train, const Metrics* valid, const M
   const double seconds = train.seconds + (valid ? valid->seconds : 0);
   EpochRow row;
   row.csv = std::to_string(epoch) + "," + fixed(train.loss, 6) + "," + fixed(train.accuracy, 6) + "," + pair(valid) + "," +
-            pair(test) + "," + fixed(train.images / train.seconds, 1) + "," + fixed(seconds, 3) + "," + exact(lr);
+            pair(test) + "," + fixed(train.images / train.seconds, 1) + "," + fixed(seconds, 3) + "," + six_digits(lr);
   row.point = {epoch, train.loss, train.accuracy, valid ? valid->loss : 0, valid ? valid->accuracy : 0,
                test ? test->loss : 0, test ? test->accuracy : 0, valid != nullptr, test != nullptr};
   return row;

@@ -85,7 +85,7 @@ Options parse_options(int argc, char** argv) {
       "inkwell-train");
   CLI::App& app = *g_app;
   cli::configure(app, kFooter);
-  std::string prefetch = "auto", valid = "10%", checkpoint_every, progress = "auto";
+  std::string prefetch = "auto", valid = "10%", checkpoint_every;
   app.add_option("--data", o.data,
                  "mnist, fashion, emnist-letters|digits|balanced|bymerge|byclass|mnist, a directory with the four IDX "
                  "files (MNIST's or EMNIST's names), an image tree "
@@ -161,8 +161,7 @@ Options parse_options(int argc, char** argv) {
         return "takes N steps or M minutes (10m), N, M > 0, got '" + t + "'";
       }, "", "every"));
   app.add_option("--resume", o.out, "continue the interrupted run in DIR")->type_name("DIR");
-  app.add_option("--progress", progress, "live status line on stderr: auto (when a terminal), always, never")
-      ->type_name("MODE")->check(cli::one_of({"auto", "always", "never"}))->capture_default_str();
+  cli::add_progress_option(app, o.progress);
   cli::parse(app, argc, argv);
 
   o.resume = app.count("--resume") > 0;
@@ -190,7 +189,6 @@ Options parse_options(int argc, char** argv) {
     if (checkpoint_every.back() == 'm') o.checkpoint_minutes = std::stod(checkpoint_every);
     else o.checkpoint_steps = std::stoll(checkpoint_every);
   }
-  o.progress = cli::parse_progress_mode(progress);
   if (o.keep_best && o.valid.count == 0) usage_error("--keep-best chooses by validation accuracy: it needs --valid above 0");
   if (o.freeze > 0 && o.init_from.empty()) usage_error("--freeze keeps pretrained layers fixed: it needs --init-from");
   o.model_given = app.count("--model") > 0;

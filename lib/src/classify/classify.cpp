@@ -85,9 +85,7 @@ ClassifyStats classify_files(const ModelFile& file, FileWalker& walker, const Cl
 
   std::array<float, 256> lut;
   for (int v = 0; v < 256; ++v) lut[v] = (v / 255.f - file.normalization.mean) / file.normalization.std;
-  // The model's own preprocessing style (EMNIST-trained models: emnist); files without it: mnist.
-  const auto recorded = file.meta.find("preprocessing");
-  const PreprocessStyle style = recorded == file.meta.end() ? PreprocessStyle::mnist : parse_preprocess_style(recorded->second);
+  const PreprocessStyle style = preprocess_style(file);  // the model's own: EMNIST-trained, emnist
 
   ClassifyStats stats;
   const auto start = std::chrono::steady_clock::now();

@@ -33,7 +33,7 @@ double mean(const std::vector<uint8_t>& v) {
 PreprocessStyle parse_preprocess_style(const std::string& name) {
   if (name == "mnist") return PreprocessStyle::mnist;
   if (name == "emnist") return PreprocessStyle::emnist;
-  throw error("unknown preprocessing style '", name, "' (expected mnist or emnist)");
+  throw error("unknown preprocessing style '", name.substr(0, 40), "' (expected mnist or emnist)");
 }
 
 std::string to_string(PreprocessStyle style) { return style == PreprocessStyle::emnist ? "emnist" : "mnist"; }

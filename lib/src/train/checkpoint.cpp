@@ -193,9 +193,17 @@ ModelFile parse_model_file(std::span<const uint8_t> bytes, const std::string& pa
   if (!std::isfinite(m.normalization.mean) || !std::isfinite(m.normalization.std) || !(m.normalization.std > 0))
     throw error(path, ": normalisation must be finite with a positive std, found mean ", m.normalization.mean, " std ",
                 m.normalization.std);
-  if (const auto style = m.meta.find("preprocessing"); style != m.meta.end() && style->second != "mnist" && style->second != "emnist")
-    throw error(path, ": unknown preprocessing style '", style->second.substr(0, 40), "' (expected mnist or emnist)");
+  try {
+    preprocess_style(m);
+  } catch (const Error& e) {
+    throw error(path, ": ", e.what());
+  }
   return m;
+}
+
+PreprocessStyle preprocess_style(const ModelFile& model) {
+  const auto recorded = model.meta.find("preprocessing");
+  return recorded == model.meta.end() ? PreprocessStyle::mnist : parse_preprocess_style(recorded->second);
 }
 
 }  // namespace inkwell

@@ -6,16 +6,16 @@
 
 namespace inkwell {
 
-std::vector<std::string> copy_matching_tensors(const ModelFile& from, Model& model) {
+CopiedTensors copy_matching_tensors(const ModelFile& from, Model& model) {
   std::vector<NamedTensor> state = model.state();
-  std::vector<std::string> fresh;
+  CopiedTensors result;
   for (NamedTensor& t : state) {
     const auto it = std::find_if(from.tensors.begin(), from.tensors.end(), [&](const NamedTensor& f) { return f.name == t.name; });
-    if (it != from.tensors.end() && it->dims == t.dims) t.data = it->data;
-    else fresh.push_back(t.name);
+    if (it != from.tensors.end() && it->dims == t.dims) t.data = it->data, ++result.copied;
+    else result.fresh.push_back(t.name);
   }
   model.load_state(state);
-  return fresh;
+  return result;
 }
 
 size_t frozen_floats(const ParamArena& arena, int layers) {

@@ -31,4 +31,8 @@ ModelFile load_model_file(const std::string& path);
 // sizes against the bytes there, the spec against its bounds, tensors against the spec.
 ModelFile parse_model_file(std::span<const uint8_t> bytes, const std::string& source);
 
+// How the model's training data drew characters into 28x28 (metadata "preprocessing"): what
+// classification applies to real-world images. Files that do not record it: mnist.
+PreprocessStyle preprocess_style(const ModelFile& model);
+
 }  // namespace inkwell

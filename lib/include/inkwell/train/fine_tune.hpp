@@ -12,8 +12,12 @@
 namespace inkwell {
 
 // Every tensor of `model` whose name and dims match one in `from` takes its values; the others
-// keep their initialisation (a last layer for another class count). Returns the names of those.
-std::vector<std::string> copy_matching_tensors(const ModelFile& from, Model& model);
+// keep their initialisation (a last layer for another class count).
+struct CopiedTensors {
+  size_t copied = 0;
+  std::vector<std::string> fresh;  // the names of those left as initialised
+};
+CopiedTensors copy_matching_tensors(const ModelFile& from, Model& model);
 
 // How many floats at the start of the parameter arena hold the first `layers` parameterised
 // layers (conv1, bn1, ... in spec order): what Optimizer::freeze_prefix takes. Throws if that
