@@ -4,12 +4,14 @@
 PyTorch: torchvision ImageFolder + DataLoader (one worker process per thread, batch 256, Grayscale,
 ToTensor, Normalize), the same architecture as the inkwell model (read from the model file) in
 eval mode with no_grad, one CSV row per image.
-inkwell: inkwell-classify TREE --model FILE --out FILE (default settings).
+inkwell: inkwell-classify TREE --model FILE --out FILE --precision P (default settings otherwise),
+for each P of --precision (auto: int8 where the model is quantised and the CPU gains; f32).
 Both alternate `--repeats` times on the same tree with a warm page cache; medians and the
 ratio are printed, plus inkwell's accuracy when the tree is in ImageFolder layout.
 
 Needs Debian's python3-torch and python3-torchvision (scripts/install-deps --bench).
 Usage: bench/compare_classify.py TREE [--model models/default.inkw] [--build build] [--threads 2] [--repeats 3]
+                                  [--precision auto f32]
 """
 import argparse
 import os
@@ -89,10 +91,10 @@ def pytorch_run(tree, spec, out_path, threads):
     return n / (time.perf_counter() - start)
 
 
-def inkwell_run(binary, tree, model, out_path, threads):
+def inkwell_run(binary, tree, model, out_path, threads, precision):
     start = time.perf_counter()
     proc = subprocess.run([binary, tree, "--model", model, "--out", out_path, "--threads", str(threads),
-                           "--labels-from-dirs"],
+                           "--labels-from-dirs", "--precision", precision],
                           capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if proc.returncode not in (0, 3):
@@ -109,6 +111,7 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--precision", nargs="+", default=["auto"], choices=["auto", "f32", "int8"])
     args = ap.parse_args()
     binary = os.path.join(args.build, "bin", "inkwell-classify")
     if not os.access(binary, os.X_OK):
@@ -116,18 +119,22 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "out.csv")
         spec = model_spec(args.model)
-        inkwell_run(binary, args.tree, args.model, out, args.threads)  # warms the page cache
-        torch_rates, inkwell_rates, accuracy = [], [], None
+        inkwell_run(binary, args.tree, args.model, out, args.threads, "f32")  # warms the page cache
+        torch_rates = []
+        inkwell_rates = {p: [] for p in args.precision}
+        accuracy = {}
         for _ in range(args.repeats):
             torch_rates.append(pytorch_run(args.tree, spec, out, args.threads))
-            rate, accuracy = inkwell_run(binary, args.tree, args.model, out, args.threads)
-            inkwell_rates.append(rate)
-    t, i = statistics.median(torch_rates), statistics.median(inkwell_rates)
+            for p in args.precision:
+                rate, accuracy[p] = inkwell_run(binary, args.tree, args.model, out, args.threads, p)
+                inkwell_rates[p].append(rate)
+    t = statistics.median(torch_rates)
     print(f"classify {args.tree} with {spec}: {args.threads} threads, median of {args.repeats} alternating runs")
     print(f"  PyTorch (ImageFolder + DataLoader, CSV): {t:>9,.0f} img/s")
-    print(f"  inkwell-classify:                        {i:>9,.0f} img/s   ({i / t:.2f}x)")
-    if accuracy is not None:
-        print(f"  inkwell accuracy (--labels-from-dirs):   {accuracy:.4f}")
+    for p in args.precision:
+        i = statistics.median(inkwell_rates[p])
+        acc = f"   accuracy {accuracy[p]:.4f}" if accuracy[p] is not None else ""
+        print(f"  inkwell-classify --precision {p:<4}:      {i:>9,.0f} img/s   ({i / t:.2f}x){acc}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 // Where a training step (or a forward pass) goes, op by op: Model::set_profiling over a number of
 // steps on a synthetic batch, median-free but long enough to settle. Prints one line per op with
 // its oneDNN implementation, sorted by time, and the step total; docs/performance.md quotes it.
-//   profile_step [--model seed] [--batch 64] [--steps 200] [--infer]
+//   profile_step [--model seed|FILE.inkw] [--batch 64] [--steps 200] [--infer] [--precision auto|f32|int8]
+// A model file is profiled forward only, with its weights, in the precision asked for (int8 needs
+// a quantised file, inkwell-quantize; docs/int8.md).
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -12,6 +14,7 @@
 #include "inkwell/nn/dnnl_compat.hpp"
 #include "inkwell/nn/loss.hpp"
 #include "inkwell/nn/model.hpp"
+#include "inkwell/train/checkpoint.hpp"
 #include "inkwell/train/optimizer.hpp"
 
 int main(int argc, char** argv) {
@@ -19,19 +22,28 @@ int main(int argc, char** argv) {
   std::string preset = "seed";
   int64_t batch = 64, steps = 200;
   bool infer = false;
+  std::string precision = "auto";
   for (int i = 1; i < argc; ++i) {
     const auto value = [&] { return i + 1 < argc ? argv[++i] : ""; };
     if (!std::strcmp(argv[i], "--model")) preset = value();
     else if (!std::strcmp(argv[i], "--batch")) batch = std::atoll(value());
     else if (!std::strcmp(argv[i], "--steps")) steps = std::atoll(value());
     else if (!std::strcmp(argv[i], "--infer")) infer = true;
+    else if (!std::strcmp(argv[i], "--precision")) precision = value();
     else {
-      std::fprintf(stderr, "usage: profile_step [--model seed] [--batch 64] [--steps 200] [--infer]\n");
+      std::fprintf(stderr, "usage: profile_step [--model seed|FILE.inkw] [--batch 64] [--steps 200] [--infer] "
+                           "[--precision auto|f32|int8]\n");
       return 2;
     }
   }
-  Model m(Architecture{resolve_spec(preset), {1, 28, 28}}, batch, infer ? Mode::infer : Mode::train);
-  m.init_params(0);
+  const bool from_file = preset.ends_with(".inkw");
+  const ModelFile file = from_file ? load_model_file(preset) : ModelFile{};
+  infer = infer || from_file;
+  const Architecture arch = from_file ? file.architecture : Architecture{resolve_spec(preset), {1, 28, 28}};
+  const Precision p = precision == "int8" ? Precision::int8 : precision == "f32" ? Precision::f32 : Precision::automatic;
+  Model m = infer ? Model(arch, batch, plan_int8(arch, file.quantization, p)) : Model(arch, batch, Mode::train);
+  if (from_file) m.load_state(file.tensors);
+  else m.init_params(0);
   Optimizer opt({OptimizerConfig::Kind::adam, 1e-4}, m.params().size());
   Rng rng(1);
   for (int64_t i = 0; i < batch * 784; ++i) m.src()[i] = static_cast<float>(rng.uniform(-0.5, 2.5));

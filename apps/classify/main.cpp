@@ -35,7 +35,7 @@ namespace {
 
 struct Options {
   std::vector<std::string> paths;
-  std::string model, out, format = "csv", ext = ".png,.jpg,.jpeg";
+  std::string model, out, format = "csv", ext = ".png,.jpg,.jpeg", precision = "auto";
   int top_k = 1, threads = 0, executors = 0;
   int64_t batch = 64, max_pixels = 64'000'000;  // batch 64: activations stay in cache (docs/performance.md)
   bool labels_from_dirs = false, resume = false, null_separated = false;
@@ -79,6 +79,9 @@ Options parse(int argc, char** argv, std::unique_ptr<CLI::App>& app_out) {
   app.add_option("--batch", o.batch, "images per inference batch")->type_name("N")->check(cli::whole(1, 65536))->capture_default_str();
   app.add_option("--executors", o.executors, "inference models run at once, sharing --threads; 0: one per thread")
       ->type_name("N")->check(cli::whole(0, 4096))->capture_default_str();
+  app.add_option("--precision", o.precision,
+                 "auto: int8 for the layers this CPU runs faster in int8, if the model is quantised (inkwell-quantize)")
+      ->type_name("auto|f32|int8")->check(cli::one_of({"auto", "f32", "int8"}))->capture_default_str();
   app.add_option("--ext", o.ext, "extensions kept inside directories, comma-separated (\"\" keeps all)")
       ->type_name("LIST")->capture_default_str();
   app.add_flag("--labels-from-dirs", o.labels_from_dirs, "the parent folder is the true label: print accuracy and a confusion matrix");
@@ -130,6 +133,15 @@ std::function<std::optional<std::string>()> roots_of(const Options& o) {
 int run(const Options& o) {
   const std::string model_path = o.model.empty() ? default_model() : o.model;
   const ModelFile model = load_model_file(model_path);
+  const Precision precision = o.precision == "int8" ? Precision::int8 : o.precision == "f32" ? Precision::f32 : Precision::automatic;
+  if (precision == Precision::int8 && model.quantization.empty())
+    throw error(model_path, ": has no int8 calibration (make one with inkwell-quantize)");
+  const Int8Plan plan = plan_int8(model.architecture, model.quantization, precision);
+  if (!model.quantization.empty() && precision == Precision::automatic && plan.layers.empty())
+    for (const std::string& note : plan.notes) std::fprintf(stderr, "inkwell-classify: %s\n", note.c_str());
+  std::string int8_layers;
+  for (const auto& [layer, q] : plan.layers) int8_layers += (int8_layers.empty() ? "" : " ") + layer;
+  const std::string precision_text = int8_layers.empty() ? "f32" : "int8: " + int8_layers;
   const bool csv = o.format == "csv";
   const std::vector<std::string> extensions = split_extensions(o.ext);
   FileWalker walker(roots_of(o), extensions);
@@ -210,16 +222,17 @@ int run(const Options& o) {
   config.max_pixels = o.max_pixels;
   config.stop = &cli::stop_requested;
   config.already_done = resumed;
+  config.precision = precision;
   const ClassifyStats stats = classify_files(model, walker, config, sink);
   output.close();
   status.clear();
 
   if (o.labels_from_dirs) report.print();
   const int64_t done = stats.classified + stats.failed;
-  std::fprintf(stderr, "inkwell-classify: %lld classified, %lld failed%s, %.2f s, %.0f img/s, model %s%s\n",
+  std::fprintf(stderr, "inkwell-classify: %lld classified, %lld failed%s, %.2f s, %.0f img/s, model %s (%s)%s\n",
                static_cast<long long>(stats.classified), static_cast<long long>(stats.failed),
                resumed ? (", " + std::to_string(resumed) + " rows kept from before").c_str() : "", stats.seconds,
-               stats.seconds > 0 ? done / stats.seconds : 0.0, model_path.c_str(),
+               stats.seconds > 0 ? done / stats.seconds : 0.0, model_path.c_str(), precision_text.c_str(),
                cli::stop_requested ? " (interrupted)" : "");
   if (cli::stop_requested) {
     if (!o.out.empty()) std::fprintf(stderr, "inkwell-classify: interrupted; --resume --out %s continues\n", o.out.c_str());

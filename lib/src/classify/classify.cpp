@@ -75,8 +75,9 @@ ClassifyStats classify_files(const ModelFile& file, FileWalker& walker, const Cl
   ModelPool pool;
   const int omp_before = omp_get_max_threads();
   omp_set_num_threads(std::max(1, threads / executors));
+  const Int8Plan plan = plan_int8(file.architecture, file.quantization, config.precision);
   for (int i = 0; i < executors; ++i) {
-    auto m = std::make_unique<Model>(file.architecture, batch, Mode::infer);
+    auto m = std::make_unique<Model>(file.architecture, batch, plan);
     m->load_state(file.tensors);
     if (m->classes() != classes) throw error("the model has ", m->classes(), " outputs but ", classes, " class names");
     pool.add(std::move(m));

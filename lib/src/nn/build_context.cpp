@@ -48,6 +48,55 @@ BuildContext::WeightedForward BuildContext::append_weighted_forward(const std::s
   return f;
 }
 
+memory BuildContext::append_int8_weighted_forward(const std::string& layer, const dnnl::primitive_desc& pd,
+                                                  const memory& src, const Dims& weights_dims, int64_t fan_in,
+                                                  const Int8Layer& q, compat::ScaleArgs scale_args) {
+  const Dims bias_dims = {weights_dims[0]};
+  const Param& w = params.add(layer + ".weights", weights_dims, plain_desc(weights_dims), fan_in);
+  const Param& b = params.add(layer + ".bias", bias_dims, plain_desc(bias_dims), fan_in);
+  const memory weights = allocate(pd.weights_desc(0));
+  const memory bias = allocate(pd.weights_desc(1));
+  const float src_factor = compat::data_type(src.get_desc()) == memory::data_type::f32 ? 1.f / q.src_scale : 1.f;
+  const memory s = convert_scaled(forward, layer + " src", src, pd.src_desc(), src_factor);
+  const memory dst = allocate(pd.dst_desc());
+  std::unordered_map<int, memory> args = {
+      {DNNL_ARG_SRC, s}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}};
+  args.merge(scale_args);
+  append(forward, layer + " forward", pd, std::move(args));
+
+  // Weights: w / scale[oc], rounded and saturated to s8, in the layout (and with whatever
+  // compensation) the primitive asked for. The arena and its Params outlive these calls.
+  std::vector<float> inverse(q.weight_scales.size());
+  for (size_t i = 0; i < inverse.size(); ++i) inverse[i] = 1.f / q.weight_scales[i];
+  const compat::ScaledReorder quantize =
+      compat::scaled_reorder(engine, plain_desc(weights_dims), weights.get_desc(), inverse, dnnl::primitive_attr());
+  prepare.push_back([arena = &params, &w, &b, q, weights, bias, quantize, eng = engine] {
+    const std::vector<float> plain_w = arena->read_plain(w, arena->values());
+    memory from(plain_desc(w.dims), eng, const_cast<float*>(plain_w.data()));
+    std::unordered_map<int, memory> reorder_args = quantize.args;
+    reorder_args[DNNL_ARG_FROM] = from;
+    reorder_args[DNNL_ARG_TO] = weights;
+    dnnl::stream stream(eng);
+    dnnl::reorder(quantize.pd).execute(stream, reorder_args);
+    stream.wait();
+    const std::vector<float> real = compat::int8_bias(arena->read_plain(b, arena->values()), q.src_scale, q.weight_scales);
+    std::copy(real.begin(), real.end(), static_cast<float*>(bias.get_data_handle()));
+  });
+  return dst;
+}
+
+memory BuildContext::convert_scaled(OpList& ops, const std::string& name, const memory& from,
+                                    const memory::desc& want, float factor) {
+  if (factor == 1.f) return convert(ops, name, from, want);
+  const memory to = allocate(want);
+  compat::ScaledReorder r = compat::scaled_reorder(engine, from.get_desc(), want, {factor}, attr());
+  r.args[DNNL_ARG_FROM] = from;
+  r.args[DNNL_ARG_TO] = to;
+  const bool to_f32 = compat::data_type(want) == memory::data_type::f32;
+  append(ops, name + (to_f32 ? " dequantize" : " quantize"), r.pd, std::move(r.args));
+  return to;
+}
+
 void BuildContext::append_backward_weights(const std::string& layer, const dnnl::primitive_desc& pd,
                                            const memory& src, const memory& diff_dst, const memory& diff_weights,
                                            const memory& diff_bias) {

@@ -26,6 +26,7 @@ memory Conv::build_forward(BuildContext& ctx, const memory& src) {
   if (oh < 1 || ow < 1) throw error(name(), ": kernel ", kernel_, " does not fit a ", h, "x", w, " input");
   weights_dims_ = {out_channels_, ic, kernel_, kernel_};
   dst_dims_ = {n, out_channels_, oh, ow};
+  if (const Int8Layer* q = ctx.int8_layer(name())) return build_int8_forward(ctx, src, *q);
   const memory::dims strides = {stride_, stride_}, padding = {pad_, pad_};
 
   fwd_pd_ = compat::conv_forward(ctx.engine, ctx.forward_prop(), any_layout(src_dims_), any_layout(weights_dims_),
@@ -34,6 +35,21 @@ memory Conv::build_forward(BuildContext& ctx, const memory& src) {
 
   const auto f = ctx.append_weighted_forward(name(), fwd_pd_, src, weights_dims_, ic * kernel_ * kernel_);
   src_ = f.src, weights_ = f.weights, dst_ = f.dst, diff_weights_ = f.diff_weights, diff_bias_ = f.diff_bias;
+  return dst_;
+}
+
+// The same in int8: src quantised (u8 after a ReLU, s8 otherwise), s8 weights, dst u8 when the
+// next layer takes int8, else f32.
+memory Conv::build_int8_forward(BuildContext& ctx, const memory& src, const Int8Layer& q) {
+  const memory::dims strides = {stride_, stride_}, padding = {pad_, pad_};
+  dnnl::primitive_attr attr = ctx.attr(fuse_relu_);
+  compat::ScaleArgs scales = compat::set_int8_scales(attr, ctx.engine, q.src_scale, q.weight_scales, q.dst_scale);
+  fwd_pd_ = compat::conv_forward(
+      ctx.engine, dnnl::prop_kind::forward_inference, memory::desc(src_dims_, q.src_signed ? dt::s8 : dt::u8, tag::any),
+      memory::desc(weights_dims_, dt::s8, tag::any), any_layout({out_channels_}),
+      memory::desc(dst_dims_, q.dst_scale != 0 ? dt::u8 : dt::f32, tag::any), strides, padding, attr);
+  dst_ = ctx.append_int8_weighted_forward(name(), fwd_pd_, src, weights_dims_, src_dims_[1] * kernel_ * kernel_, q,
+                                          std::move(scales));
   return dst_;
 }
 

@@ -1,5 +1,6 @@
 #include "inkwell/nn/dnnl_compat.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace inkwell::compat {
@@ -14,6 +15,8 @@ std::string version() {
 #if DNNL_VERSION_MAJOR >= 3
 
 Dims dims(const md& desc) { return desc.get_dims(); }
+
+dnnl::memory::data_type data_type(const md& desc) { return desc.get_data_type(); }
 
 void append_relu(dnnl::post_ops& ops) { ops.append_eltwise(algorithm::eltwise_relu, 0.f, 0.f); }
 
@@ -82,9 +85,53 @@ dnnl::batch_normalization_backward::primitive_desc batch_norm_backward(
   return {engine, dnnl::prop_kind::backward, src, diff_dst, src, epsilon, flags, hint, attr};
 }
 
+dnnl::pooling_forward::primitive_desc max_pool_inference(const dnnl::engine& engine, const md& src, const md& dst,
+                                                         int64_t kernel, int64_t stride,
+                                                         const dnnl::primitive_attr& attr) {
+  return {engine, dnnl::prop_kind::forward_inference, algorithm::pooling_max, src, dst, {stride, stride},
+          {kernel, kernel}, {0, 0}, {0, 0}, {0, 0}, attr};
+}
+
+namespace {
+dnnl::memory scale_memory(const dnnl::engine& engine, const std::vector<float>& values) {
+  dnnl::memory m({{static_cast<int64_t>(values.size())}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a},
+                 engine);
+  std::copy(values.begin(), values.end(), static_cast<float*>(m.get_data_handle()));
+  return m;
+}
+}  // namespace
+
+ScaleArgs set_int8_scales(dnnl::primitive_attr& attr, const dnnl::engine& engine, float src,
+                          const std::vector<float>& weights, float dst) {
+  ScaleArgs args;
+  attr.set_scales_mask(DNNL_ARG_SRC, 0);
+  args[DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC] = scale_memory(engine, {src});
+  attr.set_scales_mask(DNNL_ARG_WEIGHTS, weights.size() > 1 ? 1 : 0);  // output channels: dim 0
+  args[DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS] = scale_memory(engine, weights);
+  if (dst != 0) {
+    attr.set_scales_mask(DNNL_ARG_DST, 0);
+    args[DNNL_ARG_ATTR_SCALES | DNNL_ARG_DST] = scale_memory(engine, {dst});
+  }
+  return args;
+}
+
+std::vector<float> int8_bias(const std::vector<float>& bias, float, const std::vector<float>&) { return bias; }
+
+ScaledReorder scaled_reorder(const dnnl::engine& engine, const md& from, const md& to,
+                             const std::vector<float>& factors, dnnl::primitive_attr attr) {
+  // v3: to = from * src_scale / dst_scale; the factor becomes a dst scale of 1 / factor.
+  std::vector<float> inverse(factors.size());
+  for (size_t i = 0; i < factors.size(); ++i) inverse[i] = 1.f / factors[i];
+  attr.set_scales_mask(DNNL_ARG_DST, factors.size() > 1 ? 1 : 0);
+  return {dnnl::reorder::primitive_desc(engine, from, engine, to, attr),
+          {{DNNL_ARG_ATTR_SCALES | DNNL_ARG_DST, scale_memory(engine, inverse)}}};
+}
+
 #else  // oneDNN 2.x: an operation descriptor first, then its primitive descriptor
 
 Dims dims(const md& desc) { return desc.dims(); }
+
+dnnl::memory::data_type data_type(const md& desc) { return desc.data_type(); }
 
 void append_relu(dnnl::post_ops& ops) { ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f); }
 
@@ -151,6 +198,35 @@ dnnl::batch_normalization_backward::primitive_desc batch_norm_backward(
     const dnnl::engine& engine, const md& diff_dst, const md& src, float epsilon, dnnl::normalization_flags flags,
     const dnnl::batch_normalization_forward::primitive_desc& hint, const dnnl::primitive_attr& attr) {
   return {{dnnl::prop_kind::backward, diff_dst, src, epsilon, flags}, attr, engine, hint};
+}
+
+dnnl::pooling_forward::primitive_desc max_pool_inference(const dnnl::engine& engine, const md& src, const md& dst,
+                                                         int64_t kernel, int64_t stride,
+                                                         const dnnl::primitive_attr& attr) {
+  return {{dnnl::prop_kind::forward_inference, algorithm::pooling_max, src, dst, {stride, stride}, {kernel, kernel},
+           {0, 0}, {0, 0}},
+          attr, engine};
+}
+
+ScaleArgs set_int8_scales(dnnl::primitive_attr& attr, const dnnl::engine&, float src,
+                          const std::vector<float>& weights, float dst) {
+  // v2: dst = output_scale[oc] * (acc + bias), output_scale = src * weights[oc] / dst.
+  std::vector<float> output(weights.size());
+  for (size_t i = 0; i < weights.size(); ++i) output[i] = src * weights[i] / (dst != 0 ? dst : 1.f);
+  attr.set_output_scales(weights.size() > 1 ? 1 << 1 : 0, output);  // output channels: dst dim 1
+  return {};
+}
+
+std::vector<float> int8_bias(const std::vector<float>& bias, float src, const std::vector<float>& weights) {
+  std::vector<float> out(bias.size());
+  for (size_t i = 0; i < bias.size(); ++i) out[i] = bias[i] / (src * weights[weights.size() > 1 ? i : 0]);
+  return out;
+}
+
+ScaledReorder scaled_reorder(const dnnl::engine& engine, const md& from, const md& to,
+                             const std::vector<float>& factors, dnnl::primitive_attr attr) {
+  attr.set_output_scales(factors.size() > 1 ? 1 : 0, factors);
+  return {dnnl::reorder::primitive_desc(engine, from, engine, to, attr), {}};
 }
 
 #endif

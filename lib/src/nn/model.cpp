@@ -68,6 +68,12 @@ std::vector<std::unique_ptr<Layer>> make_layers(const std::vector<LayerSpec>& sp
 }  // namespace
 
 Model::Model(const Architecture& arch, int64_t batch, Mode mode, bool need_diff_src)
+    : Model(arch, batch, mode, need_diff_src, nullptr) {}
+
+Model::Model(const Architecture& arch, int64_t batch, const Int8Plan& plan)
+    : Model(arch, batch, Mode::infer, false, &plan) {}
+
+Model::Model(const Architecture& arch, int64_t batch, Mode mode, bool need_diff_src, const Int8Plan* int8)
     : arch_(arch), batch_(batch), mode_(mode), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_),
       params_(std::make_unique<ParamArena>(engine_)) {
   if (batch < 1) throw error("batch size must be at least 1, got ", batch);
@@ -77,7 +83,7 @@ Model::Model(const Architecture& arch, int64_t batch, Mode mode, bool need_diff_
   layers_ = make_layers(parse_spec(arch.spec));
 
   threads_ = omp_get_max_threads();
-  BuildContext ctx(engine_, mode == Mode::train, threads_, *params_, &noise_key_);
+  BuildContext ctx(engine_, mode == Mode::train, threads_, *params_, &noise_key_, int8);
   src_dims_ = {batch, arch.input[0], arch.input[1], arch.input[2]};
   src_ = memory(plain_desc(src_dims_), engine_);
 
@@ -108,6 +114,18 @@ Model::Model(const Architecture& arch, int64_t batch, Mode mode, bool need_diff_
       if (!op.kernel) op.args[DNNL_ARG_SCRATCHPAD] = memory(op.scratchpad, engine_, scratchpad_);
   forward_ = std::move(ctx.forward);
   backward_ = std::move(ctx.backward);
+  prepare_ = std::move(ctx.prepare);
+}
+
+void Model::prepare() {
+  for (const auto& step : prepare_) step();
+}
+
+std::vector<std::pair<std::string, memory>> Model::layer_inputs() const {
+  std::vector<std::pair<std::string, memory>> out;
+  for (const auto& layer : layers_)
+    if (memory m = layer->input()) out.emplace_back(layer->name(), m);
+  return out;
 }
 
 Model::~Model() {
@@ -183,6 +201,7 @@ void Model::init_params(uint64_t seed) {
     params_->write_plain(p, params_->values(), plain);
   }
   for (const Buffer& b : buffers_) std::fill_n(b.data(), b.size(), b.initial);
+  prepare();
 }
 
 std::vector<NamedTensor> Model::state() const {
@@ -210,6 +229,7 @@ void Model::load_state(const std::vector<NamedTensor>& state) {
     check(params.size() + j, buffers_[j].name, {buffers_[j].size()});
     std::copy(t.data.begin(), t.data.end(), buffers_[j].data());
   }
+  prepare();
 }
 
 std::vector<std::string> Model::implementations() const {

@@ -61,6 +61,15 @@ memory MaxPool::build_forward(BuildContext& ctx, const memory& src) {
   if (dims[2] < kernel_ || dims[3] < kernel_)
     throw error(name(), ": window ", kernel_, " does not fit a ", dims[2], "x", dims[3], " input");
 
+  if (compat::data_type(src.get_desc()) != memory::data_type::f32) {
+    // int8 inference: oneDNN's pooling, dst in src's type and (through `any`) layout; the scale
+    // passes through unchanged, as the max of quantised values is the quantised max.
+    const memory::desc dst_desc({dims[0], dims[1], oh, ow}, compat::data_type(src.get_desc()), tag::any);
+    const auto pd = compat::max_pool_inference(ctx.engine, src.get_desc(), dst_desc, kernel_, stride_, ctx.attr());
+    dst_ = ctx.allocate(pd.dst_desc());
+    ctx.append(ctx.forward, name() + " forward", pd, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst_}});
+    return dst_;
+  }
   const Layout layout = kernel_layout(src.get_desc());
   const int64_t block = layout.block;
   layout_name_ = layout.name;

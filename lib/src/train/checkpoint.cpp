@@ -122,6 +122,7 @@ void save_model_file(const std::string& path, const ModelFile& m) {
     w.string(key);
     w.string(value);
   }
+  w.tensors(quantization_tensors(m.quantization));
   const uint32_t crc = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(w.out.data()), static_cast<uInt>(w.out.size())));
   w.pod(crc);
   write_file_atomically(path, std::string_view(w.out.data(), w.out.size()));
@@ -140,8 +141,9 @@ ModelFile parse_model_file(std::span<const uint8_t> bytes, const std::string& pa
   if (std::memcmp(data.data(), kMagic, sizeof kMagic) != 0) throw error(path, ": not an inkwell model file (bad magic)");
   uint32_t version;
   std::memcpy(&version, data.data() + sizeof kMagic, 4);
-  if (version != kModelFormatVersion)
-    throw error(path, ": model format version ", version, " is not supported (this build reads version ", kModelFormatVersion, ")");
+  if (version < 1 || version > kModelFormatVersion)
+    throw error(path, ": model format version ", version, " is not supported (this build reads versions 1 to ",
+                kModelFormatVersion, ")");
   uint32_t stored_crc;
   std::memcpy(&stored_crc, data.data() + data.size() - 4, 4);
   const auto crc = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size() - 4)));
@@ -164,7 +166,8 @@ ModelFile parse_model_file(std::span<const uint8_t> bytes, const std::string& pa
     std::string key = r.string("metadata key");
     m.meta[key] = r.string("metadata value");
   }
-  if (r.position() != data.size() - 4) throw error(path, ": ", data.size() - 4 - r.position(), " unexpected bytes after the metadata");
+  const std::vector<NamedTensor> quantization = version >= 2 ? r.tensors("quantization tensor count") : std::vector<NamedTensor>{};
+  if (r.position() != data.size() - 4) throw error(path, ": ", data.size() - 4 - r.position(), " unexpected bytes after the last section");
   // Everything is checked against the spec before any model is built from it.
   std::vector<NamedDims> shapes;
   try {
@@ -190,6 +193,11 @@ ModelFile parse_model_file(std::span<const uint8_t> bytes, const std::string& pa
   if (!m.classes.empty() && last != layers.rend() && last->kind == LayerSpec::Kind::fc &&
       last->out != static_cast<int64_t>(m.classes.size()))
     throw error(path, ": the model has ", last->out, " outputs but ", m.classes.size(), " class names");
+  try {
+    m.quantization = quantization_from_tensors(quantization, m.architecture);
+  } catch (const Error& e) {
+    throw error(path, ": ", e.what());
+  }
   if (!std::isfinite(m.normalization.mean) || !std::isfinite(m.normalization.std) || !(m.normalization.std > 0))
     throw error(path, ": normalisation must be finite with a positive std, found mean ", m.normalization.mean, " std ",
                 m.normalization.std);

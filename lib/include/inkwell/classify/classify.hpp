@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "inkwell/nn/quantization.hpp"
 #include "inkwell/train/checkpoint.hpp"
 #include "inkwell/data/walk.hpp"
 
@@ -33,6 +34,8 @@ struct ClassifyConfig {
   // empty, so every file sits where it sat in an uninterrupted run. oneDNN's results depend (in
   // the last bits) on a row's position in the batch: aligned, a resumed output is bit-identical.
   int64_t already_done = 0;
+  // int8 where the model is quantised and plan_int8 says so (quantization.hpp); f32 otherwise.
+  Precision precision = Precision::automatic;
 };
 
 struct Prediction {

@@ -9,7 +9,9 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "inkwell/nn/dnnl_compat.hpp"
 #include "inkwell/nn/params.hpp"
+#include "inkwell/nn/quantization.hpp"
 
 namespace inkwell {
 
@@ -43,16 +45,28 @@ inline dnnl::memory::desc any_layout(const dnnl::memory::dims& dims) {
 
 class BuildContext {
  public:
-  BuildContext(dnnl::engine engine, bool training, int threads, ParamArena& params, const uint64_t* noise_key)
-      : engine(std::move(engine)), training(training), threads(threads), params(params), noise_key(noise_key) {}
+  BuildContext(dnnl::engine engine, bool training, int threads, ParamArena& params, const uint64_t* noise_key,
+               const Int8Plan* int8 = nullptr)
+      : engine(std::move(engine)), training(training), threads(threads), params(params), noise_key(noise_key),
+        int8(int8) {}
 
   dnnl::engine engine;
   bool training;  // forward_training + backward, or forward_inference only
   int threads;    // OpenMP threads, fixed at build time like oneDNN's (inkwell kernels use it too)
   ParamArena& params;
   const uint64_t* noise_key;  // the model's current step key, which dropout draws its mask from
+  const Int8Plan* int8;        // inference: which layers run in int8 (none when null)
   OpList forward, backward;
   std::vector<Buffer> buffers;
+  // Run after the parameters are loaded or initialised: int8 layers quantise their weights here.
+  std::vector<std::function<void()>> prepare;
+
+  // The plan for `layer` when it runs in int8, else null.
+  const Int8Layer* int8_layer(const std::string& layer) const {
+    if (!int8) return nullptr;
+    const auto it = int8->layers.find(layer);
+    return it == int8->layers.end() ? nullptr : &it->second;
+  }
 
   dnnl::prop_kind forward_prop() const {
     return training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
@@ -88,6 +102,18 @@ class BuildContext {
   };
   WeightedForward append_weighted_forward(const std::string& layer, const dnnl::primitive_desc& pd,
                                           const dnnl::memory& src, const Dims& weights_dims, int64_t fan_in);
+
+  // The same for an int8 layer (`pd` built with compat::set_int8_scales, whose arguments are
+  // `scale_args`): the arena keeps the f32 weights and bias in plain layouts, as the model file
+  // has them, and `prepare` quantises them into the s8 weights and bias `pd` takes. src is
+  // quantised at q.src_scale if it comes in f32. Returns dst.
+  dnnl::memory append_int8_weighted_forward(const std::string& layer, const dnnl::primitive_desc& pd,
+                                            const dnnl::memory& src, const Dims& weights_dims, int64_t fan_in,
+                                            const Int8Layer& q, compat::ScaleArgs scale_args);
+
+  // Like convert, but multiplying by `factor` on the way (f32 <-> int8).
+  dnnl::memory convert_scaled(OpList& ops, const std::string& name, const dnnl::memory& from,
+                              const dnnl::memory::desc& want, float factor);
 
   // The backward-weights op of a layer with weights: converts src and diff_dst to the layouts
   // `pd` wants and writes the gradients into the arena (through append_into).

@@ -3,6 +3,7 @@
 //   backward: diff_dst (N, OC, OH, OW) -> diff_src (N, IC, H, W), diff_weights, diff_bias
 // With fused ReLU, dst is post-activation and backward starts with a ReLU backward on dst,
 // unless relu_backward_in_next: then the next layer (a max pool) applies it (see pool.hpp).
+// In an int8 plan (quantization.hpp), inference runs u8/s8 src x s8 weights -> u8 or f32 dst.
 #pragma once
 
 #include "inkwell/nn/layer.hpp"
@@ -17,8 +18,11 @@ class Conv : public Layer {
   dnnl::memory build_forward(BuildContext& ctx, const dnnl::memory& src) override;
   dnnl::memory build_backward(BuildContext& ctx, const dnnl::memory& diff_dst,
                               bool need_diff_src) override;
+  dnnl::memory input() const override { return src_; }
 
  private:
+  dnnl::memory build_int8_forward(BuildContext& ctx, const dnnl::memory& src, const Int8Layer& q);
+
   int64_t out_channels_, kernel_, pad_, stride_;
   bool fuse_relu_, relu_backward_in_next_;
   dnnl::convolution_forward::primitive_desc fwd_pd_;

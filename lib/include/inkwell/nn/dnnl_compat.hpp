@@ -8,6 +8,8 @@
 #pragma once
 
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -22,6 +24,9 @@ std::string version();
 
 // A descriptor's logical dims (v2 desc.dims(), v3 desc.get_dims()).
 Dims dims(const md& desc);
+
+// A descriptor's data type (v2 desc.data_type(), v3 desc.get_data_type()).
+dnnl::memory::data_type data_type(const md& desc);
 
 // Appends a ReLU (slope 0) to post-ops (v2 took a leading scale argument, v3 does not).
 void append_relu(dnnl::post_ops& ops);
@@ -70,5 +75,34 @@ inline constexpr bool batch_norm_backward_takes_shift = DNNL_VERSION_MAJOR < 3;
 dnnl::batch_normalization_backward::primitive_desc batch_norm_backward(
     const dnnl::engine& engine, const md& diff_dst, const md& src, float epsilon, dnnl::normalization_flags flags,
     const dnnl::batch_normalization_forward::primitive_desc& hint, const dnnl::primitive_attr& attr);
+
+// Max pooling for inference (int8 tensors: inkwell's own pool kernels are f32), no padding.
+dnnl::pooling_forward::primitive_desc max_pool_inference(const dnnl::engine& engine, const md& src, const md& dst,
+                                                         int64_t kernel, int64_t stride,
+                                                         const dnnl::primitive_attr& attr);
+
+// Quantization (docs/int8.md). A scale turns an int8 value into a real one, x = scale * q, with
+// zero points at 0. v2 folds all scales into one "output scale" fixed when the primitive is
+// created; v3 takes one scale per argument, as memories passed at execution. These functions
+// take real-world scales and hide which, returning the execution arguments v3 needs (none in v2).
+using ScaleArgs = std::unordered_map<int, dnnl::memory>;
+
+// An int8 convolution or inner product: src (one scale), weights (one per output channel),
+// dst (one scale; 0: an f32 dst, unscaled).
+ScaleArgs set_int8_scales(dnnl::primitive_attr& attr, const dnnl::engine& engine, float src,
+                          const std::vector<float>& weights, float dst);
+// The bias such an op takes: real units in v3; accumulator units, bias / (src * weights[oc]), in
+// v2, which adds the bias before scaling.
+std::vector<float> int8_bias(const std::vector<float>& bias, float src, const std::vector<float>& weights);
+
+// A reorder that multiplies as it converts, to = from * factor: one factor (mask 0), or one per
+// index of dimension 0 (mask 1, weights per output channel). Quantises f32 -> int8 (factor
+// 1/scale, rounded and saturated) and dequantises (factor scale).
+struct ScaledReorder {
+  dnnl::reorder::primitive_desc pd;
+  ScaleArgs args;
+};
+ScaledReorder scaled_reorder(const dnnl::engine& engine, const md& from, const md& to,
+                             const std::vector<float>& factors, dnnl::primitive_attr attr);
 
 }  // namespace inkwell::compat

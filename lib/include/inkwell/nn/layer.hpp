@@ -26,6 +26,10 @@ class Layer {
   virtual dnnl::memory build_backward(BuildContext& ctx, const dnnl::memory& diff_dst,
                                       bool need_diff_src) = 0;
 
+  // What the layer's forward primitive reads, for calibrating int8 (quantization.hpp): set by
+  // the layers that can run in int8 (conv, fc) when built in f32; empty otherwise.
+  virtual dnnl::memory input() const { return {}; }
+
  private:
   std::string name_;
 };

@@ -20,6 +20,7 @@
 #include "inkwell/nn/build_context.hpp"
 #include "inkwell/nn/layer.hpp"
 #include "inkwell/nn/params.hpp"
+#include "inkwell/nn/quantization.hpp"
 #include "inkwell/nn/spec.hpp"
 #include "inkwell/nn/tensor.hpp"
 
@@ -31,6 +32,8 @@ class Model {
  public:
   // Builds all primitives with the calling thread's OpenMP thread count (omp_set_num_threads).
   Model(const Architecture& arch, int64_t batch, Mode mode, bool need_diff_src = false);
+  // Inference with the layers of `plan` in int8 (quantization.hpp); an empty plan is f32.
+  Model(const Architecture& arch, int64_t batch, const Int8Plan& plan);
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
@@ -65,6 +68,10 @@ class Model {
   // run's seed and the global step before each forward().
   void set_noise_key(uint64_t key) { noise_key_ = key; }
 
+  // What each conv and fc layer read in the last forward(), by layer name, in the layouts their
+  // primitives use (f32 models only): calibration's view of the activations.
+  std::vector<std::pair<std::string, dnnl::memory>> layer_inputs() const;
+
   // "name: implementation" for every primitive, forward then backward; "ref:" means slow.
   std::vector<std::string> implementations() const;
 
@@ -78,6 +85,8 @@ class Model {
   std::vector<OpTime> profile() const;  // forward ops then backward ops
 
  private:
+  Model(const Architecture& arch, int64_t batch, Mode mode, bool need_diff_src, const Int8Plan* int8);
+  void prepare();  // after parameters change: int8 layers quantise their weights
   void run(const OpList& ops, std::vector<OpTime>* times);
 
   Architecture arch_;
@@ -92,6 +101,7 @@ class Model {
   std::vector<Buffer> buffers_;
   uint64_t noise_key_ = 0;
   OpList forward_, backward_;
+  std::vector<std::function<void()>> prepare_;
   dnnl::memory src_, dst_, diff_dst_, diff_src_;
   void* scratchpad_ = nullptr;  // one buffer shared by all primitives, which run one at a time
   bool profiling_ = false;

@@ -7,7 +7,8 @@
 // 1.1 ms forward + 0.9 ms backward on the seed's 64x16x28x28 tensor (docs/performance.md). It works on
 // channel-blocked layouts (N, C/B, H, W, B) with B = 8 or 16 (oneDNN's aBcd8b, aBcd16b, which
 // convolutions produce), and on nhwc with C a multiple of 8 (one block of C channels); any other
-// src layout (nchw input, say) is reordered to aBcd8b first.
+// src layout (nchw input, say) is reordered to aBcd8b first. An int8 src (int8 inference,
+// quantization.hpp) goes to oneDNN's int8 pooling instead.
 //
 // after_relu: src is the output of a ReLU whose backward the pool takes over. ReLU and max pooling
 // commute, so masking the routed gradient where the window's max is 0 is exactly ReLU backward

@@ -9,12 +9,14 @@
 #include <vector>
 
 #include "inkwell/data/dataset.hpp"
+#include "inkwell/nn/quantization.hpp"
 #include "inkwell/nn/spec.hpp"
 #include "inkwell/nn/tensor.hpp"
 
 namespace inkwell {
 
-inline constexpr uint32_t kModelFormatVersion = 1;
+// Version 2 added the quantization section; version 1 files still load (without one).
+inline constexpr uint32_t kModelFormatVersion = 2;
 
 struct ModelFile {
   Architecture architecture;
@@ -23,6 +25,7 @@ struct ModelFile {
   std::vector<NamedTensor> tensors;            // parameters, plain layouts
   std::vector<NamedTensor> optimizer;          // optional: "<param>.m", "<param>.v", plain
   std::map<std::string, std::string> meta;     // optional: optimizer kind, step, epoch, rng, ...
+  Quantization quantization;                   // optional: int8 calibration (inkwell-quantize)
 };
 
 void save_model_file(const std::string& path, const ModelFile& model);

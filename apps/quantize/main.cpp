@@ -1,0 +1,139 @@
+// inkwell-quantize: post-training static int8 quantization of a model file (docs/int8.md).
+// Calibrates every conv and fc input range on training images, stores it with per-channel weight
+// scales in a copy of the model file, and reports the test accuracy in f32 and in int8.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <numeric>
+#include <string>
+
+#include <omp.h>
+
+#include "../common/cli.hpp"
+#include "inkwell/core/error.hpp"
+#include "inkwell/core/rng.hpp"
+#include "inkwell/data/dataset.hpp"
+#include "inkwell/data/image_dataset.hpp"
+#include "inkwell/nn/calibration.hpp"
+#include "inkwell/nn/model.hpp"
+#include "inkwell/train/checkpoint.hpp"
+#include "inkwell/train/train.hpp"
+
+namespace fs = std::filesystem;
+using namespace inkwell;
+
+namespace {
+
+// --data: a named IDX dataset or IDX directory, or an image tree (with train/ and test/, or not:
+// then every image calibrates and there is no test).
+DatasetSplits load_data(const std::string& data, PreprocessStyle style) {
+  if (std::optional<DatasetSplits> idx = load_idx_data(data)) return std::move(*idx);
+  const fs::path path(data);
+  if (!fs::is_directory(path)) throw error(data, ": neither a dataset name (", [] {
+    std::string names;
+    for (const std::string& n : dataset_names()) names += (names.empty() ? "" : ", ") + n;
+    return names;
+  }(), ") nor a directory");
+  ImageLoadOptions options;
+  options.style = style;
+  DatasetSplits s;
+  if (fs::is_directory(path / "train")) {
+    s.train = load_image_folder((path / "train").string(), options);
+    options.classes = s.train.classes;
+    if (fs::is_directory(path / "test")) s.test = load_image_folder((path / "test").string(), options);
+  } else {
+    s.train = load_image_folder(data, options);
+  }
+  return s;
+}
+
+double percent(double x) { return 100.0 * x; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string model_path, data, out;
+  int64_t images = 2000;
+  std::string method = "percentile";
+  double percentile = 99.99;
+  int threads = 0;
+  CLI::App app("Quantises a model for int8 inference: calibrates the input range of every conv and fc layer on\n"
+               "training images, writes a copy of the model with that calibration (inkwell-classify runs it in\n"
+               "int8 where the CPU gains), and reports the test accuracy in f32 and int8.",
+               "inkwell-quantize");
+  cli::configure(app, "\nexit: 0 done, 1 error (named), 2 usage error\n");
+  app.add_option("--model", model_path, "the model file to quantise")->required()->type_name("FILE");
+  app.add_option("--data", data, "calibration and test data: a dataset name, an IDX directory or an image tree")
+      ->required()->type_name("NAME|DIR");
+  app.add_option("--out", out, "where to write the quantised model")->required()->type_name("FILE");
+  app.add_option("--images", images, "training images to calibrate on")->type_name("N")->check(cli::whole(1, 1'000'000))
+      ->default_str("2000");
+  app.add_option("--method", method, "range kept: the largest value seen, or a percentile of them")
+      ->type_name("max|percentile")->check(cli::one_of({"max", "percentile"}))->default_str("percentile");
+  app.add_option("--percentile", percentile, "the percentile --method percentile keeps")->type_name("P")
+      ->check(cli::real(90, 100))->default_str("99.99");
+  app.add_option("--threads", threads, "OpenMP threads; 0: all cores")->type_name("N")->check(cli::whole(0, 4096))
+      ->default_str("0");
+  cli::parse(app, argc, argv);
+
+  return cli::run_or_report("inkwell-quantize", [&] {
+    if (threads > 0) omp_set_num_threads(threads);
+    ModelFile file = load_model_file(model_path);
+    const DatasetSplits splits = load_data(data, preprocess_style(file));
+    if (!splits.train.classes.empty() && splits.train.classes.size() != file.classes.size())
+      throw error(data, ": ", splits.train.classes.size(), " classes, the model has ", file.classes.size());
+
+    // Calibration images: a seeded sample of the training split, normalised as the model was.
+    std::vector<uint32_t> order(static_cast<size_t>(splits.train.size()));
+    std::iota(order.begin(), order.end(), 0u);
+    Rng rng(20261126);
+    rng.shuffle(std::span(order));
+    order.resize(static_cast<size_t>(std::min<int64_t>(images, splits.train.size())));
+    const int64_t n = static_cast<int64_t>(order.size());
+    std::vector<float> x(static_cast<size_t>(n * element_count(file.architecture.input)));
+    fill_batch(splits.train, order, file.normalization, x.data(), {}, omp_get_max_threads());
+
+    CalibrationOptions options;
+    options.method = method == "max" ? CalibrationOptions::Method::max : CalibrationOptions::Method::percentile;
+    options.percentile = percentile;
+    file.quantization = calibrate(file.architecture, file.tensors, x, n, options);
+    file.meta["quantization.method"] = method == "max" ? "max" : "percentile " + [&] {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%g", percentile);
+      return std::string(buf);
+    }();
+    file.meta["quantization.images"] = std::to_string(n);
+    file.meta["quantization.data"] = data;
+
+    std::printf("calibrated on %lld images of %s (%s)\n", static_cast<long long>(n), data.c_str(),
+                file.meta["quantization.method"].c_str());
+    const Int8Plan plan = plan_int8(file.architecture, file.quantization, Precision::automatic);
+    for (const LayerQuantization& l : file.quantization) {
+      const auto it = plan.layers.find(l.layer);
+      std::printf("  %-6s input range [%.4g, %.4g]  %s\n", l.layer.c_str(), l.lo, l.hi,
+                  it == plan.layers.end() ? "f32 on this CPU"
+                  : it->second.dst_scale != 0 ? "int8, u8 out"
+                                              : "int8, f32 out");
+    }
+    for (const std::string& note : plan.notes) std::printf("  (%s)\n", note.c_str());
+
+    if (splits.test.size() > 0) {
+      std::vector<uint32_t> all(static_cast<size_t>(splits.test.size()));
+      std::iota(all.begin(), all.end(), 0u);
+      Model f32(file.architecture, 256, Mode::infer);
+      f32.load_state(file.tensors);
+      const Metrics a = evaluate(f32, splits.test, all, file.normalization);
+      std::printf("test accuracy  f32 %.2f%%", percent(a.accuracy));
+      for (const auto& [label, p] : {std::pair{"int8 (auto)", Precision::automatic}, {"int8 (all layers)", Precision::int8}}) {
+        Model q(file.architecture, 256, plan_int8(file.architecture, file.quantization, p));
+        q.load_state(file.tensors);
+        const Metrics b = evaluate(q, splits.test, all, file.normalization);
+        std::printf("  %s %.2f%%", label, percent(b.accuracy));
+      }
+      std::printf("  (%lld images)\n", static_cast<long long>(splits.test.size()));
+    }
+    save_model_file(out, file);
+    std::printf("wrote %s\n", out.c_str());
+    return cli::kOk;
+  });
+}

@@ -1,0 +1,58 @@
+// int8 inference: what calibration measured, and which layers run in int8 (docs/int8.md).
+//
+// A model file may carry a Quantization: for each convolution and inner product, in spec order,
+// the range of its input on calibration images and one scale per output channel of its weights.
+// plan_int8() turns it, with a requested precision, into a per-layer plan that Model builds:
+// int8 layers take u8 activations (s8 where their input can be negative: the normalised image),
+// s8 weights and f32 biases, fuse their ReLU, and hand u8 on to the next int8 layer (through max
+// pools, which keep the scale) or f32 to anything else, the logits included.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "inkwell/nn/spec.hpp"
+#include "inkwell/nn/tensor.hpp"
+
+namespace inkwell {
+
+struct LayerQuantization {
+  std::string layer;                 // "conv1"
+  float lo = 0, hi = 0;              // input range kept by calibration; lo < 0: a signed input
+  std::vector<float> weight_scales;  // per output channel: max |w| / 127
+};
+using Quantization = std::vector<LayerQuantization>;  // conv and fc layers, spec order; empty: none
+
+// The layer names that can be quantised ("conv1", ..., "fc1", ...), in spec order, with their
+// output channels.
+std::vector<std::pair<std::string, int64_t>> quantizable_layers(const Architecture& arch);
+
+// In the model file: "<layer>.input_range" (lo, hi) and "<layer>.weight_scales" (OC) per layer.
+std::vector<NamedTensor> quantization_tensors(const Quantization& q);
+// Checks every name, count and value against `arch` (finite, positive scales, lo <= hi, hi > 0);
+// throws inkwell::Error naming what is wrong.
+Quantization quantization_from_tensors(const std::vector<NamedTensor>& tensors, const Architecture& arch);
+
+enum class Precision { automatic, f32, int8 };
+std::string to_string(Precision p);  // "auto", "f32", "int8"
+
+// How one layer runs in int8. Scales turn int8 values into real ones: x = scale * q.
+struct Int8Layer {
+  float src_scale = 1;
+  bool src_signed = false;           // s8 src, else u8
+  std::vector<float> weight_scales;  // per output channel
+  float dst_scale = 0;               // 0: f32 dst; else u8 dst at that scale (the next layer's src scale)
+};
+struct Int8Plan {
+  std::map<std::string, Int8Layer> layers;  // by layer name; a layer not here runs in f32
+  std::vector<std::string> notes;           // why layers stay f32, one line each
+};
+
+// precision f32, or a model without quantization: nothing in int8. int8: every conv and fc.
+// automatic: each layer whose int8 kernel this CPU and oneDNN version run faster than f32, by the
+// rules measured in docs/int8.md: not at all below AVX2; not a one-channel convolution on
+// oneDNN 2.x.
+Int8Plan plan_int8(const Architecture& arch, const Quantization& q, Precision precision);
+
+}  // namespace inkwell

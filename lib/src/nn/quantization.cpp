@@ -1,0 +1,126 @@
+#include "inkwell/nn/quantization.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "inkwell/core/error.hpp"
+#include "inkwell/nn/cpu_isa.hpp"
+
+namespace inkwell {
+
+std::vector<std::pair<std::string, int64_t>> quantizable_layers(const Architecture& arch) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  int convs = 0, fcs = 0;
+  for (const LayerSpec& s : parse_spec(arch.spec)) {
+    if (s.kind == LayerSpec::Kind::conv) out.emplace_back("conv" + std::to_string(++convs), s.out);
+    if (s.kind == LayerSpec::Kind::fc) out.emplace_back("fc" + std::to_string(++fcs), s.out);
+  }
+  return out;
+}
+
+std::vector<NamedTensor> quantization_tensors(const Quantization& q) {
+  std::vector<NamedTensor> out;
+  for (const LayerQuantization& l : q) {
+    out.push_back({l.layer + ".input_range", {2}, {l.lo, l.hi}});
+    out.push_back({l.layer + ".weight_scales", {static_cast<int64_t>(l.weight_scales.size())}, l.weight_scales});
+  }
+  return out;
+}
+
+Quantization quantization_from_tensors(const std::vector<NamedTensor>& tensors, const Architecture& arch) {
+  if (tensors.empty()) return {};
+  const auto layers = quantizable_layers(arch);
+  if (tensors.size() != 2 * layers.size())
+    throw error("quantization: ", tensors.size(), " tensors for ", layers.size(), " conv/fc layers (expected ",
+                2 * layers.size(), ")");
+  Quantization q;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const auto& [name, channels] = layers[i];
+    const NamedTensor& range = tensors[2 * i];
+    const NamedTensor& scales = tensors[2 * i + 1];
+    if (range.name != name + ".input_range" || range.dims != Dims{2})
+      throw error("quantization: expected ", name, ".input_range (2), got ", range.name, " (", to_string(range.dims), ")");
+    if (scales.name != name + ".weight_scales" || scales.dims != Dims{channels})
+      throw error("quantization: expected ", name, ".weight_scales (", channels, "), got ", scales.name, " (",
+                  to_string(scales.dims), ")");
+    const float lo = range.data[0], hi = range.data[1];
+    if (!std::isfinite(lo) || !std::isfinite(hi) || lo > hi || hi <= 0)
+      throw error("quantization: ", name, ".input_range (", lo, ", ", hi, ") is not a range with hi > 0");
+    for (float s : scales.data)
+      if (!std::isfinite(s) || s <= 0) throw error("quantization: ", name, ".weight_scales holds ", s, ", not a positive scale");
+    q.push_back({name, lo, hi, scales.data});
+  }
+  return q;
+}
+
+std::string to_string(Precision p) {
+  switch (p) {
+    case Precision::automatic: return "auto";
+    case Precision::f32: return "f32";
+    case Precision::int8: return "int8";
+  }
+  return "?";
+}
+
+namespace {
+
+bool has_avx2() {
+  const auto effective = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  const auto avx2 = static_cast<unsigned>(dnnl::cpu_isa::avx2);
+  return (effective & avx2) == avx2;
+}
+
+}  // namespace
+
+Int8Plan plan_int8(const Architecture& arch, const Quantization& q, Precision precision) {
+  Int8Plan plan;
+  if (precision == Precision::f32 || q.empty()) return plan;
+  if (precision == Precision::automatic && !has_avx2()) {
+    plan.notes.push_back("int8 is slower than f32 below AVX2 on this CPU (oneDNN ISA " +
+                         std::to_string(static_cast<unsigned>(dnnl::get_effective_cpu_isa())) + "): running f32");
+    return plan;
+  }
+  const std::vector<LayerSpec> specs = parse_spec(arch.spec);
+  const std::vector<NamedDims> shapes = state_shapes(arch);
+  auto input_channels = [&](const std::string& layer) {
+    for (const NamedDims& s : shapes)
+      if (s.name == layer + ".weights") return s.dims[1];
+    return int64_t{0};
+  };
+
+  // Which layers run in int8, and at what input scale.
+  for (const LayerQuantization& l : q) {
+    const bool one_channel_conv = l.layer.starts_with("conv") && input_channels(l.layer) == 1;
+    if (precision == Precision::automatic && one_channel_conv && DNNL_VERSION_MAJOR < 3) {
+      plan.notes.push_back(l.layer + " stays f32: oneDNN 2.x's int8 kernel for one input channel is slower than its f32 one");
+      continue;
+    }
+    Int8Layer layer;
+    layer.src_signed = l.lo < 0;
+    layer.src_scale = layer.src_signed ? std::max(-l.lo, l.hi) / 127.f : l.hi / 255.f;
+    layer.weight_scales = l.weight_scales;
+    plan.layers[l.layer] = std::move(layer);
+  }
+
+  // u8 output where a fused ReLU feeds, through max pools only, an int8 layer taking u8.
+  int convs = 0, fcs = 0;
+  std::vector<std::string> names;  // spec index -> layer name, for conv and fc
+  for (const LayerSpec& s : specs)
+    names.push_back(s.kind == LayerSpec::Kind::conv ? "conv" + std::to_string(++convs)
+                    : s.kind == LayerSpec::Kind::fc ? "fc" + std::to_string(++fcs)
+                                                    : std::string());
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const auto it = plan.layers.find(names[i]);
+    if (it == plan.layers.end() || i + 1 >= specs.size() || specs[i + 1].kind != LayerSpec::Kind::relu) continue;
+    size_t j = i + 2;
+    while (j < specs.size() && specs[j].kind == LayerSpec::Kind::maxpool) ++j;
+    if (j >= specs.size()) continue;
+    const auto next = plan.layers.find(names[j]);
+    if (next != plan.layers.end() && !next->second.src_signed) it->second.dst_scale = next->second.src_scale;
+  }
+  return plan;
+}
+
+}  // namespace inkwell
