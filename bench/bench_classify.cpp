@@ -1,5 +1,7 @@
 // inkwell-classify's pipeline end to end (walk, read, decode, preprocess, infer, order) on a tree
 // of MNIST-like PNGs written once to a temporary directory; warm page cache. items/s = images/s.
+// BM_ClassifyTree runs it in f32 and with the model's int8 plan; BM_DecodeTree is the ceiling the
+// rest of the pipeline leaves: the walk, reading, decoding and preprocessing alone, on one thread.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -8,6 +10,8 @@
 
 #include "inkwell/train/checkpoint.hpp"
 #include "inkwell/classify/classify.hpp"
+#include "inkwell/data/image.hpp"
+#include "inkwell/data/preprocess.hpp"
 #include "inkwell/data/variants.hpp"
 
 namespace inkwell {
@@ -15,10 +19,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Arg: files in the tree (10 folders). Args(1): 28x28 MNIST-like files; (2): real-world variants.
-void BM_ClassifyTree(benchmark::State& state) {
-  const int64_t files = state.range(0);
-  const bool variants = state.range(1) == 2;
+// A tree of `files` PNGs in 10 folders: 28x28 MNIST-like files, or real-world variants.
+fs::path make_tree(int64_t files, bool variants) {
   const fs::path root = fs::temp_directory_path() / ("inkwell_bench_classify_" + std::to_string(::getpid()));
   fs::remove_all(root);
   Rng rng(1);
@@ -34,9 +36,17 @@ void BM_ClassifyTree(benchmark::State& state) {
     std::ofstream(dir / (std::to_string(i) + ".png"), std::ios::binary)
         .write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));
   }
+  return root;
+}
+
+// Args: files in the tree; 1: MNIST-like files, 2: real-world variants; 0: f32, 1: auto (int8).
+void BM_ClassifyTree(benchmark::State& state) {
+  const int64_t files = state.range(0);
+  const fs::path root = make_tree(files, state.range(1) == 2);
   const ModelFile model = load_model_file(std::string(INKWELL_SOURCE_DIR) + "/models/default.inkw");
   ClassifyConfig config;
   config.batch = 64;
+  config.precision = state.range(2) ? Precision::automatic : Precision::f32;
   for (auto _ : state) {
     FileWalker walker({root.string()});
     int64_t rows = 0;
@@ -47,7 +57,29 @@ void BM_ClassifyTree(benchmark::State& state) {
   fs::remove_all(root);
 }
 
-BENCHMARK(BM_ClassifyTree)->Args({20000, 1})->Args({5000, 2})->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ClassifyTree)
+    ->Args({20000, 1, 0})->Args({20000, 1, 1})->Args({5000, 2, 0})->Args({5000, 2, 1})
+    ->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// Args: files; 1: MNIST-like, 2: variants. One thread: walk, read (openat), decode, preprocess.
+void BM_DecodeTree(benchmark::State& state) {
+  const int64_t files = state.range(0);
+  const fs::path root = make_tree(files, state.range(1) == 2);
+  std::vector<uint8_t> buffer;
+  for (auto _ : state) {
+    FileWalker walker({root.string()});
+    int64_t sum = 0;
+    while (auto e = walker.next()) {
+      const auto bytes = e->dir ? read_image_file_at(e->dir->fd(), e->name, kDefaultMaxPixels, buffer)
+                                : read_image_file(e->path, kDefaultMaxPixels, buffer);
+      sum += to_mnist_like(decode_image(bytes))[14 * 28 + 14];
+    }
+    benchmark::DoNotOptimize(sum);
+  }
+  state.SetItemsProcessed(state.iterations() * files);
+  fs::remove_all(root);
+}
+BENCHMARK(BM_DecodeTree)->Args({20000, 1})->Args({5000, 2})->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace inkwell

@@ -175,6 +175,16 @@ awk -F, 'NR > 1 && $2 !~ /^[A-Z]$/ { exit 1 }' "$work/letters.csv" || fail "lett
 awk -v a="$plain" -v b="$real" 'BEGIN { exit !(a >= 0.75 && a - b <= 0.03 && b - a <= 0.03) }' \
   || fail "letters: $plain on the PNGs, $real real-world style"
 
+# Files are opened relative to their directory's descriptor (openat). A tree of 400 folders of
+# one file each, with the descriptor limit at 40: no file fails for want of a descriptor (the
+# walker keeps at most a quarter of the limit open), and the rows are those of a normal run.
+mkdir -p "$work/many"
+for i in $(seq 0 399); do mkdir "$work/many/d$i" && cp "$tree/$((i % 10))/$(ls "$tree/$((i % 10))" | sed -n "$((i / 10 + 1))p")" "$work/many/d$i/"; done
+"$bin/inkwell-classify" "$work/many" --out "$work/many.csv" 2>/dev/null || fail "many folders: exit $?"
+(ulimit -n 40 && "$bin/inkwell-classify" "$work/many" --out "$work/many40.csv" 2>"$work/many40.err") || fail "many folders, 40 descriptors: exit $? ($(tail -2 "$work/many40.err"))"
+cmp -s "$work/many.csv" "$work/many40.csv" || fail "many folders: rows differ with 40 descriptors"
+[[ $(grep -c ",ok$" "$work/many40.csv") -eq 400 ]] || fail "many folders: not 400 ok rows"
+
 # One CPU: classification finishes (no TBB worker at all).
 timeout -k 5 60 taskset -c 0 "$bin/inkwell-classify" "$tree/5" --out "$work/one-cpu.csv" 2>/dev/null \
   || fail "one CPU: exit $?"

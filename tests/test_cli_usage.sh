@@ -13,6 +13,7 @@ cd "$work"
 mkdir -p tree/a run empty
 cp "$src/models/default.inkw" model.inkw
 cp "$src/models/default.inkw" run/model.inkw   # a model, not a checkpoint of a run
+cp "$src/models/letters.inkw" f32.inkw          # a model without int8 calibration
 : > file.txt
 failures=0 rows=0
 
@@ -102,6 +103,19 @@ export   | --variants=1 --out x                    | 2 | err | --variants takes 
 export   | --format gif --out x                      | 2 | err | --format: 'gif' is not one of png, jpg
 export   | --seed abc --out x                      | 2 | err | --seed: needs a whole number, got 'abc'
 export   | --seed -1 --out x                       | 2 | err | --seed: needs a whole number|--seed: must be
+classify | tree --precision fp16                    | 2 | err | --precision: 'fp16' is not one of auto, f32, int8
+classify | --model f32.inkw tree --precision int8   | 1 | err | ^inkwell-classify: f32.inkw: has no int8 calibration \(make one with inkwell-quantize\)
+quantize | --help                                  | 0 | out | ^Quantises a model for int8 inference
+quantize | --version                               | 0 | out | ^inkwell-quantize [0-9]+\.[0-9]+
+quantize | --data mnist --out q.inkw               | 2 | err | --model is required
+quantize | --model model.inkw --out q.inkw         | 2 | err | --data is required
+quantize | --model model.inkw --data mnist         | 2 | err | --out is required
+quantize | --model model.inkw --data mnsit --out q.inkw | 1 | err | mnsit: neither a dataset name \(mnist, 
+quantize | --model file.txt --data mnist --out q.inkw | 1 | err | ^inkwell-quantize: file.txt: not an inkwell model file
+quantize | --model model.inkw --data tree --out q.inkw --images 0 | 2 | err | --images: must be
+quantize | --model model.inkw --data tree --out q.inkw --method mse | 2 | err | --method: 'mse' is not one of max, percentile
+quantize | --model model.inkw --data tree --out q.inkw --percentile 100.5 | 2 | err | --percentile: must be
+quantize | --model model.inkw --data tree --out q.inkw --threads -1 | 2 | err | --threads: must be
 info     | --help                                  | 0 | out | ^Summarises a model file
 info     | --version                               | 0 | out | ^inkwell-info [0-9]+\.[0-9]+
 info     |                                         | 2 | err | MODEL is required
@@ -136,7 +150,7 @@ while IFS='|' read -r app args code stream pattern; do
 done <<<"$table"
 
 # Every flag of every app's --help has a row.
-for app in train classify export info; do
+for app in train classify export info quantize; do
   for flag in $("$bin/inkwell-$app" --help | grep -oE '^  (-[a-z0-9],)?--[a-z0-9-]+' | grep -oE -- '--[a-z0-9-]+'); do
     if ! grep -E "^$app +\|" <<<"$table" | cut -d'|' -f2 | grep -qE -- "(^| )$flag( |=|$)"; then
       echo "FAIL: inkwell-$app $flag has no row in the table"

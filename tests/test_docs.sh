@@ -14,7 +14,7 @@ work=$(mktemp -d)
 trap '[[ -n ${KEEP:-} ]] || rm -rf "$work"' EXIT
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-apps=(train classify export info)
+apps=(train classify export info quantize)
 
 # A small MNIST: the first N images and labels of each split, IDX headers rewritten.
 mnist=${INKWELL_DATA:-${XDG_CACHE_HOME:-$HOME/.cache}/inkwell}/mnist
@@ -63,7 +63,7 @@ for doc in "$src"/README.md "$src"/docs/*.md; do
     for flag in $(grep -oE -- '(^|[ [|])--[a-z][a-z0-9-]*' <<<"$segment" | grep -oE -- '--[a-z0-9-]+'); do
       grep -qx -- "$flag" "$work/flags-$app" || fail "$(basename "$doc"):$line: inkwell-$app has no $flag"
     done
-  done < <(grep -noE 'inkwell-(train|classify|export|info)( [^`|;&]*)?' "$doc" | sed -E 's/^([0-9]+):/\1:/')
+  done < <(grep -noE 'inkwell-(train|classify|export|info|quantize)( [^`|;&]*)?' "$doc" | sed -E 's/^([0-9]+):/\1:/')
 done
 for app in "${apps[@]}"; do
   while read -r flag; do

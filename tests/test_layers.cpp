@@ -298,5 +298,55 @@ TEST(MaxPoolTest, EveryLayoutTheKernelsTakeGivesTheSameResult) {
   }
 }
 
+// int8 inference pools u8 activations: the u8 kernel on the layouts int8 convolutions give
+// (nhwc, blocked), oneDNN's int8 pooling on the rest (nchw here): all equal the naive max, for
+// tiling and overlapping windows.
+TEST(MaxPoolTest, U8PoolingEqualsTheNaiveMaxInEveryLayout) {
+  using tag = dnnl::memory::format_tag;
+  using dt = dnnl::memory::data_type;
+  const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  dnnl::stream stream(engine);
+  for (const auto [k, stride] : {std::pair<int64_t, int64_t>{2, 2}, {3, 2}}) {
+    const Dims src_dims{3, 16, 7, 9};
+    const int64_t oh = (7 - k) / stride + 1, ow = (9 - k) / stride + 1;
+    const Dims dst_dims{3, 16, oh, ow};
+    std::vector<uint8_t> x(element_count(src_dims));
+    Rng rng(k);
+    for (uint8_t& v : x) v = static_cast<uint8_t>(rng.below(256));
+    std::vector<uint8_t> want(element_count(dst_dims));
+    for (int64_t n = 0; n < 3; ++n)
+      for (int64_t c = 0; c < 16; ++c)
+        for (int64_t i = 0; i < oh; ++i)
+          for (int64_t j = 0; j < ow; ++j) {
+            uint8_t m = 0;
+            for (int64_t a = 0; a < k; ++a)
+              for (int64_t b = 0; b < k; ++b) m = std::max(m, x[((n * 16 + c) * 7 + i * stride + a) * 9 + j * stride + b]);
+            want[((n * 16 + c) * oh + i) * ow + j] = m;
+          }
+    for (const tag layout : {tag::acdb, tag::aBcd8b, tag::aBcd16b, tag::abcd}) {
+      ParamArena params(engine);
+      const uint64_t key = 0;
+      BuildContext ctx(engine, false, 2, params, &key);
+      MaxPool pool("pool", k, stride);
+      dnnl::memory plain_src({src_dims, dt::u8, tag::abcd}, engine, x.data());
+      dnnl::memory src({src_dims, dt::u8, layout}, engine);
+      dnnl::reorder(plain_src, src).execute(stream, plain_src, src);
+      stream.wait();
+      dnnl::memory dst = pool.build_forward(ctx, src);
+      for (const Op& op : ctx.forward) {
+        EXPECT_EQ(op.kernel != nullptr, layout != tag::abcd) << op.impl;  // nchw: oneDNN's pooling
+        if (op.kernel) op.kernel();
+        else op.primitive.execute(stream, op.args);
+      }
+      stream.wait();
+      std::vector<uint8_t> got(want.size());
+      dnnl::memory plain_dst({dst_dims, dt::u8, tag::abcd}, engine, got.data());
+      dnnl::reorder(dst, plain_dst).execute(stream, dst, plain_dst);
+      stream.wait();
+      EXPECT_EQ(got, want) << "layout " << static_cast<int>(layout) << ", window " << k << " stride " << stride;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace inkwell

@@ -9,6 +9,8 @@
 #include "../common/cli.hpp"
 #include "../common/progress.hpp"
 #include "inkwell/core/error.hpp"
+#include "inkwell/nn/dnnl_compat.hpp"
+#include "inkwell/nn/quantization.hpp"
 #include "inkwell/nn/spec.hpp"
 #include "inkwell/train/checkpoint.hpp"
 
@@ -86,6 +88,17 @@ int main(int argc, char** argv) {
                        : "MNIST-style (fit in 20x20, centre of mass to the centre of 28x28)");
     std::printf("normalisation (pixel / 255 - %.4f) / %.4f\n", f.normalization.mean, f.normalization.std);
     std::printf("optimizer state %s\n", f.optimizer.empty() ? "none (inference only)" : "stored (resumable checkpoint)");
+    if (f.quantization.empty()) {
+      std::printf("int8          not calibrated (inkwell-quantize makes a calibrated copy)\n");
+    } else {
+      // What inkwell-classify --precision auto runs on this CPU and oneDNN version.
+      const Int8Plan plan = plan_int8(f.architecture, f.quantization, Precision::automatic);
+      std::string layers;
+      for (const LayerQuantization& l : f.quantization)
+        layers += (layers.empty() ? "" : ", ") + l.layer + (plan.layers.count(l.layer) ? " int8" : " f32");
+      std::printf("int8          calibrated; here (%s): %s\n", compat::version().c_str(), layers.c_str());
+      for (const std::string& note : plan.notes) std::printf("              (%s)\n", note.c_str());
+    }
     if (!f.meta.empty()) {
       std::printf("\nstored settings and figures:\n");
       for (const auto& [key, value] : f.meta) std::printf("  %-20s %s\n", key.c_str(), value.c_str());

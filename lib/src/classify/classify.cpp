@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <oneapi/tbb/concurrent_queue.h>
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/task_arena.h>
 
@@ -32,6 +33,7 @@ struct Batch {
   int64_t lead = 0;  // empty slots before the first file (resume alignment)
   std::vector<std::string> paths;
   std::vector<std::string> errors;  // per file; empty = ok
+  std::vector<FileWalker::Entry> files;  // where to open each (a directory and a name), for the reader
   std::vector<float> input;         // (batch, 1, 28, 28), normalised
   std::vector<int> labels;          // (files, top_k)
   std::vector<float> probabilities; // (files, top_k)
@@ -57,6 +59,24 @@ class ModelPool {
   std::mutex mutex_;
   std::vector<Model*> free_;
   std::vector<std::unique_ptr<Model>> all_;
+};
+
+// Input tensors recycled between batches: a fresh (batch, 1, 28, 28) vector per batch cost an
+// mmap, page faults and a zero fill each time (docs/classify.md).
+// A thread keeps its file buffer between batches up to this size; a rare larger file's goes.
+constexpr size_t kKeptFileBuffer = size_t{4} << 20;
+
+class InputBuffers {
+ public:
+  std::vector<float> take(size_t size) {
+    std::vector<float> v;
+    if (!free_.try_pop(v)) v.resize(size);
+    return v;  // contents are whatever the last batch left
+  }
+  void give(std::vector<float>&& v) { free_.push(std::move(v)); }
+
+ private:
+  tbb::concurrent_queue<std::vector<float>> free_;
 };
 
 }  // namespace
@@ -89,6 +109,7 @@ ClassifyStats classify_files(const ModelFile& file, FileWalker& walker, const Cl
   const PreprocessStyle style = preprocess_style(file);  // the model's own: EMNIST-trained, emnist
 
   ClassifyStats stats;
+  InputBuffers buffers;
   const auto start = std::chrono::steady_clock::now();
   tbb::task_arena arena(threads);
   arena.execute([&] {
@@ -111,6 +132,7 @@ ClassifyStats classify_files(const ModelFile& file, FileWalker& walker, const Cl
         }
         b->paths.push_back(std::move(e->path));
         b->errors.push_back(std::move(e->error));
+        b->files.push_back({{}, {}, std::move(e->dir), std::move(e->name)});
       }
       if (b->paths.empty()) {
         fc.stop();
@@ -122,20 +144,31 @@ ClassifyStats classify_files(const ModelFile& file, FileWalker& walker, const Cl
     // Batches in flight: enough to keep every thread busy, few enough to bound memory.
     flow::limiter_node<BatchPtr> limiter(g, static_cast<size_t>(2 * threads + 2));
     flow::function_node<BatchPtr, BatchPtr> decode(g, flow::unlimited, [&](BatchPtr b) {
-      b->input.assign(static_cast<size_t>(batch) * kMnistSide * kMnistSide, 0.f);
-      std::vector<uint8_t> bytes;
+      constexpr size_t kImage = kMnistSide * kMnistSide;
+      b->input = buffers.take(static_cast<size_t>(batch) * kImage);
+      thread_local std::vector<uint8_t> file;  // each file's bytes; grows to the largest, then stays
       for (size_t i = 0; i < b->paths.size(); ++i) {
         if (!b->errors[i].empty()) continue;
         try {
-          read_image_file(b->paths[i], config.max_pixels, bytes);
+          const FileWalker::Entry& f = b->files[i];
+          const auto bytes = f.dir ? read_image_file_at(f.dir->fd(), f.name, config.max_pixels, file)
+                                   : read_image_file(b->paths[i], config.max_pixels, file);
           const GrayImage image = decode_image(bytes, config.max_pixels);
           const MnistImage x = to_mnist_like(image, style);
-          float* dst = b->input.data() + (b->lead + i) * x.size();
-          for (size_t p = 0; p < x.size(); ++p) dst[p] = lut[x[p]];
+          float* dst = b->input.data() + (b->lead + i) * kImage;
+          for (size_t p = 0; p < kImage; ++p) dst[p] = lut[x[p]];
         } catch (const std::exception& e) {
           b->errors[i] = e.what();
         }
       }
+      // Rows without an image (resume alignment, failed files, a short last batch) are zeros.
+      auto clear = [&](int64_t row) { std::fill_n(b->input.data() + row * kImage, kImage, 0.f); };
+      for (int64_t row = 0; row < b->lead; ++row) clear(row);
+      for (size_t i = 0; i < b->paths.size(); ++i)
+        if (!b->errors[i].empty()) clear(b->lead + static_cast<int64_t>(i));
+      for (int64_t row = b->lead + static_cast<int64_t>(b->paths.size()); row < batch; ++row) clear(row);
+      b->files = {};  // the directories may close
+      if (file.capacity() > kKeptFileBuffer) std::vector<uint8_t>().swap(file);
       return b;
     });
     flow::function_node<BatchPtr, BatchPtr> infer(g, static_cast<size_t>(executors), [&](BatchPtr b) {
@@ -161,7 +194,8 @@ ClassifyStats classify_files(const ModelFile& file, FileWalker& walker, const Cl
         }
       }
       pool.release(m);
-      b->input = {};  // the pixels are no longer needed: free them before the batch waits in order
+      buffers.give(std::move(b->input));  // the pixels are no longer needed: recycle them before the batch waits
+      b->input = {};
       return b;
     });
     flow::sequencer_node<BatchPtr> sequencer(g, [](const BatchPtr& b) { return static_cast<size_t>(b->seq); });

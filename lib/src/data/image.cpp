@@ -22,13 +22,18 @@ namespace {
 constexpr size_t kMaxChunkBytes = 16 << 20;
 }  // namespace
 
-void read_image_file(const std::string& path, int64_t max_pixels, std::vector<uint8_t>& bytes) {
+std::span<const uint8_t> read_image_file(const std::string& path, int64_t max_pixels, std::vector<uint8_t>& buffer) {
+  return read_image_file_at(AT_FDCWD, path, max_pixels, buffer);
+}
+
+std::span<const uint8_t> read_image_file_at(int dir_fd, const std::string& path, int64_t max_pixels,
+                                            std::vector<uint8_t>& bytes) {
   // 4 bytes a pixel (RGBA, 8-bit) plus 1 MB of chunks: a PNG that compresses badly is still in.
   const int64_t max_bytes = 4 * max_pixels + (1 << 20);
   // To end of file without an fstat: one syscall fewer per file (small files are the common case).
   // O_NONBLOCK: a FIFO neither blocks the open nor a read; when a read fails or finds nothing,
   // an fstat says whether the path was a regular file at all.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  const int fd = ::openat(dir_fd, path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) throw error("cannot open (", std::strerror(errno), ")");
   auto refuse_if_not_regular = [&] {
     struct stat st {};
@@ -62,7 +67,7 @@ void read_image_file(const std::string& path, int64_t max_pixels, std::vector<ui
     done += static_cast<size_t>(n);
   }
   ::close(fd);
-  bytes.resize(done);
+  return {bytes.data(), done};
 }
 
 GrayImage decode_png(std::span<const uint8_t> bytes, int64_t max_pixels) {

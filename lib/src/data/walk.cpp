@@ -1,7 +1,12 @@
 #include "inkwell/data/walk.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
 
 #include <algorithm>
 #include <cctype>
@@ -11,6 +16,31 @@
 #include "inkwell/core/read_file.hpp"
 
 namespace inkwell {
+
+namespace {
+std::atomic<int> open_handles{0};
+int handle_budget() {
+  static const int budget = [] {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 256;
+    return static_cast<int>(std::min<rlim_t>(256, limit.rlim_cur / 4));
+  }();
+  return budget;
+}
+}  // namespace
+
+std::shared_ptr<const DirectoryHandle> DirectoryHandle::duplicate(int fd) {
+  if (open_handles.load() >= handle_budget()) return nullptr;
+  const int kept = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  return kept < 0 ? nullptr : std::make_shared<const DirectoryHandle>(kept);
+}
+
+DirectoryHandle::DirectoryHandle(int fd) : fd_(fd) { ++open_handles; }
+
+DirectoryHandle::~DirectoryHandle() {
+  ::close(fd_);
+  --open_handles;
+}
 
 FileWalker::FileWalker(std::function<std::optional<std::string>()> roots, std::vector<std::string> extensions)
     : roots_(std::move(roots)), extensions_(std::move(extensions)) {
@@ -39,20 +69,27 @@ bool FileWalker::wanted(const std::string& name) const {
 // A file yields an entry; a directory pushes a frame (nothing to yield yet).
 std::optional<FileWalker::Entry> FileWalker::enter(const std::string& path, bool is_root) {
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return Entry{path, std::string("cannot read: ") + std::strerror(errno)};
+  if (::stat(path.c_str(), &st) != 0) return Entry{path, std::string("cannot read: ") + std::strerror(errno), {}, {}};
   if (S_ISREG(st.st_mode)) {
-    if (is_root || wanted(path)) return Entry{path, ""};
+    if (is_root || wanted(path)) return Entry{path, "", {}, {}};
     return std::nullopt;
   }
   if (!S_ISDIR(st.st_mode)) {  // a FIFO, device or socket named like an image: an error row, never a hang
     if (!is_root && !wanted(path)) return std::nullopt;
-    return Entry{path, std::string("not a regular file (") + file_kind(st.st_mode) + ")"};
+    return Entry{path, std::string("not a regular file (") + file_kind(st.st_mode) + ")", {}, {}};
   }
   for (const Frame& f : stack_)
     if (f.device == st.st_dev && f.inode == st.st_ino) return std::nullopt;  // symlink loop
-  DIR* dir = ::opendir(path.c_str());
-  if (!dir) return Entry{path, std::string("cannot read directory: ") + std::strerror(errno)};
-  Frame frame{path, {}, 0, st.st_dev, st.st_ino};
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR* dir = fd < 0 ? nullptr : ::fdopendir(fd);
+  if (!dir) {
+    const int saved = errno;
+    if (fd >= 0) ::close(fd);
+    return Entry{path, std::string("cannot read directory: ") + std::strerror(saved), {}, {}};
+  }
+  // A second descriptor, kept while entries of this directory are in use (or none: see
+  // DirectoryHandle).
+  Frame frame{path, {}, 0, st.st_dev, st.st_ino, DirectoryHandle::duplicate(fd)};
   while (const dirent* e = ::readdir(dir)) {
     if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
     frame.names.emplace_back(e->d_name, e->d_type == DT_REG);  // saves a stat per file
@@ -80,7 +117,7 @@ std::optional<FileWalker::Entry> FileWalker::next() {
     const auto& [name, regular] = top.names[top.next++];
     std::string path = top.dir.back() == '/' ? top.dir + name : top.dir + "/" + name;
     if (regular) {
-      if (wanted(name)) return Entry{std::move(path), ""};
+      if (wanted(name)) return Entry{std::move(path), "", top.handle, name};
       continue;
     }
     if (auto entry = enter(path, false)) return entry;

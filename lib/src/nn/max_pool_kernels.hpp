@@ -12,6 +12,8 @@
   namespace inkwell::max_pool_##isa {                                                                        \
   /* src (planes, H, W, B) -> dst (planes, OH, OW, B): the max of each KxK window. */                         \
   void forward(const MaxPool::Shape& s, int64_t k, int64_t stride, int threads, const float* src, float* dst); \
+  void forward_u8(const MaxPool::Shape& s, int64_t k, int64_t stride, int threads, const uint8_t* src,         \
+                  uint8_t* dst);                                                                              \
   /* diff_dst -> diff_src, routed to each window's first max; masked where max == 0 with after_relu. */      \
   void backward(const MaxPool::Shape& s, int64_t k, int64_t stride, int threads, bool after_relu,            \
                 const float* src, const float* dst, const float* diff_dst, float* diff_src);                  \

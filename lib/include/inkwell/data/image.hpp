@@ -20,10 +20,15 @@ struct GrayImage {
 // Above this many pixels a file is refused before decoding (decompression bombs).
 inline constexpr int64_t kDefaultMaxPixels = 64'000'000;
 
-// Reads an image file whole into `bytes` (reused between calls to save allocations). Refuses a
-// file larger than an image of max_pixels could need. Throws inkwell::Error with the reason
-// ("cannot open (No such file or directory)", "file is over the N-byte limit", ...).
-void read_image_file(const std::string& path, int64_t max_pixels, std::vector<uint8_t>& bytes);
+// Reads an image file whole into `buffer` and returns the bytes read, a prefix of it. The buffer
+// only grows (never shrunk, never zero-filled again): reused between calls, it costs one read
+// per small file and no allocation. Refuses a file larger than an image of max_pixels could
+// need. Throws inkwell::Error with the reason ("cannot open (No such file or directory)", "file
+// is over the N-byte limit", ...).
+std::span<const uint8_t> read_image_file(const std::string& path, int64_t max_pixels, std::vector<uint8_t>& buffer);
+// The same for the file `name` in the open directory `dir_fd` (openat: no path lookup).
+std::span<const uint8_t> read_image_file_at(int dir_fd, const std::string& name, int64_t max_pixels,
+                                            std::vector<uint8_t>& buffer);
 
 // Decodes PNG bytes. Throws inkwell::Error with a short reason ("not a PNG file", "corrupt or
 // truncated PNG (...)", "image is 9000x9000, over the 64000000-pixel limit").

@@ -4,10 +4,15 @@
 // directories on the current path only, never the whole tree, and the order is the same on every
 // run. Symlinks to directories are followed unless they lead back to a directory being walked
 // (a loop). A path that cannot be read comes out as an entry with an error, never skipped silently.
+//
+// A file found inside a directory comes with that directory's open descriptor and its own name,
+// so a reader can open it with openat(): the kernel then looks up one name instead of the whole
+// path again (docs/classify.md).
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,11 +22,30 @@ namespace inkwell {
 // The extensions of the images inkwell decodes (image.hpp): what a walk keeps by default.
 inline const std::vector<std::string> kImageExtensions = {".png", ".jpg", ".jpeg"};
 
+// An open directory, closed when the last entry holding it is gone. At most a quarter of the
+// process's descriptor limit (and 256) are open at once: past that, entries carry none and are
+// opened by path, so a tree of many small directories never runs a reader out of descriptors.
+class DirectoryHandle {
+ public:
+  // A handle on a duplicate of `fd`, or null when the budget or the process is out of descriptors.
+  static std::shared_ptr<const DirectoryHandle> duplicate(int fd);
+  explicit DirectoryHandle(int fd);
+  ~DirectoryHandle();
+  DirectoryHandle(const DirectoryHandle&) = delete;
+  DirectoryHandle& operator=(const DirectoryHandle&) = delete;
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
 class FileWalker {
  public:
   struct Entry {
     std::string path;
     std::string error;  // empty when the path is a readable regular file
+    std::shared_ptr<const DirectoryHandle> dir;  // the directory it was found in; null for a root
+    std::string name;                            // its name in `dir` (when dir is set)
   };
 
   // `roots` yields the paths to walk, one per call, nullopt at the end (so a list on stdin
@@ -38,6 +62,7 @@ class FileWalker {
     std::vector<std::pair<std::string, bool>> names;  // sorted; true: known to be a regular file
     size_t next = 0;
     uint64_t device = 0, inode = 0;
+    std::shared_ptr<const DirectoryHandle> handle;
   };
   std::optional<Entry> enter(const std::string& path, bool is_root);
   bool wanted(const std::string& name) const;
