@@ -1,6 +1,8 @@
 // A preset's training step (forward, loss, backward, Adam) and forward pass, on synthetic
 // in-memory batches: what the model costs, without data loading. items/s = images/s.
 // The seed model by default (compare_pytorch.py's), and the best preset at its batch of 128.
+// BM_ForwardInt8 runs models/accurate.inkw (the seed preset, calibrated) with inkwell-classify's
+// automatic int8 plan (docs/int8.md).
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -8,6 +10,7 @@
 
 #include "inkwell/nn/loss.hpp"
 #include "inkwell/nn/model.hpp"
+#include "inkwell/train/checkpoint.hpp"
 #include "inkwell/train/optimizer.hpp"
 #include "inkwell/core/rng.hpp"
 
@@ -54,10 +57,24 @@ void BM_Forward(benchmark::State& state, const char* preset) {
   state.SetItemsProcessed(state.iterations() * m.batch());
 }
 
+void BM_ForwardInt8(benchmark::State& state, const char* file) {
+  const ModelFile f = load_model_file(std::string(INKWELL_SOURCE_DIR) + "/models/" + file);
+  Model m(f.architecture, state.range(0), plan_int8(f.architecture, f.quantization, Precision::automatic));
+  m.load_state(f.tensors);
+  std::vector<uint8_t> labels;
+  fill(m, labels);
+  for (auto _ : state) {
+    m.forward();
+    benchmark::DoNotOptimize(m.dst()[0]);
+  }
+  state.SetItemsProcessed(state.iterations() * m.batch());
+}
+
 BENCHMARK_CAPTURE(BM_TrainStep, seed, "seed")->Arg(64)->Arg(256)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Forward, seed, "seed")->Arg(1)->Arg(256)->UseRealTime();
 BENCHMARK_CAPTURE(BM_TrainStep, best, "best")->Arg(128)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Forward, best, "best")->Arg(256)->UseRealTime();
+BENCHMARK_CAPTURE(BM_ForwardInt8, seed, "accurate.inkw")->Arg(1)->Arg(256)->UseRealTime();
 
 }  // namespace
 }  // namespace inkwell

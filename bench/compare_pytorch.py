@@ -6,6 +6,11 @@ median images/s of each and their ratio for: a training step (forward, cross-ent
 Adam with weight decay) at batch 64, and inference at batch 256 and batch 1. Both sides work on
 synthetic in-memory batches, so data loading is not measured.
 
+int8 inference: PyTorch's own static post-training quantization (torch.ao.quantization: conv+ReLU
+fused, per-channel weights, calibrated on 32 batches) on the quantized engine the build has
+(Debian's: onednn, else qnnpack; no fbgemm), against inkwell's models/accurate.inkw (the same seed
+architecture, calibrated) with inkwell-classify's automatic per-layer plan (docs/int8.md).
+
 With --epoch, it also times a real training epoch as each side really feeds it: PyTorch's loop
 over a DataLoader of the in-memory MNIST tensors (55k train images, shuffled, batch 64, Adam),
 against `inkwell-train --data mnist --model seed --epochs 1` (its metrics.csv images/s: the same
@@ -30,10 +35,12 @@ try:
 except ImportError:
     sys.exit("compare_pytorch: PyTorch is missing: run scripts/install-deps --bench (Debian's python3-torch)")
 
-CASES = [  # (name, inkwell benchmark, batch, training?)
-    ("train step, batch 64", "BM_TrainStep/seed/64/real_time", 64, True),
-    ("inference, batch 256", "BM_Forward/seed/256/real_time", 256, False),
-    ("inference, batch 1", "BM_Forward/seed/1/real_time", 1, False),
+CASES = [  # (name, inkwell benchmark, batch, kind: train, f32 or int8 inference)
+    ("train step, batch 64", "BM_TrainStep/seed/64/real_time", 64, "train"),
+    ("inference, batch 256", "BM_Forward/seed/256/real_time", 256, "f32"),
+    ("inference, batch 1", "BM_Forward/seed/1/real_time", 1, "f32"),
+    ("int8 inference, b 256", "BM_ForwardInt8/seed/256/real_time", 256, "int8"),
+    ("int8 inference, b 1", "BM_ForwardInt8/seed/1/real_time", 1, "int8"),
 ]
 
 
@@ -45,12 +52,32 @@ def seed_model():
         nn.Flatten(), nn.Linear(32 * 7 * 7, 10))
 
 
-def pytorch_rate(batch, training, seconds):
+def quantized_engine():
+    engines = torch.backends.quantized.supported_engines
+    return next((e for e in ("onednn", "x86", "fbgemm", "qnnpack") if e in engines), None)
+
+
+def quantized_seed_model():
+    """The seed model quantized the way PyTorch documents static post-training quantization."""
+    import torch.ao.quantization as tq
+    engine = quantized_engine()
+    torch.backends.quantized.engine = engine
+    model = nn.Sequential(tq.QuantStub(), *seed_model(), tq.DeQuantStub()).eval()
+    tq.fuse_modules(model, [["1", "2"], ["4", "5"]], inplace=True)  # conv+ReLU pairs
+    model.qconfig = tq.get_default_qconfig(engine)
+    tq.prepare(model, inplace=True)
+    with torch.no_grad():
+        for _ in range(32):
+            model(torch.randn(64, 1, 28, 28))
+    return tq.convert(model, inplace=True)
+
+
+def pytorch_rate(batch, kind, seconds):
     torch.manual_seed(0)
-    model = seed_model()
+    model = quantized_seed_model() if kind == "int8" else seed_model()
     x = torch.randn(batch, 1, 28, 28)
     y = torch.randint(0, 10, (batch,))
-    if training:
+    if kind == "train":
         opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
         loss_fn = nn.CrossEntropyLoss()
 
@@ -132,12 +159,15 @@ def main():
     torch.set_num_threads(args.threads)
 
     print(f"PyTorch {torch.__version__} vs inkwell, {args.threads} threads, "
-          f"median of {args.repeats} alternating runs of {args.seconds:g} s")
+          f"median of {args.repeats} alternating runs of {args.seconds:g} s; PyTorch int8 engine: {quantized_engine()}")
     print(f"{'case':<22} {'PyTorch img/s':>14} {'inkwell img/s':>14} {'ratio':>7}")
-    for label, name, batch, training in CASES:
+    for label, name, batch, kind in CASES:
+        if kind == "int8" and quantized_engine() is None:
+            print(f"{label:<22} skipped: this PyTorch has no quantized CPU engine")
+            continue
         torch_rates, inkwell_rates = [], []
         for _ in range(args.repeats):
-            torch_rates.append(pytorch_rate(batch, training, args.seconds))
+            torch_rates.append(pytorch_rate(batch, kind, args.seconds))
             inkwell_rates.append(inkwell_rate(binary, name, args.seconds, args.threads))
         t, i = statistics.median(torch_rates), statistics.median(inkwell_rates)
         print(f"{label:<22} {t:>14,.0f} {i:>14,.0f} {i / t:>6.2f}x", flush=True)
