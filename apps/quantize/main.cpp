@@ -132,6 +132,7 @@ int main(int argc, char** argv) {
       }
       std::printf("  (%lld images)\n", static_cast<long long>(splits.test.size()));
     }
+    if (const fs::path parent = fs::path(out).parent_path(); !parent.empty()) fs::create_directories(parent);
     save_model_file(out, file);
     std::printf("wrote %s\n", out.c_str());
     return cli::kOk;
