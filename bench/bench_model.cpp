@@ -1,7 +1,8 @@
 // A preset's training step (forward, loss, backward, Adam) and forward pass, on synthetic
 // in-memory batches: what the model costs, without data loading. items/s = images/s.
 // The seed model by default (compare_pytorch.py's), and the best preset at its batch of 128.
-// BM_ForwardInt8 runs models/accurate.inkw (the seed preset, calibrated) with inkwell-classify's
+// BM_TrainStepAuto is the step with inkwell-train's default --precision auto (bf16 where it pays,
+// docs/bf16.md); BM_TrainStep is f32. BM_ForwardInt8 runs models/accurate.inkw (the seed preset, calibrated) with inkwell-classify's
 // automatic int8 plan (docs/int8.md).
 #include <benchmark/benchmark.h>
 #include <omp.h>
@@ -25,9 +26,10 @@ void fill(Model& m, std::vector<uint8_t>& labels) {
   for (auto& l : labels) l = static_cast<uint8_t>(rng.below(10));
 }
 
-// Arg: batch size.
-void BM_TrainStep(benchmark::State& state, const char* preset) {
-  Model m(Architecture{resolve_spec(preset), {1, 28, 28}}, state.range(0), Mode::train);
+// Arg: batch size. Precision: inkwell-train's --precision (bf16.hpp).
+void train_step(benchmark::State& state, const char* preset, TrainPrecision precision) {
+  const Architecture arch{resolve_spec(preset), {1, 28, 28}};
+  Model m(arch, state.range(0), Mode::train, plan_bf16(arch, precision));
   m.init_params(0);
   Optimizer opt({OptimizerConfig::Kind::adam, 1e-4}, m.params().size());
   std::vector<uint8_t> labels;
@@ -43,6 +45,11 @@ void BM_TrainStep(benchmark::State& state, const char* preset) {
   }
   state.SetItemsProcessed(state.iterations() * m.batch());
   state.counters["threads"] = omp_get_max_threads();
+}
+void BM_TrainStep(benchmark::State& state, const char* preset) { train_step(state, preset, TrainPrecision::f32); }
+// What inkwell-train runs by default: bf16 for the convolutions this CPU runs faster in bf16.
+void BM_TrainStepAuto(benchmark::State& state, const char* preset) {
+  train_step(state, preset, TrainPrecision::automatic);
 }
 
 void BM_Forward(benchmark::State& state, const char* preset) {
@@ -73,6 +80,8 @@ void BM_ForwardInt8(benchmark::State& state, const char* file) {
 BENCHMARK_CAPTURE(BM_TrainStep, seed, "seed")->Arg(64)->Arg(256)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Forward, seed, "seed")->Arg(1)->Arg(256)->UseRealTime();
 BENCHMARK_CAPTURE(BM_TrainStep, best, "best")->Arg(128)->UseRealTime();
+BENCHMARK_CAPTURE(BM_TrainStepAuto, seed, "seed")->Arg(64)->UseRealTime();
+BENCHMARK_CAPTURE(BM_TrainStepAuto, best, "best")->Arg(128)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Forward, best, "best")->Arg(256)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ForwardInt8, seed, "accurate.inkw")->Arg(1)->Arg(256)->UseRealTime();
 

@@ -6,6 +6,10 @@ median images/s of each and their ratio for: a training step (forward, cross-ent
 Adam with weight decay) at batch 64, and inference at batch 256 and batch 1. Both sides work on
 synthetic in-memory batches, so data loading is not measured.
 
+bf16 training, where the CPU has native bf16: PyTorch's torch.autocast("cpu", dtype=torch.bfloat16)
+around forward and loss, against inkwell's default --precision auto (bf16 for the convolutions the
+CPU runs faster in bf16: with AMX; f32 otherwise, docs/bf16.md).
+
 int8 inference: PyTorch's own static post-training quantization (torch.ao.quantization: conv+ReLU
 fused, per-channel weights, calibrated on 32 batches) on the quantized engine the build has
 (Debian's: onednn, else qnnpack; no fbgemm), against inkwell's models/accurate.inkw (the same seed
@@ -35,8 +39,9 @@ try:
 except ImportError:
     sys.exit("compare_pytorch: PyTorch is missing: run scripts/install-deps --bench (Debian's python3-torch)")
 
-CASES = [  # (name, inkwell benchmark, batch, kind: train, f32 or int8 inference)
+CASES = [  # (name, inkwell benchmark, batch, kind: train, bf16 train, f32 or int8 inference)
     ("train step, batch 64", "BM_TrainStep/seed/64/real_time", 64, "train"),
+    ("bf16 train step, b 64", "BM_TrainStepAuto/seed/64/real_time", 64, "bf16"),
     ("inference, batch 256", "BM_Forward/seed/256/real_time", 256, "f32"),
     ("inference, batch 1", "BM_Forward/seed/1/real_time", 1, "f32"),
     ("int8 inference, b 256", "BM_ForwardInt8/seed/256/real_time", 256, "int8"),
@@ -50,6 +55,12 @@ def seed_model():
         nn.Conv2d(1, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(16, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(32 * 7 * 7, 10))
+
+
+def cpu_has_bf16():
+    with open("/proc/cpuinfo") as f:
+        flags = f.read()
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def quantized_engine():
@@ -77,13 +88,15 @@ def pytorch_rate(batch, kind, seconds):
     model = quantized_seed_model() if kind == "int8" else seed_model()
     x = torch.randn(batch, 1, 28, 28)
     y = torch.randint(0, 10, (batch,))
-    if kind == "train":
+    if kind in ("train", "bf16"):
         opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
         loss_fn = nn.CrossEntropyLoss()
 
         def step():
             opt.zero_grad()
-            loss_fn(model(x), y).backward()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=kind == "bf16"):
+                loss = loss_fn(model(x), y)
+            loss.backward()
             opt.step()
     else:
         model.eval()
@@ -164,6 +177,9 @@ def main():
     for label, name, batch, kind in CASES:
         if kind == "int8" and quantized_engine() is None:
             print(f"{label:<22} skipped: this PyTorch has no quantized CPU engine")
+            continue
+        if kind == "bf16" and not cpu_has_bf16():
+            print(f"{label:<22} skipped: this CPU has no native bf16 (avx512_bf16 or amx_bf16 in /proc/cpuinfo)")
             continue
         torch_rates, inkwell_rates = [], []
         for _ in range(args.repeats):

@@ -1,9 +1,10 @@
 // Where a training step (or a forward pass) goes, op by op: Model::set_profiling over a number of
 // steps on a synthetic batch, median-free but long enough to settle. Prints one line per op with
 // its oneDNN implementation, sorted by time, and the step total; docs/performance.md quotes it.
-//   profile_step [--model seed|FILE.inkw] [--batch 64] [--steps 200] [--infer] [--precision auto|f32|int8]
+//   profile_step [--model seed|FILE.inkw] [--batch 64] [--steps 200] [--infer] [--precision auto|f32|int8|bf16]
 // A model file is profiled forward only, with its weights, in the precision asked for (int8 needs
-// a quantised file, inkwell-quantize; docs/int8.md).
+// a quantised file, inkwell-quantize; docs/int8.md). A training step takes auto|f32|bf16
+// (docs/bf16.md).
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -41,7 +42,10 @@ int main(int argc, char** argv) {
   infer = infer || from_file;
   const Architecture arch = from_file ? file.architecture : Architecture{resolve_spec(preset), {1, 28, 28}};
   const Precision p = precision == "int8" ? Precision::int8 : precision == "f32" ? Precision::f32 : Precision::automatic;
-  Model m = infer ? Model(arch, batch, plan_int8(arch, file.quantization, p)) : Model(arch, batch, Mode::train);
+  const TrainPrecision tp = precision == "bf16" ? TrainPrecision::bf16
+                            : precision == "f32" ? TrainPrecision::f32
+                                                 : TrainPrecision::automatic;
+  Model m = infer ? Model(arch, batch, plan_int8(arch, file.quantization, p)) : Model(arch, batch, Mode::train, plan_bf16(arch, tp));
   if (from_file) m.load_state(file.tensors);
   else m.init_params(0);
   Optimizer opt({OptimizerConfig::Kind::adam, 1e-4}, m.params().size());

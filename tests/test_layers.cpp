@@ -306,7 +306,7 @@ TEST(MaxPoolTest, U8PoolingEqualsTheNaiveMaxInEveryLayout) {
   using dt = dnnl::memory::data_type;
   const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   dnnl::stream stream(engine);
-  for (const auto [k, stride] : {std::pair<int64_t, int64_t>{2, 2}, {3, 2}}) {
+  for (const auto& [k, stride] : {std::pair<int64_t, int64_t>{2, 2}, {3, 2}}) {
     const Dims src_dims{3, 16, 7, 9};
     const int64_t oh = (7 - k) / stride + 1, ow = (9 - k) / stride + 1;
     const Dims dst_dims{3, 16, oh, ow};

@@ -106,7 +106,7 @@ ModelFile checkpoint(const Model& model, const Optimizer* opt, const Options& o,
             {"augment", o.augment ? "yes" : "no"}, {"test_fraction", exact(o.test_fraction)},
             {"skip_bad", o.skip_bad ? "yes" : "no"}, {"keep_best", o.keep_best ? "yes" : "no"},
             {"test_at_end", o.test_at_end ? "yes" : "no"}, {"preprocessing", to_string(data.style)},
-            {"init_from", o.init_from}, {"freeze", std::to_string(o.freeze)},
+            {"init_from", o.init_from}, {"freeze", std::to_string(o.freeze)}, {"precision", o.precision},
             {"epoch", std::to_string(st.epoch)}, {"epoch.steps_done", std::to_string(st.partial.steps_done)},
             {"epoch.loss_sum", exact(st.partial.loss_sum)}, {"epoch.correct", std::to_string(st.partial.correct)},
             {"epoch.images", std::to_string(st.partial.images)}, {"epoch.seconds", exact(st.partial.seconds)},
@@ -157,6 +157,7 @@ int run(Options o) {
     o.keep_best = meta_or(saved, "keep_best", "no") == "yes", o.test_at_end = meta_or(saved, "test_at_end", "no") == "yes";
     o.init_from = meta_or(saved, "init_from", ""), o.freeze = std::stoi(meta_or(saved, "freeze", "0"));
     o.preprocess = meta_or(saved, "preprocessing", "mnist");
+    o.precision = meta_or(saved, "precision", "f32");  // runs from before bf16 trained in f32
     st.epoch = std::stoi(get("epoch"));
     st.partial = {std::stoll(get("epoch.steps_done")), std::stod(get("epoch.loss_sum")), std::stoll(get("epoch.correct")),
                   std::stoll(get("epoch.images")), std::stod(get("epoch.seconds"))};
@@ -212,7 +213,13 @@ int run(Options o) {
   std::iota(test_idx.begin(), test_idx.end(), 0u);
   for (int e = 1; e < st.epoch; ++e) rng.shuffle(std::span(train_idx));
 
-  Model model(arch, o.batch, Mode::train);
+  const TrainPrecision precision = o.precision == "bf16" ? TrainPrecision::bf16
+                                  : o.precision == "f32"  ? TrainPrecision::f32
+                                                          : TrainPrecision::automatic;
+  const Bf16Plan bf16 = plan_bf16(arch, precision);
+  if (precision == TrainPrecision::bf16)
+    for (const std::string& note : bf16.notes) std::fprintf(stderr, "inkwell-train: %s\n", note.c_str());
+  Model model(arch, o.batch, Mode::train, bf16);
   Model eval(arch, o.eval_batch, Mode::infer);
   Optimizer optimizer(opt_config, model.params().size());
   std::vector<EpochRow> rows;
@@ -254,11 +261,13 @@ int run(Options o) {
 
   fs::create_directories(o.out);
   cli::install_stop_signals();  // before the header: once it is printed, a signal saves
-  std::printf("inkwell-train: %s on %s (%lld train, %lld valid, %lld test), %s lr %g wd %g %s%s, batch %lld, %d threads\n",
+  std::string bf16_layers;
+  for (const std::string& layer : bf16.layers) bf16_layers += (bf16_layers.empty() ? "" : " ") + layer;
+  std::printf("inkwell-train: %s on %s (%lld train, %lld valid, %lld test), %s lr %g wd %g %s%s, batch %lld, %d threads, %s\n",
               arch.spec.c_str(), o.data.c_str(), static_cast<long long>(train_idx.size()),
               static_cast<long long>(valid_idx.size()), static_cast<long long>(test_idx.size()), o.optimizer.c_str(),
               o.lr, o.weight_decay, o.schedule.c_str(), o.augment ? ", augmented" : "", static_cast<long long>(o.batch),
-              omp_get_max_threads());
+              omp_get_max_threads(), bf16_layers.empty() ? "f32" : ("bf16: " + bf16_layers).c_str());
   std::fflush(stdout);
   auto save = [&] { save_model_file(model_path, checkpoint(model, &optimizer, o, valid_count, data, st)); };
 

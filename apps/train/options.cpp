@@ -147,6 +147,10 @@ Options parse_options(int argc, char** argv) {
                  "square, 2-pixel border); default: --init-from's, else mnist. IDX data keep their own (EMNIST: emnist). "
                  "Recorded in the model, so inkwell-classify does the same")
       ->type_name("STYLE")->check(cli::one_of({"mnist", "emnist"}));
+  app.add_option("--precision", o.precision,
+                 "bf16: convolutions compute in bf16 from f32 master weights (a CPU without native bf16 trains in f32 "
+                 "and says so); auto: bf16 for the convolutions this CPU runs faster that way (with AMX)")
+      ->type_name("auto|f32|bf16")->check(cli::one_of({"auto", "f32", "bf16"}))->capture_default_str();
   app.add_option("--checkpoint-every", checkpoint_every,
                  "also save model.inkw every N steps, or every M minutes (10m), not only at the end of each epoch: "
                  "kill -9 then loses at most that much. The weights are the same with or without it")

@@ -85,6 +85,23 @@ memory BuildContext::append_int8_weighted_forward(const std::string& layer, cons
   return dst;
 }
 
+BuildContext::WeightedForward BuildContext::append_bf16_weighted_forward(const std::string& layer,
+                                                                        const dnnl::primitive_desc& pd,
+                                                                        const memory& src, const Dims& weights_dims,
+                                                                        int64_t fan_in) {
+  const Dims bias_dims = {weights_dims[0]};
+  const Param& w = params.add(layer + ".weights", weights_dims, plain_desc(weights_dims), fan_in);
+  const Param& b = params.add(layer + ".bias", bias_dims, plain_desc(bias_dims), fan_in);
+  const memory weights = allocate(pd.weights_desc(0));
+  append(forward, layer + " weights to bf16", dnnl::reorder::primitive_desc(w.value, weights),
+         {{DNNL_ARG_FROM, w.value}, {DNNL_ARG_TO, weights}});
+  WeightedForward f{convert(forward, layer + " src", src, pd.src_desc()), weights, allocate(pd.dst_desc()), w.grad,
+                    b.grad};
+  append(forward, layer + " forward", pd,
+         {{DNNL_ARG_SRC, f.src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, b.value}, {DNNL_ARG_DST, f.dst}});
+  return f;
+}
+
 memory BuildContext::convert_scaled(OpList& ops, const std::string& name, const memory& from,
                                     const memory::desc& want, float factor) {
   if (factor == 1.f) return convert(ops, name, from, want);

@@ -28,6 +28,16 @@ memory Conv::build_forward(BuildContext& ctx, const memory& src) {
   dst_dims_ = {n, out_channels_, oh, ow};
   if (const Int8Layer* q = ctx.int8_layer(name())) return build_int8_forward(ctx, src, *q);
   const memory::dims strides = {stride_, stride_}, padding = {pad_, pad_};
+  if (ctx.bf16_layer(name())) {
+    // bf16 src and weights, f32 bias and dst (the layers around stay f32), fused ReLU.
+    bf16_ = true;
+    fwd_pd_ = compat::conv_forward(ctx.engine, ctx.forward_prop(), memory::desc(src_dims_, dt::bf16, tag::any),
+                                   memory::desc(weights_dims_, dt::bf16, tag::any), any_layout({out_channels_}),
+                                   any_layout(dst_dims_), strides, padding, ctx.attr(fuse_relu_));
+    const auto f = ctx.append_bf16_weighted_forward(name(), fwd_pd_, src, weights_dims_, ic * kernel_ * kernel_);
+    src_ = f.src, weights_ = f.weights, dst_ = f.dst, diff_weights_ = f.diff_weights, diff_bias_ = f.diff_bias;
+    return dst_;
+  }
 
   fwd_pd_ = compat::conv_forward(ctx.engine, ctx.forward_prop(), any_layout(src_dims_), any_layout(weights_dims_),
                                  any_layout({out_channels_}), any_layout(dst_dims_), strides, padding,
@@ -36,6 +46,22 @@ memory Conv::build_forward(BuildContext& ctx, const memory& src) {
   const auto f = ctx.append_weighted_forward(name(), fwd_pd_, src, weights_dims_, ic * kernel_ * kernel_);
   src_ = f.src, weights_ = f.weights, dst_ = f.dst, diff_weights_ = f.diff_weights, diff_bias_ = f.diff_bias;
   return dst_;
+}
+
+// bf16 backward: the gradient converted to bf16 once for both ops; weight gradients in f32 into
+// the arena (f32 master weights), diff_src in f32 for the f32 layer before.
+memory Conv::build_bf16_backward(BuildContext& ctx, const memory& diff_out, bool need_diff_src) {
+  const memory::dims strides = {stride_, stride_}, padding = {pad_, pad_};
+  const auto bwd_weights_pd = compat::conv_backward_weights(
+      ctx.engine, memory::desc(src_dims_, dt::bf16, tag::any), any_layout(weights_dims_), any_layout({out_channels_}),
+      memory::desc(dst_dims_, dt::bf16, tag::any), strides, padding, fwd_pd_, ctx.attr());
+  const memory diff_bf16 = ctx.convert(ctx.backward, name() + " diff_dst bf16", diff_out, bwd_weights_pd.diff_dst_desc());
+  ctx.append_backward_weights(name(), bwd_weights_pd, src_, diff_bf16, diff_weights_, diff_bias_);
+  if (!need_diff_src) return memory();
+  const auto bwd_data_pd = compat::conv_backward_data(ctx.engine, any_layout(src_dims_), memory::desc(weights_dims_, dt::bf16, tag::any),
+                                                      memory::desc(dst_dims_, dt::bf16, tag::any), strides, padding,
+                                                      fwd_pd_, ctx.attr());
+  return ctx.append_backward_data(name(), bwd_data_pd, weights_, diff_bf16);
 }
 
 // The same in int8: src quantised (u8 after a ReLU, s8 otherwise), s8 weights, dst u8 when the
@@ -58,6 +84,7 @@ memory Conv::build_backward(BuildContext& ctx, const memory& diff_dst, bool need
   const memory::dims strides = {stride_, stride_}, padding = {pad_, pad_};
   memory diff_out = ctx.convert(ctx.backward, name() + " diff_dst", diff_dst, dst_.get_desc());
   if (fuse_relu_ && !relu_backward_in_next_) diff_out = append_relu_backward(ctx, name(), dst_, diff_out);
+  if (bf16_) return build_bf16_backward(ctx, diff_out, need_diff_src);
 
   // Weights and bias gradients. With one input channel, `any` picks a src padded to 8 channels
   // and runs 3.5x slower than the nhwc kernel (docs/performance.md); nchw and nhwc are then the

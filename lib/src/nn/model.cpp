@@ -68,12 +68,16 @@ std::vector<std::unique_ptr<Layer>> make_layers(const std::vector<LayerSpec>& sp
 }  // namespace
 
 Model::Model(const Architecture& arch, int64_t batch, Mode mode, bool need_diff_src)
-    : Model(arch, batch, mode, need_diff_src, nullptr) {}
+    : Model(arch, batch, mode, need_diff_src, nullptr, nullptr) {}
 
 Model::Model(const Architecture& arch, int64_t batch, const Int8Plan& plan)
-    : Model(arch, batch, Mode::infer, false, &plan) {}
+    : Model(arch, batch, Mode::infer, false, &plan, nullptr) {}
 
-Model::Model(const Architecture& arch, int64_t batch, Mode mode, bool need_diff_src, const Int8Plan* int8)
+Model::Model(const Architecture& arch, int64_t batch, Mode mode, const Bf16Plan& plan)
+    : Model(arch, batch, mode, false, nullptr, &plan) {}
+
+Model::Model(const Architecture& arch, int64_t batch, Mode mode, bool need_diff_src, const Int8Plan* int8,
+             const Bf16Plan* bf16)
     : arch_(arch), batch_(batch), mode_(mode), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_),
       params_(std::make_unique<ParamArena>(engine_)) {
   if (batch < 1) throw error("batch size must be at least 1, got ", batch);
@@ -83,7 +87,7 @@ Model::Model(const Architecture& arch, int64_t batch, Mode mode, bool need_diff_
   layers_ = make_layers(parse_spec(arch.spec));
 
   threads_ = omp_get_max_threads();
-  BuildContext ctx(engine_, mode == Mode::train, threads_, *params_, &noise_key_, int8);
+  BuildContext ctx(engine_, mode == Mode::train, threads_, *params_, &noise_key_, int8, bf16);
   src_dims_ = {batch, arch.input[0], arch.input[1], arch.input[2]};
   src_ = memory(plain_desc(src_dims_), engine_);
 

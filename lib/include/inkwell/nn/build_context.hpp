@@ -9,6 +9,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "inkwell/nn/bf16.hpp"
 #include "inkwell/nn/dnnl_compat.hpp"
 #include "inkwell/nn/params.hpp"
 #include "inkwell/nn/quantization.hpp"
@@ -46,9 +47,9 @@ inline dnnl::memory::desc any_layout(const dnnl::memory::dims& dims) {
 class BuildContext {
  public:
   BuildContext(dnnl::engine engine, bool training, int threads, ParamArena& params, const uint64_t* noise_key,
-               const Int8Plan* int8 = nullptr)
+               const Int8Plan* int8 = nullptr, const Bf16Plan* bf16 = nullptr)
       : engine(std::move(engine)), training(training), threads(threads), params(params), noise_key(noise_key),
-        int8(int8) {}
+        int8(int8), bf16(bf16) {}
 
   dnnl::engine engine;
   bool training;  // forward_training + backward, or forward_inference only
@@ -56,10 +57,13 @@ class BuildContext {
   ParamArena& params;
   const uint64_t* noise_key;  // the model's current step key, which dropout draws its mask from
   const Int8Plan* int8;        // inference: which layers run in int8 (none when null)
+  const Bf16Plan* bf16;        // training: which layers compute in bf16 (none when null)
   OpList forward, backward;
   std::vector<Buffer> buffers;
   // Run after the parameters are loaded or initialised: int8 layers quantise their weights here.
   std::vector<std::function<void()>> prepare;
+
+  bool bf16_layer(const std::string& layer) const { return bf16 && bf16->layers.count(layer); }
 
   // The plan for `layer` when it runs in int8, else null.
   const Int8Layer* int8_layer(const std::string& layer) const {
@@ -110,6 +114,12 @@ class BuildContext {
   dnnl::memory append_int8_weighted_forward(const std::string& layer, const dnnl::primitive_desc& pd,
                                             const dnnl::memory& src, const Dims& weights_dims, int64_t fan_in,
                                             const Int8Layer& q, compat::ScaleArgs scale_args);
+
+  // The same for a bf16 layer: the arena keeps f32 master weights and bias in plain layouts;
+  // each forward first converts the weights to the bf16 copy `pd` reads (returned in
+  // `weights`), and src is converted to bf16. Returns the f32 dst.
+  WeightedForward append_bf16_weighted_forward(const std::string& layer, const dnnl::primitive_desc& pd,
+                                               const dnnl::memory& src, const Dims& weights_dims, int64_t fan_in);
 
   // Like convert, but multiplying by `factor` on the way (f32 <-> int8).
   dnnl::memory convert_scaled(OpList& ops, const std::string& name, const dnnl::memory& from,

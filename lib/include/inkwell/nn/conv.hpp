@@ -4,6 +4,7 @@
 // With fused ReLU, dst is post-activation and backward starts with a ReLU backward on dst,
 // unless relu_backward_in_next: then the next layer (a max pool) applies it (see pool.hpp).
 // In an int8 plan (quantization.hpp), inference runs u8/s8 src x s8 weights -> u8 or f32 dst.
+// In a bf16 plan (bf16.hpp), it computes in bf16 from f32 master weights, f32 in and out.
 #pragma once
 
 #include "inkwell/nn/layer.hpp"
@@ -22,9 +23,11 @@ class Conv : public Layer {
 
  private:
   dnnl::memory build_int8_forward(BuildContext& ctx, const dnnl::memory& src, const Int8Layer& q);
+  dnnl::memory build_bf16_backward(BuildContext& ctx, const dnnl::memory& diff_out, bool need_diff_src);
 
   int64_t out_channels_, kernel_, pad_, stride_;
   bool fuse_relu_, relu_backward_in_next_;
+  bool bf16_ = false;  // computes in bf16 (bf16.hpp)
   dnnl::convolution_forward::primitive_desc fwd_pd_;
   dnnl::memory src_, weights_, dst_, diff_weights_, diff_bias_;
   dnnl::memory::dims src_dims_, weights_dims_, dst_dims_;

@@ -17,6 +17,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "inkwell/nn/bf16.hpp"
 #include "inkwell/nn/build_context.hpp"
 #include "inkwell/nn/layer.hpp"
 #include "inkwell/nn/params.hpp"
@@ -34,6 +35,8 @@ class Model {
   Model(const Architecture& arch, int64_t batch, Mode mode, bool need_diff_src = false);
   // Inference with the layers of `plan` in int8 (quantization.hpp); an empty plan is f32.
   Model(const Architecture& arch, int64_t batch, const Int8Plan& plan);
+  // Training (or inference) with the layers of `plan` computing in bf16 (bf16.hpp).
+  Model(const Architecture& arch, int64_t batch, Mode mode, const Bf16Plan& plan);
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
@@ -85,7 +88,8 @@ class Model {
   std::vector<OpTime> profile() const;  // forward ops then backward ops
 
  private:
-  Model(const Architecture& arch, int64_t batch, Mode mode, bool need_diff_src, const Int8Plan* int8);
+  Model(const Architecture& arch, int64_t batch, Mode mode, bool need_diff_src, const Int8Plan* int8,
+        const Bf16Plan* bf16);
   void prepare();  // after parameters change: int8 layers quantise their weights
   void run(const OpList& ops, std::vector<OpTime>* times);
 
