@@ -1,7 +1,10 @@
 // Optimizer steps against values computed by hand (and matching torch.optim with the same inputs).
 #include <gtest/gtest.h>
 
+#include <omp.h>
+
 #include <cmath>
+#include <vector>
 
 #include "inkwell/core/error.hpp"
 #include "inkwell/train/optimizer.hpp"
@@ -74,6 +77,37 @@ TEST_F(OptimizerTest, SgdMomentumWithWeightDecay) {
   EXPECT_NEAR(w(0), -0.05f, 1e-6);
   opt.step(arena, 0.5);  // v = 0.9*2.1 + 2 - 0.005 = 3.885; w = -0.05 - 1.9425
   EXPECT_NEAR(w(0), -1.9925f, 1e-5);
+}
+
+// Large arenas are updated by an OpenMP team: the same bytes for any thread count, and the same
+// values as the serial update of a small arena (every optimizer, a few steps).
+TEST(OptimizerThreads, ALargeArenaGetsTheSameUpdateForAnyThreadCount) {
+  const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  const int64_t n = 200'000;
+  for (auto kind : {OptimizerConfig::Kind::adam, OptimizerConfig::Kind::adamw, OptimizerConfig::Kind::sgd}) {
+    std::vector<std::vector<float>> results;
+    for (int threads : {1, 2, 3}) {
+      ParamArena arena(engine);
+      arena.add("w", {n}, dnnl::memory::desc({n}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a), 1);
+      arena.allocate();
+      for (int64_t i = 0; i < n; ++i) arena.values()[i] = std::sin(0.001f * i), arena.grads()[i] = std::cos(0.003f * i);
+      omp_set_num_threads(threads);
+      Optimizer opt({kind, 1e-4}, arena.size());
+      for (int s = 0; s < 3; ++s) opt.step(arena, 1e-3);
+      results.emplace_back(arena.values(), arena.values() + n);
+    }
+    omp_set_num_threads(2);
+    EXPECT_EQ(results[0], results[1]);
+    EXPECT_EQ(results[0], results[2]);
+    // Element 12345 as a one-element arena updates it (the serial path).
+    ParamArena one(engine);
+    one.add("w", {1}, dnnl::memory::desc({1}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a), 1);
+    one.allocate();
+    one.values()[0] = std::sin(0.001f * 12345), one.grads()[0] = std::cos(0.003f * 12345);
+    Optimizer opt({kind, 1e-4}, one.size());
+    for (int s = 0; s < 3; ++s) opt.step(one, 1e-3);
+    EXPECT_EQ(one.values()[0], results[0][12345]);
+  }
 }
 
 TEST(OptimizerNames, ParseAndReject) {
