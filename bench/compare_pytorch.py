@@ -58,6 +58,10 @@ def seed_model():
 
 
 def cpu_has_bf16():
+    """The CPU's bf16 instructions, unless ONEDNN_MAX_CPU_ISA caps oneDNN (inkwell's and PyTorch's) below them."""
+    cap = (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "ALL").upper()
+    if cap in ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI"):
+        return False
     with open("/proc/cpuinfo") as f:
         flags = f.read()
     return "avx512_bf16" in flags or "amx_bf16" in flags
