@@ -58,13 +58,15 @@ std::vector<std::vector<float>> gradients(const Bf16Plan& plan) {
   for (const Param& p : m.params().params()) out.push_back(m.params().read_plain(p, m.params().grads()));
   for (const std::string& impl : m.implementations()) {
     EXPECT_EQ(impl.find(": ref"), std::string::npos) << impl;
-    for (const std::string& layer : plan.layers)
+    for (const std::string& layer : plan.layers) {
       if (impl.starts_with(layer + " forward: ") || impl.starts_with(layer + " backward weights: ") ||
-          impl.starts_with(layer + " backward data: "))
+          impl.starts_with(layer + " backward data: ")) {
         // oneDNN 2.6 names its bf16 kernels "...bf16" ("jit:avx512_core_amx_bf16"), 3.7 by ISA only
         // ("brg_conv_fwd:avx10_1_512_amx").
         EXPECT_TRUE(impl.find("bf16") != std::string::npos || impl.find("amx") != std::string::npos)
             << "not a native bf16 kernel: " << impl;
+      }
+    }
   }
   return out;
 }

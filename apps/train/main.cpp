@@ -4,6 +4,7 @@
 // with --test-at-end after the last epoch only), and with --keep-best best.inkw.
 // SIGINT/SIGTERM/SIGHUP stop after the current step and save; --resume DIR goes on from there.
 #include <omp.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
@@ -13,6 +14,7 @@
 #include <filesystem>
 #include <numeric>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../common/cli.hpp"
@@ -22,6 +24,7 @@
 #include "inkwell/core/rng.hpp"
 #include "inkwell/data/dataset.hpp"
 #include "inkwell/data/image_dataset.hpp"
+#include "inkwell/dist/communicator.hpp"
 #include "inkwell/nn/model.hpp"
 #include "inkwell/train/checkpoint.hpp"
 #include "inkwell/train/fine_tune.hpp"
@@ -62,6 +65,21 @@ DatasetSplits load_data(const Options& o, PreprocessStyle style) {
     for (const std::string& e : report.errors) std::fprintf(stderr, "  %s\n", e.c_str());
   }
   return s;
+}
+
+// The cores this process may run on (mpirun binds each rank to its own by default).
+int available_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+// Whether `flag` is set on any rank (a Ctrl-C reaching one rank stops them all at the same point).
+bool any_rank(Communicator& comm, bool flag) {
+  double n = flag ? 1 : 0;
+  comm.sum(std::span<double>(&n, 1));
+  return n > 0;
 }
 
 std::string exact(double v) {  // round-trips through text
@@ -107,6 +125,7 @@ ModelFile checkpoint(const Model& model, const Optimizer* opt, const Options& o,
             {"skip_bad", o.skip_bad ? "yes" : "no"}, {"keep_best", o.keep_best ? "yes" : "no"},
             {"test_at_end", o.test_at_end ? "yes" : "no"}, {"preprocessing", to_string(data.style)},
             {"init_from", o.init_from}, {"freeze", std::to_string(o.freeze)}, {"precision", o.precision},
+            {"ranks", std::to_string(world().size())},
             {"epoch", std::to_string(st.epoch)}, {"epoch.steps_done", std::to_string(st.partial.steps_done)},
             {"epoch.loss_sum", exact(st.partial.loss_sum)}, {"epoch.correct", std::to_string(st.partial.correct)},
             {"epoch.images", std::to_string(st.partial.images)}, {"epoch.seconds", exact(st.partial.seconds)},
@@ -170,6 +189,18 @@ int run(Options o) {
   } else {
     refuse_unfinished_run(o, model_path);
   }
+  // More than one process (mpirun, srun): each rank trains on its share of every batch, with its
+  // share of the node's cores unless --threads says otherwise; rank 0 alone prints and writes.
+  Communicator& comm = world();
+  if (!comm.alone()) {
+    if (o.batch % comm.size() != 0)
+      throw error("--batch ", o.batch, " does not split evenly over ", comm.size(), " ranks (docs/distributed.md)");
+    if (o.threads == 0) o.threads = std::max(1, available_cores() / comm.local_size());
+    if (comm.rank() != 0) {
+      if (!std::freopen("/dev/null", "w", stdout)) throw error("cannot silence rank ", comm.rank(), "'s stdout");
+      o.progress = cli::ProgressMode::never;
+    }
+  }
   if (o.threads > 0) omp_set_num_threads(o.threads);
   const OptimizerConfig opt_config{parse_optimizer_kind(o.optimizer), o.weight_decay};
   const Schedule schedule = parse_schedule(o.schedule);
@@ -219,7 +250,7 @@ int run(Options o) {
   const Bf16Plan bf16 = plan_bf16(arch, precision);
   if (precision == TrainPrecision::bf16)
     for (const std::string& note : bf16.notes) std::fprintf(stderr, "inkwell-train: %s\n", note.c_str());
-  Model model(arch, o.batch, Mode::train, bf16);
+  Model model(arch, o.batch / comm.size(), Mode::train, bf16);
   Model eval(arch, o.eval_batch, Mode::infer);
   Optimizer optimizer(opt_config, model.params().size());
   std::vector<EpochRow> rows;
@@ -269,7 +300,21 @@ int run(Options o) {
               o.lr, o.weight_decay, o.schedule.c_str(), o.augment ? ", augmented" : "", static_cast<long long>(o.batch),
               omp_get_max_threads(), bf16_layers.empty() ? "f32" : ("bf16: " + bf16_layers).c_str());
   std::fflush(stdout);
-  auto save = [&] { save_model_file(model_path, checkpoint(model, &optimizer, o, valid_count, data, st)); };
+  if (o.resume && std::stoi(meta_or(saved, "ranks", "1")) != comm.size())
+    std::printf("inkwell-train: the run was trained by %s ranks, it goes on with %d: the same global batches, so the "
+                "same steps up to float rounding (batch norm's batch statistics are per rank)\n",
+                meta_or(saved, "ranks", "1").c_str(), comm.size());
+  if (!comm.alone()) {
+    std::printf("inkwell-train: %s; each rank %d threads, batch %lld = %d x %lld\n", comm.describe().c_str(),
+                omp_get_max_threads(), static_cast<long long>(o.batch), comm.size(),
+                static_cast<long long>(o.batch / comm.size()));
+    // Every rank starts from rank 0's weights (they agree already: same seed, or the same file).
+    comm.broadcast(std::span<float>(model.params().values(), model.params().size()));
+  }
+  const bool writer = comm.rank() == 0;
+  auto save = [&] {
+    if (writer) save_model_file(model_path, checkpoint(model, &optimizer, o, valid_count, data, st));
+  };
 
   cli::StatusLine status(o.progress);
   // --checkpoint-every: the step loop pauses, the run is saved exactly as a Ctrl-C saves it, and
@@ -304,11 +349,11 @@ int run(Options o) {
     while (!complete) {
       pause = false;
       complete = train_epoch(model, optimizer, data.train, train_idx, data.normalization, lr, st.partial,
-                             {o.augment, o.seed, o.prefetch}, progress, &pause);
+                             {o.augment, o.seed, o.prefetch, &comm}, progress, &pause);
       if (complete) break;
       save();
       last_checkpoint = std::chrono::steady_clock::now();
-      if (cli::stop_requested) {
+      if (any_rank(comm, cli::stop_requested)) {
         status.clear();
         std::printf("inkwell-train: interrupted at epoch %d, step %lld of %lld; saved %s\n"
                     "continue with: inkwell-train --resume %s\n",
@@ -321,10 +366,12 @@ int run(Options o) {
     const Metrics train = st.partial.metrics();
     eval.load_state(model.state());
     const bool last_epoch = st.epoch == o.epochs;
-    const Metrics valid = valid_idx.empty() ? Metrics{} : evaluate(eval, data.train, valid_idx, data.normalization);
+    const Metrics valid =
+        valid_idx.empty() ? Metrics{} : evaluate(eval, data.train, valid_idx, data.normalization, nullptr, kAutoPrefetch, &comm);
     std::vector<int64_t> confusion;
     Metrics test;
-    if (!o.test_at_end || last_epoch) test = evaluate(eval, data.test, test_idx, data.normalization, &confusion);
+    if (!o.test_at_end || last_epoch)
+      test = evaluate(eval, data.test, test_idx, data.normalization, &confusion, kAutoPrefetch, &comm);
     const double epoch_lr = learning_rate(schedule, o.lr, st.epoch * steps_per_epoch - 1, lr.total_steps);
     rows.push_back(make_row(st.epoch, train, valid_idx.empty() ? nullptr : &valid, confusion.empty() ? nullptr : &test, epoch_lr));
     std::string line = "epoch " + std::to_string(st.epoch) + "/" + std::to_string(o.epochs) + "  train loss " +
@@ -345,9 +392,10 @@ int run(Options o) {
     ++st.epoch;  // saved as the start of the next epoch
     st.partial = {};
     save();
-    if (o.keep_best && best) save_model_file((fs::path(o.out) / "best.inkw").string(), checkpoint(model, nullptr, o, valid_count, data, st));
-    write_reports(o.out, rows, title, data.test.classes, confusion);
-    if (cli::stop_requested && st.epoch <= o.epochs) {
+    if (writer && o.keep_best && best)
+      save_model_file((fs::path(o.out) / "best.inkw").string(), checkpoint(model, nullptr, o, valid_count, data, st));
+    if (writer) write_reports(o.out, rows, title, data.test.classes, confusion);
+    if (any_rank(comm, cli::stop_requested) && st.epoch <= o.epochs) {
       std::printf("inkwell-train: interrupted after epoch %d; saved %s\ncontinue with: inkwell-train --resume %s\n",
                   st.epoch - 1, model_path.c_str(), o.out.c_str());
       return cli::kInterrupted;

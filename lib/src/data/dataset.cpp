@@ -145,7 +145,7 @@ std::string dataset_dir(const std::string& name) {
 }
 
 void fill_batch(const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm, float* out,
-                std::optional<uint64_t> augment_key, int threads) {
+                std::optional<uint64_t> augment_key, int threads, int64_t first_row) {
   // One table lookup per pixel: 256 precomputed normalised values.
   std::array<float, 256> lut;
   for (int v = 0; v < 256; ++v) lut[v] = (static_cast<float>(v) / 255.f - norm.mean) / norm.std;
@@ -160,7 +160,7 @@ void fill_batch(const Dataset& data, std::span<const uint32_t> indices, const No
       try {
         const uint8_t* img = data.read(indices[i], decoded);
         if (augment_key) {
-          Rng rng(hash64(*augment_key, static_cast<uint64_t>(i)));
+          Rng rng(hash64(*augment_key, static_cast<uint64_t>(first_row + i)));
           augment_image(img, augmented.data(), data.rows, data.cols, rng);
           img = augmented.data();
         }

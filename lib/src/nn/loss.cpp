@@ -12,10 +12,13 @@ int64_t argmax(const float* values, int64_t k) {
 }
 
 LossResult softmax_cross_entropy(std::span<const float> logits, std::span<const uint8_t> labels,
-                                 int64_t classes, int64_t count, std::span<float> diff_logits) {
+                                 int64_t classes, int64_t count, std::span<float> diff_logits, int64_t divisor) {
   const auto rows = static_cast<int64_t>(logits.size()) / classes;
-  if (count < 1 || count > rows || static_cast<int64_t>(labels.size()) < count)
-    throw error("softmax_cross_entropy: ", count, " rows asked, ", rows, " logits rows, ", labels.size(), " labels");
+  if (count < 0 || count > rows || static_cast<int64_t>(labels.size()) < count || divisor < 0 ||
+      (count > 0 && divisor > 0 && divisor < count))
+    throw error("softmax_cross_entropy: ", count, " rows asked, ", rows, " logits rows, ", labels.size(),
+                " labels, divisor ", divisor);
+  if (divisor == 0) divisor = count;
   const bool want_diff = !diff_logits.empty();
   LossResult result;
   for (int64_t i = 0; i < count; ++i) {
@@ -31,7 +34,7 @@ LossResult softmax_cross_entropy(std::span<const float> logits, std::span<const 
     if (want_diff) {
       float* d = diff_logits.data() + i * classes;
       for (int64_t k = 0; k < classes; ++k)
-        d[k] = static_cast<float>((std::exp(static_cast<double>(x[k] - max)) / sum - (k == label)) / count);
+        d[k] = static_cast<float>((std::exp(static_cast<double>(x[k] - max)) / sum - (k == label)) / divisor);
     }
   }
   if (want_diff) std::fill(diff_logits.begin() + count * classes, diff_logits.begin() + rows * classes, 0.f);

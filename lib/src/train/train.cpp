@@ -1,5 +1,6 @@
 #include "inkwell/train/train.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -38,6 +39,13 @@ struct Slot {
   int64_t count = 0;
 };
 
+// Which rows of each batch this process fills: batches of `global` rows, of which it takes
+// `local` from row `offset` on (data-parallel training: rank r of N takes r x local ...; one
+// process: all of them).
+struct Rows {
+  int64_t global, local, offset;
+};
+
 // Runs `body(slot)` for each batch of `indices` from batch `first` on, in order, with the batches
 // prepared on the pipeline; body returns false to stop. With `fill_up`, a short last batch is
 // completed with indices[0...] (rows past slot.count). `augment_key(k)`, if set, seeds batch k's
@@ -45,7 +53,7 @@ struct Slot {
 template <typename Body>
 void for_each_batch(Model& model, const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm,
                     int64_t first, int prefetch, bool fill_up, const std::function<uint64_t(int64_t)>& augment_key,
-                    Body body) {
+                    Rows rows, Body body) {
   prefetch = resolve_prefetch(prefetch, model.threads());
   // Right before the step, the fill has the step's threads; on the pipeline's TBB workers, one
   // each (an OpenMP team per worker would oversubscribe the cores).
@@ -56,13 +64,13 @@ void for_each_batch(Model& model, const Dataset& data, std::span<const uint32_t>
   for (Slot& s : slots) s.images.resize(batch * pixels), s.labels.resize(batch);
   auto fill = [&](int64_t k, int slot_index) {
     Slot& s = slots[slot_index];
-    const int64_t start = k * batch;
-    s.count = std::min(batch, n - start);
+    const int64_t start = std::min(n, k * rows.global + rows.offset);
+    s.count = std::clamp<int64_t>(std::min({rows.local, n - start, (k + 1) * rows.global - start}), 0, batch);
     std::vector<uint32_t> idx(indices.begin() + start, indices.begin() + start + s.count);
     for (int64_t i = 0; fill_up && static_cast<int64_t>(idx.size()) < batch; ++i) idx.push_back(indices[i % n]);
     std::optional<uint64_t> key;
     if (augment_key) key = augment_key(k);
-    fill_batch(data, idx, norm, s.images.data(), key, fill_threads);
+    fill_batch(data, idx, norm, s.images.data(), key, fill_threads, rows.offset);
     for (size_t i = 0; i < idx.size(); ++i) s.labels[i] = data.labels[idx[i]];
   };
   auto consume = [&](int64_t, int slot_index) {
@@ -70,7 +78,7 @@ void for_each_batch(Model& model, const Dataset& data, std::span<const uint32_t>
     std::memcpy(model.src(), s.images.data(), s.images.size() * sizeof(float));
     return body(s);
   };
-  run_batches(first, (n + batch - 1) / batch, prefetch, fill, consume);
+  run_batches(first, (n + rows.global - 1) / rows.global, prefetch, fill, consume);
 }
 
 }  // namespace
@@ -94,44 +102,66 @@ bool train_epoch(Model& model, Optimizer& optimizer, const Dataset& data, std::s
   const int64_t classes = model.classes(), batch = model.batch();
   const auto logits = std::span<const float>(model.dst(), batch * classes);
   const auto diff = std::span<float>(model.diff_dst(), batch * classes);
-  const int64_t steps = (static_cast<int64_t>(order.size()) + batch - 1) / batch;
+  Communicator* comm = options.comm && !options.comm->alone() ? options.comm : nullptr;
+  const int ranks = comm ? comm->size() : 1;
+  const Rows rows{batch * ranks, batch, batch * (comm ? comm->rank() : 0)};
+  const int64_t n = static_cast<int64_t>(order.size());
+  const int64_t steps = (n + rows.global - 1) / rows.global;
+  std::span<float> grads(model.params().grads(), model.params().size());
   // Global step of batch k: the key of its augmentation and dropout.
   const int64_t step0 = optimizer.steps() - state.steps_done;
   const uint64_t augment_seed = hash64(options.seed, 0xa5a5a5a5), noise_seed = hash64(options.seed, 0xd509);
   std::function<uint64_t(int64_t)> augment_key;
   if (options.augment) augment_key = [&](int64_t k) { return hash64(augment_seed, static_cast<uint64_t>(step0 + k)); };
-  for_each_batch(model, data, order, norm, state.steps_done, options.prefetch, /*fill_up=*/true, augment_key,
+  for_each_batch(model, data, order, norm, state.steps_done, options.prefetch, /*fill_up=*/true, augment_key, rows,
                  [&](const Slot& s) {
     model.set_noise_key(hash64(noise_seed, static_cast<uint64_t>(optimizer.steps())));
     model.forward();
     const auto labels = std::span<const uint8_t>(s.labels.data(), s.count);
-    const LossResult r = softmax_cross_entropy(logits, labels, classes, s.count, diff);
-    if (!std::isfinite(r.loss_sum))
-      throw error("training diverged: the loss became ", r.loss_sum, " at step ", optimizer.steps() + 1,
-                  " (try a lower --lr)");
+    // The mean over the global batch: each rank divides by its row count, and the sum over the
+    // ranks is the gradient one process would get.
+    const int64_t global_count = std::min(rows.global, n - state.steps_done * rows.global);
+    LossResult r = softmax_cross_entropy(logits, labels, classes, s.count, diff, global_count);
     model.backward();
+    // Summed over the ranks with the gradients: loss, correct, images, and whether any rank was
+    // asked to stop (Ctrl-C on one rank stops all after the same step).
+    double totals[4] = {r.loss_sum, static_cast<double>(r.correct), static_cast<double>(s.count),
+                        stop && stop->load() ? 1.0 : 0.0};
+    if (comm) {
+      comm->sum(grads);
+      comm->sum(std::span<double>(totals));
+    }
+    if (!std::isfinite(totals[0]))
+      throw error("training diverged: the loss became ", totals[0], " at step ", optimizer.steps() + 1,
+                  " (try a lower --lr)");
     optimizer.step(model.params(), learning_rate(lr.schedule, lr.lr, optimizer.steps(), lr.total_steps));
-    state.loss_sum += r.loss_sum;
-    state.correct += r.correct;
-    state.images += s.count;
+    state.loss_sum += totals[0];
+    state.correct += static_cast<int64_t>(totals[1]);
+    state.images += static_cast<int64_t>(totals[2]);
     ++state.steps_done;
     if (progress) progress(state.steps_done, steps, state.loss_sum / state.images);
-    return !(stop && stop->load());
+    return totals[3] == 0;
   });
   state.seconds = seconds_before + seconds_since(start);
   return state.steps_done == steps;
 }
 
-Metrics evaluate(Model& model, const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm,
-                 std::vector<int64_t>* confusion, int prefetch) {
+Metrics evaluate(Model& model, const Dataset& data, std::span<const uint32_t> all, const Normalization& norm,
+                 std::vector<int64_t>* confusion, int prefetch, Communicator* comm) {
   check_input(model, data);
+  if (comm && comm->alone()) comm = nullptr;
+  const Share share = comm ? share_of(static_cast<int64_t>(all.size()), comm->rank(), comm->size())
+                           : Share{0, static_cast<int64_t>(all.size())};
+  const std::span<const uint32_t> indices = all.subspan(share.begin, share.end - share.begin);
   const auto start = Clock::now();
   const int64_t classes = model.classes();
   const auto logits = std::span<const float>(model.dst(), model.batch() * classes);
   double loss_sum = 0;
   int64_t correct = 0, images = 0;
   if (confusion) confusion->assign(classes * classes, 0);
-  for_each_batch(model, data, indices, norm, 0, prefetch, /*fill_up=*/false, {}, [&](const Slot& s) {
+  const Rows rows{model.batch(), model.batch(), 0};
+  for_each_batch(model, data, indices, norm, 0, prefetch, /*fill_up=*/false, {}, rows, [&](const Slot& s) {
+    if (s.count == 0) return true;
     model.forward();
     const LossResult r = softmax_cross_entropy(logits, std::span<const uint8_t>(s.labels.data(), s.count), classes,
                                                s.count, {});
@@ -142,6 +172,14 @@ Metrics evaluate(Model& model, const Dataset& data, std::span<const uint32_t> in
       for (int64_t i = 0; i < s.count; ++i) (*confusion)[s.labels[i] * classes + argmax(model.dst() + i * classes, classes)]++;
     return true;
   });
+  if (comm) {
+    std::vector<double> totals = {loss_sum, static_cast<double>(correct), static_cast<double>(images)};
+    if (confusion) totals.insert(totals.end(), confusion->begin(), confusion->end());
+    comm->sum(std::span<double>(totals));
+    loss_sum = totals[0], correct = static_cast<int64_t>(totals[1]), images = static_cast<int64_t>(totals[2]);
+    if (confusion)
+      for (size_t i = 0; i < confusion->size(); ++i) (*confusion)[i] = static_cast<int64_t>(totals[3 + i]);
+  }
   return {loss_sum / std::max<int64_t>(images, 1), static_cast<double>(correct) / std::max<int64_t>(images, 1), images,
           seconds_since(start)};
 }

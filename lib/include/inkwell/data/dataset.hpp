@@ -68,10 +68,11 @@ std::string dataset_dir(const std::string& name);
 
 // Writes images[indices] as (N, 1, H, W) f32, (pixel / 255 - mean) / std, into `out`. With
 // `augment_key`, row i first goes through augment_image (augment.hpp) drawing from
-// Rng(hash64(*augment_key, i)): rows share no generator, so `threads` OpenMP threads fill them
-// in parallel and give the same bytes as one. If rows cannot be read (a corrupt PNG), the
+// Rng(hash64(*augment_key, first_row + i)): rows share no generator, so `threads` OpenMP threads
+// fill them in parallel and give the same bytes as one, and a rank filling rows first_row... of
+// a global batch draws what one process would. If rows cannot be read (a corrupt PNG), the
 // first one's error is thrown, whatever the thread count.
 void fill_batch(const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm, float* out,
-                std::optional<uint64_t> augment_key = {}, int threads = 1);
+                std::optional<uint64_t> augment_key = {}, int threads = 1, int64_t first_row = 0);
 
 }  // namespace inkwell

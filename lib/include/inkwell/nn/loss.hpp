@@ -13,9 +13,12 @@ struct LossResult {
   int64_t correct = 0;  // rows whose argmax is the label
 };
 
-// logits (N, K) -> loss; diff_logits (N, K) = (softmax - onehot(label)) / count, if not empty.
+// logits (N, K) -> loss over the first `count` rows (0 to N); diff_logits (N, K) =
+// (softmax - onehot(label)) / divisor for those rows and 0 for the rest, if not empty. divisor 0
+// means count: the mean over this batch. Data-parallel training divides by the global batch's
+// count, so that summing the ranks' gradients gives its mean.
 LossResult softmax_cross_entropy(std::span<const float> logits, std::span<const uint8_t> labels,
-                                 int64_t classes, int64_t count, std::span<float> diff_logits);
+                                 int64_t classes, int64_t count, std::span<float> diff_logits, int64_t divisor = 0);
 
 // Index of the largest of k values (the first on ties).
 int64_t argmax(const float* values, int64_t k);

@@ -8,6 +8,7 @@
 #include <span>
 
 #include "inkwell/data/dataset.hpp"
+#include "inkwell/dist/communicator.hpp"
 #include "inkwell/nn/model.hpp"
 #include "inkwell/train/optimizer.hpp"
 #include "inkwell/train/schedule.hpp"
@@ -51,6 +52,10 @@ struct TrainOptions {
   uint64_t seed = 0;     // augmentation and dropout draw from (seed, global step): any schedule,
                          // any resume point gives the same numbers
   int prefetch = kAutoPrefetch;
+  // Data-parallel training (docs/distributed.md): each of comm's ranks runs the same model on
+  // its share of every global batch of model.batch() x ranks images, and the gradients, loss and
+  // counts are summed over the ranks after each step. Null, or one rank: one process.
+  Communicator* comm = nullptr;
 };
 
 // Runs the steps of one pass over data[order] (batches of model.batch()) from state.steps_done
@@ -66,7 +71,9 @@ bool train_epoch(Model& model, Optimizer& optimizer, const Dataset& data, std::s
 
 // Forward-only pass over data[indices], batches prepared as train_epoch's. With `confusion`
 // (classes x classes), also counts each image at [true label][prediction].
+// With `comm`, each rank scores its contiguous share of the indices and the figures (and the
+// confusion counts) are summed: every rank returns the whole set's.
 Metrics evaluate(Model& model, const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm,
-                 std::vector<int64_t>* confusion = nullptr, int prefetch = kAutoPrefetch);
+                 std::vector<int64_t>* confusion = nullptr, int prefetch = kAutoPrefetch, Communicator* comm = nullptr);
 
 }  // namespace inkwell

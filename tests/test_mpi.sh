@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Data-parallel training on Open MPI, on this machine (docs/distributed.md): 2 ranks x batch 32
+# give the metrics of 1 process x batch 64 epoch by epoch, 3 ranks too (batch 66); a rank killed
+# ends the job with an error; a run killed mid-epoch resumes to the weights of an uninterrupted
+# one; a one-rank mpirun is the plain run. As root, mpirun needs --allow-run-as-root.
+# usage: test_mpi.sh BIN_DIR   (needs MNIST: ctest's fetch fixture)
+set -euo pipefail
+bin=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+mpi=(mpirun --oversubscribe --bind-to none)
+[[ $(id -u) -eq 0 ]] && mpi+=(--allow-run-as-root)
+train=("$bin/inkwell-train" --data mnist --model seed --precision f32 --valid 2000 --progress never)
+
+# Two runs' metrics.csv agree epoch by epoch, timing aside, within float rounding: the batch split
+# sums gradients in another order, and over thousands of steps that moves a loss by a few
+# thousandths and an accuracy by a few images (0.2% is 4 of 2,000 validation images), no more.
+same_metrics() { python3 - "$1" "$2" <<'PY'
+import csv, sys
+a, b = (list(csv.DictReader(open(f))) for f in sys.argv[1:3])
+assert len(a) == len(b) > 0, f"{len(a)} epochs vs {len(b)}"
+for x, y in zip(a, b):
+    for k, tol in (("train_loss", 0.003), ("valid_loss", 0.003), ("test_loss", 0.003),
+                   ("train_acc", 0.002), ("valid_acc", 0.002), ("test_acc", 0.002)):
+        if abs(float(x[k]) - float(y[k])) > tol:
+            sys.exit(f"epoch {x['epoch']}: {k} {x[k]} vs {y[k]}")
+PY
+}
+
+"${train[@]}" --epochs 2 --threads 2 --out "$work/one" > "$work/one.log"
+"${mpi[@]}" -np 2 "${train[@]}" --epochs 2 --out "$work/two" > "$work/two.log" 2> "$work/two.err" || fail "2 ranks: exit $? ($(tail -3 "$work/two.err"))"
+grep -q "MPI (Open MPI .*), 2 ranks.*batch 64 = 2 x 32" "$work/two.log" || fail "2 ranks: no layout line: $(head -3 "$work/two.log")"
+[[ $(grep -c "^epoch" "$work/two.log") -eq 2 ]] || fail "2 ranks: rank 1 printed too, or nothing"
+same_metrics "$work/one/metrics.csv" "$work/two/metrics.csv" || fail "2 ranks x 32 differ from 1 x 64"
+
+"${train[@]}" --epochs 1 --batch 66 --out "$work/one66" > /dev/null
+"${mpi[@]}" -np 3 "${train[@]}" --epochs 1 --batch 66 --out "$work/three" > /dev/null 2> "$work/three.err" || fail "3 ranks: exit $?"
+same_metrics "$work/one66/metrics.csv" "$work/three/metrics.csv" || fail "3 ranks x 22 differ from 1 x 66"
+set +e
+"${mpi[@]}" -np 3 "${train[@]}" --epochs 1 --out "$work/three64" > /dev/null 2> "$work/three64.err"; code=$?
+set -e
+[[ $code -ne 0 ]] && grep -q "does not split evenly over 3 ranks" "$work/three64.err" || fail "--batch 64 on 3 ranks: exit $code"
+
+# One rank under mpirun: the plain run, the same metrics (and no MPI layout line).
+"${mpi[@]}" -np 1 "${train[@]}" --epochs 1 --batch 66 --threads 2 --out "$work/mpi1" > "$work/mpi1.log"
+! grep -q "ranks" "$work/mpi1.log" || fail "one rank printed an MPI layout"
+cut -d, -f1-7 "$work/one66/metrics.csv" > "$work/a.csv"; cut -d, -f1-7 "$work/mpi1/metrics.csv" > "$work/b.csv"
+cmp -s "$work/a.csv" "$work/b.csv" || fail "mpirun -np 1 differs from a plain run"
+
+# A rank killed mid-run (kill -9): the job ends, non-zero, saying which rank went. The run's last
+# checkpoint (every 100 steps) resumes, with 2 ranks, to the weights of an uninterrupted 2-rank
+# run: the same labels and confidences for 2,000 test images.
+"${mpi[@]}" -np 2 "${train[@]}" --epochs 2 --checkpoint-every 100 --out "$work/killed" > /dev/null 2> "$work/killed.err" &
+job=$!
+for _ in $(seq 300); do
+  "$bin/inkwell-info" "$work/killed/model.inkw" 2>/dev/null | grep -E "epoch.steps_done +[1-9]" > /dev/null && break
+  sleep 0.1
+done
+victim=$(pgrep -f "inkwell-train .*$work/killed" | sort -n | tail -1)
+[[ -n $victim ]] || fail "no rank to kill"
+kill -9 "$victim"
+set +e; timeout 60 tail --pid=$job -f /dev/null; wait $job; code=$?; set -e
+[[ $code -ne 0 ]] || fail "a killed rank: mpirun exited 0"
+grep -qiE "signal 9|killed" "$work/killed.err" || fail "a killed rank: no message naming it: $(tail -5 "$work/killed.err")"
+cp -r "$work/killed" "$work/other"
+"${mpi[@]}" -np 2 "$bin/inkwell-train" --resume "$work/killed" > "$work/resumed.log" 2>&1 || fail "resume with 2 ranks: exit $? ($(tail -3 "$work/resumed.log"))"
+grep -q "resuming" "$work/resumed.log" || fail "no resume message"
+"$bin/inkwell-export" --data mnist --split test --out "$work/png" > /dev/null
+find "$work/png/test" -name '*.png' | sort | sed -n 1,2000p > "$work/list"  # (head would SIGPIPE sort)
+for run in two killed; do
+  "$bin/inkwell-classify" - --model "$work/$run/model.inkw" --precision f32 --out "$work/$run.csv" < "$work/list" 2>/dev/null
+done
+cmp -s "$work/two.csv" "$work/killed.csv" || fail "killed and resumed 2-rank run differs from an uninterrupted one"
+
+# Resuming with another number of ranks (here 1) says what it means, and finishes the run.
+"$bin/inkwell-train" --resume "$work/other" > "$work/other.log" 2>&1 || fail "resume with 1 rank: exit $?"
+grep -q "trained by 2 ranks, it goes on with 1" "$work/other.log" || fail "no note on resuming with another N: $(head -3 "$work/other.log")"
+grep -q "^test loss" "$work/other.log" || fail "resume with 1 rank did not finish"
+echo "mpi: all passed"
