@@ -77,4 +77,9 @@ cmp -s "$work/two.csv" "$work/killed.csv" || fail "killed and resumed 2-rank run
 "$bin/inkwell-train" --resume "$work/other" > "$work/other.log" 2>&1 || fail "resume with 1 rank: exit $?"
 grep -q "trained by 2 ranks, it goes on with 1" "$work/other.log" || fail "no note on resuming with another N: $(head -3 "$work/other.log")"
 grep -q "^test loss" "$work/other.log" || fail "resume with 1 rank did not finish"
+# inkwell-classify is one process: under mpirun with 2 ranks it refuses rather than write twice.
+set +e
+"${mpi[@]}" -np 2 "$bin/inkwell-classify" "$work/png/test/0" --out "$work/twice.csv" > /dev/null 2> "$work/twice.err"; code=$?
+set -e
+[[ $code -ne 0 ]] && grep -q "inkwell-classify: classification runs as one process (2 ranks asked)" "$work/twice.err" || fail "classify under mpirun: exit $code"
 echo "mpi: all passed"

@@ -21,6 +21,7 @@
 #include "inkwell/classify/classify.hpp"
 #include "inkwell/classify/output_rows.hpp"
 #include "inkwell/core/error.hpp"
+#include "inkwell/dist/communicator.hpp"
 #include "inkwell/core/read_file.hpp"
 #include "inkwell/data/walk.hpp"
 #include "inkwell/train/checkpoint.hpp"
@@ -131,6 +132,10 @@ std::function<std::optional<std::string>()> roots_of(const Options& o) {
 }
 
 int run(const Options& o) {
+  // Under mpirun every rank would classify everything into the same --out: refuse instead.
+  if (const Communicator& comm = world(); !comm.alone())
+    throw error("classification runs as one process (", comm.size(),
+                " ranks asked): sharding a folder across ranks is not built yet (docs/distributed.md)");
   const std::string model_path = o.model.empty() ? default_model() : o.model;
   const ModelFile model = load_model_file(model_path);
   const Precision precision = o.precision == "int8" ? Precision::int8 : o.precision == "f32" ? Precision::f32 : Precision::automatic;
