@@ -52,9 +52,7 @@ void BM_TrainStepAuto(benchmark::State& state, const char* preset) {
   train_step(state, preset, TrainPrecision::automatic);
 }
 
-void BM_Forward(benchmark::State& state, const char* preset) {
-  Model m(Architecture{resolve_spec(preset), {1, 28, 28}}, state.range(0), Mode::infer);
-  m.init_params(0);
+void forward_loop(benchmark::State& state, Model& m) {
   std::vector<uint8_t> labels;
   fill(m, labels);
   for (auto _ : state) {
@@ -64,17 +62,17 @@ void BM_Forward(benchmark::State& state, const char* preset) {
   state.SetItemsProcessed(state.iterations() * m.batch());
 }
 
+void BM_Forward(benchmark::State& state, const char* preset) {
+  Model m(Architecture{resolve_spec(preset), {1, 28, 28}}, state.range(0), Mode::infer);
+  m.init_params(0);
+  forward_loop(state, m);
+}
+
 void BM_ForwardInt8(benchmark::State& state, const char* file) {
   const ModelFile f = load_model_file(std::string(INKWELL_SOURCE_DIR) + "/models/" + file);
   Model m(f.architecture, state.range(0), plan_int8(f.architecture, f.quantization, Precision::automatic));
   m.load_state(f.tensors);
-  std::vector<uint8_t> labels;
-  fill(m, labels);
-  for (auto _ : state) {
-    m.forward();
-    benchmark::DoNotOptimize(m.dst()[0]);
-  }
-  state.SetItemsProcessed(state.iterations() * m.batch());
+  forward_loop(state, m);
 }
 
 BENCHMARK_CAPTURE(BM_TrainStep, seed, "seed")->Arg(64)->Arg(256)->UseRealTime();

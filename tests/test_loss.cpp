@@ -68,7 +68,26 @@ TEST(SoftmaxCrossEntropy, RejectsBadLabelsAndCounts) {
   const std::vector<uint8_t> labels = {2, 0};
   EXPECT_THROW(softmax_cross_entropy(logits, labels, 2, 2, {}), Error);   // label 2 of 2 classes
   EXPECT_THROW(softmax_cross_entropy(logits, labels, 2, 3, {}), Error);   // 3 rows of 2
-  EXPECT_THROW(softmax_cross_entropy(logits, labels, 2, 0, {}), Error);
+  EXPECT_THROW(softmax_cross_entropy(logits, labels, 2, -1, {}), Error);
+  const std::vector<uint8_t> ok = {1, 0};
+  EXPECT_THROW(softmax_cross_entropy(logits, ok, 2, 2, {}, 1), Error);  // a divisor below the count
+}
+
+// Data-parallel training: a rank divides by the global batch's count, and may hold no rows of a
+// short last batch (docs/distributed.md).
+TEST(SoftmaxCrossEntropy, DividesByTheGlobalCountAndTakesNoRows) {
+  const std::vector<float> logits = {1, 2, 3, 0.5f, -1, 2};
+  const std::vector<uint8_t> labels = {2, 0};
+  std::vector<float> own(6), global(6, 9.f);
+  softmax_cross_entropy(logits, labels, 3, 2, own);
+  const LossResult r = softmax_cross_entropy(logits, labels, 3, 2, global, 5);
+  for (int i = 0; i < 6; ++i) EXPECT_FLOAT_EQ(global[i], own[i] * 2 / 5) << i;
+  EXPECT_GT(r.loss_sum, 0);
+  std::vector<float> none(6, 9.f);
+  const LossResult empty = softmax_cross_entropy(logits, labels, 3, 0, none, 5);
+  EXPECT_EQ(empty.loss_sum, 0);
+  EXPECT_EQ(empty.correct, 0);
+  for (float d : none) EXPECT_EQ(d, 0.f);
 }
 
 }  // namespace

@@ -30,11 +30,6 @@ TEST(Model, SeedUsesNoReferenceImplementations) {
   }
 }
 
-bool effective_isa_has(dnnl::cpu_isa isa) {
-  const auto effective = static_cast<unsigned>(dnnl::get_effective_cpu_isa()), bits = static_cast<unsigned>(isa);
-  return (effective & bits) == bits;
-}
-
 // inkwell's pool kernels run at oneDNN's ISA, so ONEDNN_MAX_CPU_ISA caps them too, and take the
 // layout the convolutions give them without a reorder, in training and in inference: in training
 // 16 channels a block with AVX-512, 8 with AVX2 (below AVX2, conv1 is a GEMM with a plain dst,

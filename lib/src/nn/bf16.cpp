@@ -1,6 +1,6 @@
 #include "inkwell/nn/bf16.hpp"
 
-#include <oneapi/dnnl/dnnl.hpp>
+#include "inkwell/nn/cpu_isa.hpp"
 
 namespace inkwell {
 
@@ -12,15 +12,6 @@ std::string to_string(TrainPrecision p) {
   }
   return "?";
 }
-
-namespace {
-// oneDNN's ISA values are bit sets that contain every lower ISA's bits.
-bool effective_isa_has(dnnl::cpu_isa isa) {
-  const auto effective = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
-  const auto wanted = static_cast<unsigned>(isa);
-  return (effective & wanted) == wanted;
-}
-}  // namespace
 
 bool cpu_has_native_bf16() { return effective_isa_has(dnnl::cpu_isa::avx512_core_bf16); }
 bool cpu_has_amx() { return effective_isa_has(dnnl::cpu_isa::avx512_core_amx); }

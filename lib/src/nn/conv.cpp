@@ -58,9 +58,9 @@ memory Conv::build_bf16_backward(BuildContext& ctx, const memory& diff_out, bool
   const memory diff_bf16 = ctx.convert(ctx.backward, name() + " diff_dst bf16", diff_out, bwd_weights_pd.diff_dst_desc());
   ctx.append_backward_weights(name(), bwd_weights_pd, src_, diff_bf16, diff_weights_, diff_bias_);
   if (!need_diff_src) return memory();
-  const auto bwd_data_pd = compat::conv_backward_data(ctx.engine, any_layout(src_dims_), memory::desc(weights_dims_, dt::bf16, tag::any),
-                                                      memory::desc(dst_dims_, dt::bf16, tag::any), strides, padding,
-                                                      fwd_pd_, ctx.attr());
+  const auto bwd_data_pd = compat::conv_backward_data(
+      ctx.engine, any_layout(src_dims_), memory::desc(weights_dims_, dt::bf16, tag::any),
+      memory::desc(dst_dims_, dt::bf16, tag::any), strides, padding, fwd_pd_, ctx.attr());
   return ctx.append_backward_data(name(), bwd_data_pd, weights_, diff_bf16);
 }
 

@@ -64,20 +64,10 @@ std::string to_string(Precision p) {
   return "?";
 }
 
-namespace {
-
-bool has_avx2() {
-  const auto effective = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
-  const auto avx2 = static_cast<unsigned>(dnnl::cpu_isa::avx2);
-  return (effective & avx2) == avx2;
-}
-
-}  // namespace
-
 Int8Plan plan_int8(const Architecture& arch, const Quantization& q, Precision precision) {
   Int8Plan plan;
   if (precision == Precision::f32 || q.empty()) return plan;
-  if (precision == Precision::automatic && !has_avx2()) {
+  if (precision == Precision::automatic && !effective_isa_has(dnnl::cpu_isa::avx2)) {
     plan.notes.push_back("int8 is slower than f32 below AVX2 on this CPU (oneDNN ISA " +
                          std::to_string(static_cast<unsigned>(dnnl::get_effective_cpu_isa())) + "): running f32");
     return plan;

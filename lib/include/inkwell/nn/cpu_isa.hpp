@@ -7,7 +7,12 @@
 
 #include <string>
 
+#include <oneapi/dnnl/dnnl.hpp>
+
 namespace inkwell {
+
+// oneDNN's effective ISA (the CPU's, capped by ONEDNN_MAX_CPU_ISA) includes `isa`.
+bool effective_isa_has(dnnl::cpu_isa isa);
 
 enum class KernelIsa { baseline, avx2 };
 
