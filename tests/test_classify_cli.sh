@@ -39,7 +39,7 @@ set -e
 eight=("$tree" "$tree" "$tree" "$tree" "$tree" "$tree" "$tree" "$tree")
 "$bin/inkwell-classify" "${eight[@]}" --threads 1 --out "$work/int.csv" 2>/dev/null &
 pid=$!
-for _ in $(seq 100); do [[ $(wc -l < "$work/int.csv" 2>/dev/null || echo 0) -gt 1000 ]] && break; sleep 0.05; done
+for _ in $(seq 100); do [[ -f "$work/int.csv" && $(wc -l < "$work/int.csv") -gt 1000 ]] && break; sleep 0.05; done
 kill -INT $pid
 set +e; wait $pid; code=$?; set -e
 [[ $code -eq 130 ]] || fail "SIGINT exit code $code, expected 130"
@@ -154,13 +154,14 @@ INKWELL_PROGRESS_SECONDS=0.001 "$bin/inkwell-classify" "$tree/3" > /dev/null 2> 
 cmp -s "$work/p-always.csv" "$work/p-never.csv" || fail "--progress changed the output rows"
 grep -qE '^[0-9,]+ (of [0-9,]+\+? )?files' "$work/p-always.err" || fail "--progress always: no status line: $(cat "$work/p-always.err")"
 grep -qE 'files' "$work/p-never.err" "$work/p-auto.err" && fail "--progress never or auto printed a status line into a pipe"
-# On a terminal (script(1) gives the run a pseudo-terminal), auto redraws one line in place.
+# On a terminal (script(1) gives the run a pseudo-terminal), auto redraws one line in place
+# (every 200 ms: the run gets 30,000 files in f32 on one thread, well over that).
 if command -v script >/dev/null; then
-  script -qec "'$bin/inkwell-classify' --threads 1 --batch 8 '$tree' --out '$work/tty.csv'" /dev/null > "$work/tty.log" < /dev/null
+  script -qec "'$bin/inkwell-classify' --threads 1 --batch 8 --precision f32 '$tree' '$tree' '$tree' --out '$work/tty.csv'" /dev/null > "$work/tty.log" < /dev/null
   grep -qaE $'\r[0-9,]+ (of [0-9,]+\+? )?files.*img/s' "$work/tty.log" || fail "no live status line on a terminal"
   # The same settings without a terminal: the rows must be the same bytes (other batch sizes may
   # round a confidence's last digit differently on some ISAs, so the settings match).
-  "$bin/inkwell-classify" --threads 1 --batch 8 "$tree" --out "$work/tty-ref.csv" 2>/dev/null
+  "$bin/inkwell-classify" --threads 1 --batch 8 --precision f32 "$tree" "$tree" "$tree" --out "$work/tty-ref.csv" 2>/dev/null
   cmp -s "$work/tty.csv" "$work/tty-ref.csv" || fail "output rows differ with the status line shown"
 fi
 
