@@ -27,13 +27,19 @@ namespace {
 
 namespace flow = tbb::flow;
 
+// Where a file is: its open directory and its name there (or no directory: open the path).
+struct Location {
+  std::shared_ptr<const DirectoryHandle> dir;
+  std::string name;
+};
+
 // A batch of files travelling through the graph.
 struct Batch {
   int64_t seq = 0;
   int64_t lead = 0;  // empty slots before the first file (resume alignment)
   std::vector<std::string> paths;
   std::vector<std::string> errors;  // per file; empty = ok
-  std::vector<FileWalker::Entry> files;  // where to open each (a directory and a name), for the reader
+  std::vector<Location> files;      // where to open each (walk.hpp: a directory and a name)
   std::vector<float> input;         // (batch, 1, 28, 28), normalised
   std::vector<int> labels;          // (files, top_k)
   std::vector<float> probabilities; // (files, top_k)
@@ -63,9 +69,6 @@ class ModelPool {
 
 // Input tensors recycled between batches: a fresh (batch, 1, 28, 28) vector per batch cost an
 // mmap, page faults and a zero fill each time (docs/classify.md).
-// A thread keeps its file buffer between batches up to this size; a rare larger file's goes.
-constexpr size_t kKeptFileBuffer = size_t{4} << 20;
-
 class InputBuffers {
  public:
   std::vector<float> take(size_t size) {
@@ -132,7 +135,7 @@ ClassifyStats classify_files(const ModelFile& file, FileWalker& walker, const Cl
         }
         b->paths.push_back(std::move(e->path));
         b->errors.push_back(std::move(e->error));
-        b->files.push_back({{}, {}, std::move(e->dir), std::move(e->name)});
+        b->files.push_back({std::move(e->dir), std::move(e->name)});
       }
       if (b->paths.empty()) {
         fc.stop();
@@ -150,7 +153,7 @@ ClassifyStats classify_files(const ModelFile& file, FileWalker& walker, const Cl
       for (size_t i = 0; i < b->paths.size(); ++i) {
         if (!b->errors[i].empty()) continue;
         try {
-          const FileWalker::Entry& f = b->files[i];
+          const Location& f = b->files[i];
           const auto bytes = f.dir ? read_image_file_at(f.dir->fd(), f.name, config.max_pixels, file)
                                    : read_image_file(b->paths[i], config.max_pixels, file);
           const GrayImage image = decode_image(bytes, config.max_pixels);
@@ -168,7 +171,7 @@ ClassifyStats classify_files(const ModelFile& file, FileWalker& walker, const Cl
         if (!b->errors[i].empty()) clear(b->lead + static_cast<int64_t>(i));
       for (int64_t row = b->lead + static_cast<int64_t>(b->paths.size()); row < batch; ++row) clear(row);
       b->files = {};  // the directories may close
-      if (file.capacity() > kKeptFileBuffer) std::vector<uint8_t>().swap(file);
+      release_if_large(file);
       return b;
     });
     flow::function_node<BatchPtr, BatchPtr> infer(g, static_cast<size_t>(executors), [&](BatchPtr b) {

@@ -128,6 +128,7 @@ const uint8_t* Dataset::read(int64_t i, std::vector<uint8_t>& scratch) const {
   try {
     thread_local std::vector<uint8_t> buffer;  // the file's bytes, reused by each thread's next read
     const MnistImage x = to_mnist_like(decode_image(read_image_file(path, max_pixels, buffer), max_pixels), style);
+    release_if_large(buffer);
     scratch.assign(x.begin(), x.end());
     return scratch.data();
   } catch (const std::exception& e) {

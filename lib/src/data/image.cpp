@@ -26,6 +26,10 @@ std::span<const uint8_t> read_image_file(const std::string& path, int64_t max_pi
   return read_image_file_at(AT_FDCWD, path, max_pixels, buffer);
 }
 
+void release_if_large(std::vector<uint8_t>& buffer) {
+  if (buffer.capacity() > (size_t{4} << 20)) std::vector<uint8_t>().swap(buffer);
+}
+
 std::span<const uint8_t> read_image_file_at(int dir_fd, const std::string& path, int64_t max_pixels,
                                             std::vector<uint8_t>& bytes) {
   // 4 bytes a pixel (RGBA, 8-bit) plus 1 MB of chunks: a PNG that compresses badly is still in.

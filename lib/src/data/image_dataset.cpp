@@ -44,6 +44,7 @@ Dataset make_dataset(std::vector<std::string> files, std::vector<uint8_t> labels
         thread_local std::vector<uint8_t> buffer;
         to_mnist_like(decode_image(read_image_file(files[i], options.max_pixels, buffer), options.max_pixels),
                       options.style);
+        release_if_large(buffer);
       } catch (const std::exception& e) {
         errors[i] = e.what();
       }

@@ -26,6 +26,9 @@ inline constexpr int64_t kDefaultMaxPixels = 64'000'000;
 // need. Throws inkwell::Error with the reason ("cannot open (No such file or directory)", "file
 // is over the N-byte limit", ...).
 std::span<const uint8_t> read_image_file(const std::string& path, int64_t max_pixels, std::vector<uint8_t>& buffer);
+// A reused read buffer that grew past 4 MiB (a rare large file) is given back, so that threads
+// keeping one do not hold that memory for the rest of the run.
+void release_if_large(std::vector<uint8_t>& buffer);
 // The same for the file `name` in the open directory `dir_fd` (openat: no path lookup).
 std::span<const uint8_t> read_image_file_at(int dir_fd, const std::string& name, int64_t max_pixels,
                                             std::vector<uint8_t>& buffer);
