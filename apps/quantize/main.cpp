@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
   app.add_option("--data", data, "calibration and test data: a dataset name, an IDX directory or an image tree")
       ->required()->type_name("NAME|DIR");
   app.add_option("--out", out, "where to write the quantised model")->required()->type_name("FILE");
-  app.add_option("--images", images, "training images to calibrate on")->type_name("N")->check(cli::whole(1, 1'000'000))
+  app.add_option("--images", images, "training images to calibrate on (held in memory: 3 KiB each)")->type_name("N")->check(cli::whole(1, 100'000))
       ->default_str("2000");
   app.add_option("--method", method, "range kept: the largest value seen, or a percentile of them")
       ->type_name("max|percentile")->check(cli::one_of({"max", "percentile"}))->default_str("percentile");
