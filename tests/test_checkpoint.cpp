@@ -179,7 +179,7 @@ TEST_F(CheckpointTest, HostileFilesAreRefusedBeforeAnythingIsBuiltOrAllocated) {
 
 // The shapes the loader checks files against are the ones a built model has.
 TEST(StateShapes, MatchTheBuiltModels) {
-  for (const std::string spec : {resolve_spec("seed"), resolve_spec("best"), std::string("conv6k3p1s2-bn-relu-maxpool3s2-fc12-bn-relu-dropout30-fc5")}) {
+  for (const std::string& spec : {resolve_spec("seed"), resolve_spec("best"), std::string("conv6k3p1s2-bn-relu-maxpool3s2-fc12-bn-relu-dropout30-fc5")}) {
     const Architecture arch{spec, {1, 28, 28}};
     const auto shapes = state_shapes(arch);
     const auto state = Model(arch, 2, Mode::train).state();

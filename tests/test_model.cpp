@@ -42,20 +42,25 @@ TEST(Model, KernelsFollowTheCpuIsaAndTakeTheConvLayout) {
   const Model m(kSeed, 64, Mode::train);
   int pool_ops = 0;
   for (const std::string& impl : m.implementations()) {
-    if (effective_isa_has(dnnl::cpu_isa::avx2))
+    if (effective_isa_has(dnnl::cpu_isa::avx2)) {
       EXPECT_FALSE(impl.starts_with("pool") && impl.find(" src reorder") != std::string::npos)
           << "a pool kernel wants another layout than its conv gives: " << impl;
+    }
     if (impl.find("inkwell:max_pool") != std::string::npos) {
       ++pool_ops;
       EXPECT_NE(impl.find(pool_impl), std::string::npos) << impl;
     }
-    if (!avx512) EXPECT_EQ(impl.find("avx512"), std::string::npos) << "ISA cap not honoured: " << impl;
+    if (!avx512) {
+      EXPECT_EQ(impl.find("avx512"), std::string::npos) << "ISA cap not honoured: " << impl;
+    }
   }
   EXPECT_EQ(pool_ops, 4);  // two pools, forward and backward
-  if (effective_isa_has(dnnl::cpu_isa::avx2))
-    for (const std::string& impl : Model(kSeed, 256, Mode::infer).implementations())
+  if (effective_isa_has(dnnl::cpu_isa::avx2)) {
+    for (const std::string& impl : Model(kSeed, 256, Mode::infer).implementations()) {
       EXPECT_FALSE(impl.starts_with("pool") && impl.find(" src reorder") != std::string::npos)
           << "inference: a pool kernel wants another layout than its conv gives: " << impl;
+    }
+  }
 }
 
 TEST(Model, BuildsShapesAndRejectsBadArchitectures) {
