@@ -41,11 +41,8 @@ int main(int argc, char** argv) {
   const ModelFile file = from_file ? load_model_file(preset) : ModelFile{};
   infer = infer || from_file;
   const Architecture arch = from_file ? file.architecture : Architecture{resolve_spec(preset), {1, 28, 28}};
-  const Precision p = precision == "int8" ? Precision::int8 : precision == "f32" ? Precision::f32 : Precision::automatic;
-  const TrainPrecision tp = precision == "bf16" ? TrainPrecision::bf16
-                            : precision == "f32" ? TrainPrecision::f32
-                                                 : TrainPrecision::automatic;
-  Model m = infer ? Model(arch, batch, plan_int8(arch, file.quantization, p)) : Model(arch, batch, Mode::train, plan_bf16(arch, tp));
+  Model m = infer ? Model(arch, batch, plan_int8(arch, file.quantization, parse_precision(precision)))
+                  : Model(arch, batch, Mode::train, plan_bf16(arch, parse_train_precision(precision)));
   if (from_file) m.load_state(file.tensors);
   else m.init_params(0);
   Optimizer opt({OptimizerConfig::Kind::adam, 1e-4}, m.params().size());

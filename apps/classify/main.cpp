@@ -138,7 +138,7 @@ int run(const Options& o) {
                 " ranks asked): sharding a folder across ranks is not built yet (docs/distributed.md)");
   const std::string model_path = o.model.empty() ? default_model() : o.model;
   const ModelFile model = load_model_file(model_path);
-  const Precision precision = o.precision == "int8" ? Precision::int8 : o.precision == "f32" ? Precision::f32 : Precision::automatic;
+  const Precision precision = parse_precision(o.precision);
   if (precision == Precision::int8 && model.quantization.empty())
     throw error(model_path, ": has no int8 calibration (make one with inkwell-quantize)");
   const Int8Plan plan = plan_int8(model.architecture, model.quantization, precision);

@@ -244,9 +244,7 @@ int run(Options o) {
   std::iota(test_idx.begin(), test_idx.end(), 0u);
   for (int e = 1; e < st.epoch; ++e) rng.shuffle(std::span(train_idx));
 
-  const TrainPrecision precision = o.precision == "bf16" ? TrainPrecision::bf16
-                                  : o.precision == "f32"  ? TrainPrecision::f32
-                                                          : TrainPrecision::automatic;
+  const TrainPrecision precision = parse_train_precision(o.precision);
   const Bf16Plan bf16 = plan_bf16(arch, precision);
   if (precision == TrainPrecision::bf16)
     for (const std::string& note : bf16.notes) std::fprintf(stderr, "inkwell-train: %s\n", note.c_str());

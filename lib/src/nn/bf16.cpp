@@ -1,16 +1,15 @@
 #include "inkwell/nn/bf16.hpp"
 
+#include "inkwell/core/error.hpp"
 #include "inkwell/nn/cpu_isa.hpp"
 
 namespace inkwell {
 
-std::string to_string(TrainPrecision p) {
-  switch (p) {
-    case TrainPrecision::automatic: return "auto";
-    case TrainPrecision::f32: return "f32";
-    case TrainPrecision::bf16: return "bf16";
-  }
-  return "?";
+TrainPrecision parse_train_precision(const std::string& name) {
+  if (name == "auto") return TrainPrecision::automatic;
+  if (name == "f32") return TrainPrecision::f32;
+  if (name == "bf16") return TrainPrecision::bf16;
+  throw error("unknown training precision '", name, "' (expected auto, f32 or bf16)");
 }
 
 bool cpu_has_native_bf16() { return effective_isa_has(dnnl::cpu_isa::avx512_core_bf16); }
@@ -27,19 +26,14 @@ Bf16Plan plan_bf16(const Architecture& arch, TrainPrecision precision) {
     plan.notes.push_back("without AMX, oneDNN's bf16 convolutions are slower than f32 here: training in f32");
     return plan;
   }
-  int convs = 0;
-  int64_t channels = arch.input.at(0);
-  for (const LayerSpec& s : parse_spec(arch.spec)) {
-    if (s.kind == LayerSpec::Kind::conv) {
-      const std::string name = "conv" + std::to_string(++convs);
-      if (precision == TrainPrecision::automatic && channels == 1)
-        plan.notes.push_back(name + " stays f32: with one input channel its bf16 kernels are slower");
-      else
-        plan.layers.insert(name);
-      channels = s.out;
-    } else if (s.kind == LayerSpec::Kind::fc) {
-      channels = s.out;
-    }
+  // Every convolution, by its weights (OC, IC, K, K).
+  for (const NamedDims& t : state_shapes(arch)) {
+    if (!t.name.starts_with("conv") || !t.name.ends_with(".weights")) continue;
+    const std::string layer = t.name.substr(0, t.name.find('.'));
+    if (precision == TrainPrecision::automatic && t.dims[1] == 1)
+      plan.notes.push_back(layer + " stays f32: with one input channel its bf16 kernels are slower");
+    else
+      plan.layers.insert(layer);
   }
   return plan;
 }

@@ -11,10 +11,6 @@ namespace inkwell {
 
 using dnnl::memory;
 
-std::string to_string(CalibrationOptions::Method m) {
-  return m == CalibrationOptions::Method::max ? "max" : "percentile";
-}
-
 std::vector<float> weight_scales(const NamedTensor& weights) {
   const int64_t channels = weights.dims.at(0);
   const int64_t per = element_count(weights.dims) / channels;

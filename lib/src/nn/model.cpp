@@ -27,7 +27,8 @@ namespace {
 // followed by a max pool leaves its ReLU backward to the pool (pool.hpp).
 std::vector<std::unique_ptr<Layer>> make_layers(const std::vector<LayerSpec>& specs) {
   std::vector<std::unique_ptr<Layer>> layers;
-  int convs = 0, fcs = 0, pools = 0, relus = 0, bns = 0, dropouts = 0;
+  const std::vector<std::string> names = parameter_layer_names(specs);  // conv1, fc1, bn1
+  int pools = 0, relus = 0, dropouts = 0;
   auto kind_at = [&](size_t i) { return i < specs.size() ? std::optional(specs[i].kind) : std::nullopt; };
   bool after_relu = false;  // the previous layer ended in a ReLU whose backward the next pool does
   for (size_t i = 0; i < specs.size(); ++i) {
@@ -36,14 +37,14 @@ std::vector<std::unique_ptr<Layer>> make_layers(const std::vector<LayerSpec>& sp
     switch (s.kind) {
       case LayerSpec::Kind::conv: {
         const bool pool_after_relu = relu_next && kind_at(i + 2) == LayerSpec::Kind::maxpool;
-        layers.push_back(std::make_unique<Conv>("conv" + std::to_string(++convs), s.out, s.kernel, s.pad, s.stride,
+        layers.push_back(std::make_unique<Conv>(names[i], s.out, s.kernel, s.pad, s.stride,
                                                 relu_next, pool_after_relu));
         i += relu_next;
         after_relu = pool_after_relu;
         continue;
       }
       case LayerSpec::Kind::fc:
-        layers.push_back(std::make_unique<InnerProduct>("fc" + std::to_string(++fcs), s.out, relu_next));
+        layers.push_back(std::make_unique<InnerProduct>(names[i], s.out, relu_next));
         i += relu_next;
         break;
       case LayerSpec::Kind::maxpool:
@@ -53,7 +54,7 @@ std::vector<std::unique_ptr<Layer>> make_layers(const std::vector<LayerSpec>& sp
         layers.push_back(std::make_unique<Relu>("relu" + std::to_string(++relus)));
         break;
       case LayerSpec::Kind::bn:
-        layers.push_back(std::make_unique<BatchNorm>("bn" + std::to_string(++bns), relu_next));
+        layers.push_back(std::make_unique<BatchNorm>(names[i], relu_next));
         i += relu_next;
         break;
       case LayerSpec::Kind::dropout:

@@ -12,11 +12,11 @@ namespace inkwell {
 
 std::vector<std::pair<std::string, int64_t>> quantizable_layers(const Architecture& arch) {
   std::vector<std::pair<std::string, int64_t>> out;
-  int convs = 0, fcs = 0;
-  for (const LayerSpec& s : parse_spec(arch.spec)) {
-    if (s.kind == LayerSpec::Kind::conv) out.emplace_back("conv" + std::to_string(++convs), s.out);
-    if (s.kind == LayerSpec::Kind::fc) out.emplace_back("fc" + std::to_string(++fcs), s.out);
-  }
+  const std::vector<LayerSpec> specs = parse_spec(arch.spec);
+  const std::vector<std::string> names = parameter_layer_names(specs);
+  for (size_t i = 0; i < specs.size(); ++i)
+    if (specs[i].kind == LayerSpec::Kind::conv || specs[i].kind == LayerSpec::Kind::fc)
+      out.emplace_back(names[i], specs[i].out);
   return out;
 }
 
@@ -64,6 +64,13 @@ std::string to_string(Precision p) {
   return "?";
 }
 
+Precision parse_precision(const std::string& name) {
+  if (name == "auto") return Precision::automatic;
+  if (name == "f32") return Precision::f32;
+  if (name == "int8") return Precision::int8;
+  throw error("unknown inference precision '", name, "' (expected auto, f32 or int8)");
+}
+
 Int8Plan plan_int8(const Architecture& arch, const Quantization& q, Precision precision) {
   Int8Plan plan;
   if (precision == Precision::f32 || q.empty()) return plan;
@@ -95,12 +102,7 @@ Int8Plan plan_int8(const Architecture& arch, const Quantization& q, Precision pr
   }
 
   // u8 output where a fused ReLU feeds, through max pools only, an int8 layer taking u8.
-  int convs = 0, fcs = 0;
-  std::vector<std::string> names;  // spec index -> layer name, for conv and fc
-  for (const LayerSpec& s : specs)
-    names.push_back(s.kind == LayerSpec::Kind::conv ? "conv" + std::to_string(++convs)
-                    : s.kind == LayerSpec::Kind::fc ? "fc" + std::to_string(++fcs)
-                                                    : std::string());
+  const std::vector<std::string> names = parameter_layer_names(specs);
   for (size_t i = 0; i < specs.size(); ++i) {
     const auto it = plan.layers.find(names[i]);
     if (it == plan.layers.end() || i + 1 >= specs.size() || specs[i + 1].kind != LayerSpec::Kind::relu) continue;

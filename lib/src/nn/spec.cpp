@@ -105,6 +105,20 @@ std::vector<LayerSpec> parse_spec(const std::string& spec) {
   return layers;
 }
 
+std::vector<std::string> parameter_layer_names(const std::vector<LayerSpec>& layers) {
+  int convs = 0, fcs = 0, bns = 0;
+  std::vector<std::string> names;
+  for (const LayerSpec& l : layers) {
+    switch (l.kind) {
+      case LayerSpec::Kind::conv: names.push_back("conv" + std::to_string(++convs)); break;
+      case LayerSpec::Kind::fc: names.push_back("fc" + std::to_string(++fcs)); break;
+      case LayerSpec::Kind::bn: names.push_back("bn" + std::to_string(++bns)); break;
+      default: names.emplace_back();
+    }
+  }
+  return names;
+}
+
 std::vector<NamedDims> state_shapes(const Architecture& arch) { return describe(arch).state; }
 
 ArchitectureShapes describe(const Architecture& arch) {
@@ -114,14 +128,17 @@ ArchitectureShapes describe(const Architecture& arch) {
   Dims shape = arch.input;  // one image: (C, H, W), or (C) after an fc
   std::vector<NamedDims> params, buffers;
   std::vector<LayerSummary> layers;
-  int convs = 0, fcs = 0, bns = 0;
   int64_t elements = 0;
   auto add = [&](std::vector<NamedDims>& list, std::string name, Dims dims) {
     elements += element_count(dims);
     if (elements > kMaxSpecParameters) throw error("model spec '", arch.spec, "' has over ", kMaxSpecParameters, " parameters");
     list.push_back({std::move(name), std::move(dims)});
   };
-  for (const LayerSpec& l : parse_spec(arch.spec)) {
+  const std::vector<LayerSpec> specs = parse_spec(arch.spec);
+  const std::vector<std::string> names = parameter_layer_names(specs);
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const LayerSpec& l = specs[i];
+    const std::string& name = names[i];
     const size_t params_before = params.size();
     const int64_t inputs = element_count(shape);
     double flops = 0;
@@ -134,7 +151,6 @@ ArchitectureShapes describe(const Architecture& arch) {
         if (shape[1] + 2 * pad < l.kernel || shape[2] + 2 * pad < l.kernel)
           throw error("model spec '", arch.spec, "': ", to_string(l), " does not fit a ", shape[1], "x", shape[2], " input");
         if (l.kind == LayerSpec::Kind::conv) {
-          const std::string name = "conv" + std::to_string(++convs);
           add(params, name + ".weights", {l.out, shape[0], l.kernel, l.kernel});
           add(params, name + ".bias", {l.out});
           flops = 2.0 * static_cast<double>(l.out * h * w) * static_cast<double>(shape[0] * l.kernel * l.kernel);
@@ -144,7 +160,6 @@ ArchitectureShapes describe(const Architecture& arch) {
         break;
       }
       case LayerSpec::Kind::fc: {
-        const std::string name = "fc" + std::to_string(++fcs);
         Dims weights = shape;
         weights.insert(weights.begin(), l.out);
         add(params, name + ".weights", weights);
@@ -154,7 +169,6 @@ ArchitectureShapes describe(const Architecture& arch) {
         break;
       }
       case LayerSpec::Kind::bn: {
-        const std::string name = "bn" + std::to_string(++bns);
         add(params, name + ".scale", {shape[0]});
         add(params, name + ".shift", {shape[0]});
         add(buffers, name + ".running_mean", {shape[0]});

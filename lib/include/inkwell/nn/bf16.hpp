@@ -16,7 +16,7 @@
 namespace inkwell {
 
 enum class TrainPrecision { automatic, f32, bf16 };
-std::string to_string(TrainPrecision p);  // "auto", "f32", "bf16"
+TrainPrecision parse_train_precision(const std::string& name);  // "auto", "f32", "bf16"; throws otherwise
 
 struct Bf16Plan {
   std::set<std::string> layers;    // conv layers computing in bf16; the rest f32

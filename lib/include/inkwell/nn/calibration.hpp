@@ -20,7 +20,6 @@ struct CalibrationOptions {
   double percentile = 99.99;
   int64_t batch = 256;
 };
-std::string to_string(CalibrationOptions::Method m);  // "max", "percentile"
 
 // images: (count, C, H, W), normalised as the model takes them; state: the model's tensors.
 Quantization calibrate(const Architecture& arch, const std::vector<NamedTensor>& state, std::span<const float> images,

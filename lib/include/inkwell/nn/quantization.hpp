@@ -35,7 +35,8 @@ std::vector<NamedTensor> quantization_tensors(const Quantization& q);
 Quantization quantization_from_tensors(const std::vector<NamedTensor>& tensors, const Architecture& arch);
 
 enum class Precision { automatic, f32, int8 };
-std::string to_string(Precision p);  // "auto", "f32", "int8"
+std::string to_string(Precision p);                 // "auto", "f32", "int8"
+Precision parse_precision(const std::string& name);  // the same; throws on anything else
 
 // How one layer runs in int8. Scales turn int8 values into real ones: x = scale * q.
 struct Int8Layer {

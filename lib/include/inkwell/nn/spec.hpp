@@ -40,6 +40,11 @@ inline constexpr int64_t kMaxSpecActivations = int64_t{1} << 22;  // per image a
 std::vector<LayerSpec> parse_spec(const std::string& spec);
 std::string to_string(const LayerSpec& layer);
 
+// The name each layer's tensors carry, in spec order: "conv1", "fc2", "bn1" (numbered per kind
+// from 1); empty for layers without parameters (pools, ReLUs, dropout). Model, model files,
+// state_shapes and the int8 and bf16 plans all name layers this way.
+std::vector<std::string> parameter_layer_names(const std::vector<LayerSpec>& layers);
+
 // A preset name ("seed") or a spec string -> the spec string.
 std::string resolve_spec(const std::string& name_or_spec);
 std::vector<std::string> preset_names();  // seed, fast, best
