@@ -11,11 +11,13 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "../common/cli.hpp"
 #include "../common/progress.hpp"
+#include "../common/ranks.hpp"
 #include "../common/stop_signals.hpp"
 #include "file_counter.hpp"
 #include "inkwell/classify/classify.hpp"
@@ -27,6 +29,7 @@
 #include "inkwell/train/checkpoint.hpp"
 #include "label_report.hpp"
 #include "output_file.hpp"
+#include "sharded_output.hpp"
 
 namespace fs = std::filesystem;
 using namespace inkwell;
@@ -131,11 +134,15 @@ std::function<std::optional<std::string>()> roots_of(const Options& o) {
   };
 }
 
-int run(const Options& o) {
-  // Under mpirun every rank would classify everything into the same --out: refuse instead.
-  if (const Communicator& comm = world(); !comm.alone())
-    throw error("classification runs as one process (", comm.size(),
-                " ranks asked): sharding a folder across ranks is not built yet (docs/distributed.md)");
+int run(Options o) {
+  // Under mpirun or srun: rank r classifies batches r, r+N, ... with its share of the node's
+  // cores; rank 0 writes every row (sharded_output.hpp).
+  Communicator& comm = world();
+  const bool leader = comm.rank() == 0;
+  if (!comm.alone()) {
+    if (o.threads == 0) o.threads = cli::threads_per_rank(comm);
+    if (!leader) o.progress = cli::ProgressMode::never;
+  }
   const std::string model_path = o.model.empty() ? default_model() : o.model;
   const ModelFile model = load_model_file(model_path);
   const Precision precision = parse_precision(o.precision);
@@ -158,7 +165,7 @@ int run(const Options& o) {
   // --resume: every row kept must be one this run would write, for the next input in order.
   int64_t resumed = 0;
   bool has_header = false;
-  if (o.resume && fs::exists(o.out)) {
+  if (leader && o.resume && fs::exists(o.out)) {
     const std::vector<uint8_t> bytes = read_regular_file(o.out, uint64_t{1} << 40);
     const std::string_view content(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     const KeptRows kept = read_output_rows(content, format, model.classes, top_k, o.out);
@@ -180,9 +187,18 @@ int run(const Options& o) {
     if (resumed) std::fprintf(stderr, "inkwell-classify: resuming after %lld rows of %s\n", static_cast<long long>(resumed), o.out.c_str());
   }
 
-  cli::OutputFile output(o.out, o.resume);
-  FILE* out = output.get();
-  if (csv && !has_header) std::fputs(csv_header(top_k).c_str(), out);
+  if (!comm.alone()) {  // the other ranks walk past the rows kept, as rank 0 did
+    int64_t kept = resumed;
+    comm.broadcast(std::span<int64_t>(&kept, 1));
+    for (int64_t i = resumed; i < kept; ++i)
+      if (!walker.next()) throw error("rank ", comm.rank(), " found fewer files than rank 0 (was the tree changed?)");
+    resumed = kept;
+  }
+
+  std::optional<cli::OutputFile> output;  // rank 0's
+  if (leader) output.emplace(o.out, o.resume);
+  FILE* out = leader ? output->get() : nullptr;
+  if (leader && csv && !has_header) std::fputs(csv_header(top_k).c_str(), out);
 
   cli::StatusLine status(o.progress);
   std::optional<FileCounter> counter;
@@ -212,7 +228,7 @@ int run(const Options& o) {
     const std::string line = format_row(p, model.classes, top_k, format);
     if (std::fwrite(line.data(), 1, line.size(), out) != line.size())
       throw error(o.out.empty() ? "stdout" : o.out, ": writing failed (", std::strerror(errno), ")");
-    if (++rows % o.batch == 0) output.flush();
+    if (++rows % o.batch == 0) output->flush();
     failed += !p.error.empty();
     if (o.labels_from_dirs) report.add(p);
     if (status.due()) show_status();
@@ -228,9 +244,23 @@ int run(const Options& o) {
   config.stop = &cli::stop_requested;
   config.already_done = resumed;
   config.precision = precision;
-  const ClassifyStats stats = classify_files(model, walker, config, sink);
-  output.close();
+  if (!comm.alone()) {
+    if (leader)
+      std::fprintf(stderr, "inkwell-classify: %s; each rank %d threads, batches of %lld round-robin\n",
+                   comm.describe().c_str(), o.threads, static_cast<long long>(o.batch));
+    config.shard = {comm.rank(), comm.size()};
+  }
+  ShardedOutput sharded(comm, sink, cli::stop_requested);
+  const ClassifyStats own = comm.alone()
+                                ? classify_files(model, walker, config, sink)
+                                : classify_batches(model, walker, config, [&](int64_t seq, std::span<const Prediction> batch) {
+                                    sharded.batch(seq, batch);
+                                  });
+  if (!comm.alone()) sharded.finish(own);
+  if (!leader) return cli::stop_requested ? cli::kInterrupted : cli::kOk;  // rank 0 reports
+  output->close();
   status.clear();
+  const ClassifyStats stats{rows - failed, failed, own.batches, own.walked_all, own.seconds};  // every rank's rows
 
   if (o.labels_from_dirs) report.print();
   const int64_t done = stats.classified + stats.failed;
@@ -258,5 +288,5 @@ int run(const Options& o) {
 int main(int argc, char** argv) {
   std::unique_ptr<CLI::App> app;
   const Options options = parse(argc, argv, app);
-  return cli::run_or_report("inkwell-classify", [&] { return run(options); });
+  return cli::end_ranks(cli::run_or_report("inkwell-classify", [&] { return run(options); }));
 }

@@ -4,7 +4,6 @@
 // with --test-at-end after the last epoch only), and with --keep-best best.inkw.
 // SIGINT/SIGTERM/SIGHUP stop after the current step and save; --resume DIR goes on from there.
 #include <omp.h>
-#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
@@ -14,11 +13,11 @@
 #include <filesystem>
 #include <numeric>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "../common/cli.hpp"
 #include "../common/progress.hpp"
+#include "../common/ranks.hpp"
 #include "../common/stop_signals.hpp"
 #include "inkwell/core/error.hpp"
 #include "inkwell/core/rng.hpp"
@@ -65,14 +64,6 @@ DatasetSplits load_data(const Options& o, PreprocessStyle style) {
     for (const std::string& e : report.errors) std::fprintf(stderr, "  %s\n", e.c_str());
   }
   return s;
-}
-
-// The cores this process may run on (mpirun binds each rank to its own by default).
-int available_cores() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
-  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 
 // Whether `flag` is set on any rank (a Ctrl-C reaching one rank stops them all at the same point).
@@ -195,7 +186,7 @@ int run(Options o) {
   if (!comm.alone()) {
     if (o.batch % comm.size() != 0)
       throw error("--batch ", o.batch, " does not split evenly over ", comm.size(), " ranks (docs/distributed.md)");
-    if (o.threads == 0) o.threads = std::max(1, available_cores() / comm.local_size());
+    if (o.threads == 0) o.threads = cli::threads_per_rank(comm);
     if (comm.rank() != 0) {
       if (!std::freopen("/dev/null", "w", stdout)) throw error("cannot silence rank ", comm.rank(), "'s stdout");
       o.progress = cli::ProgressMode::never;
@@ -413,5 +404,5 @@ int run(Options o) {
 
 int main(int argc, char** argv) {
   const Options options = parse_options(argc, argv);
-  return cli::run_or_report("inkwell-train", [&] { return run(options); });
+  return cli::end_ranks(cli::run_or_report("inkwell-train", [&] { return run(options); }));
 }

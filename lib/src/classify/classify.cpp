@@ -20,6 +20,7 @@
 #include "inkwell/data/image.hpp"
 #include "inkwell/nn/model.hpp"
 #include "inkwell/data/preprocess.hpp"
+#include "inkwell/dist/communicator.hpp"
 
 namespace inkwell {
 
@@ -35,7 +36,8 @@ struct Location {
 
 // A batch of files travelling through the graph.
 struct Batch {
-  int64_t seq = 0;
+  int64_t seq = 0;    // in the walk, all shards' batches counted
+  int64_t order = 0;  // among this shard's batches
   int64_t lead = 0;  // empty slots before the first file (resume alignment)
   std::vector<std::string> paths;
   std::vector<std::string> errors;  // per file; empty = ok
@@ -84,8 +86,23 @@ class InputBuffers {
 
 }  // namespace
 
+bool Shard::owns(int64_t seq) const {
+  if (contiguous_of == 0) return seq % count == index;
+  const Share share = share_of(contiguous_of, index, count);
+  return seq >= share.begin && seq < share.end;
+}
+
 ClassifyStats classify_files(const ModelFile& file, FileWalker& walker, const ClassifyConfig& config,
                              const std::function<void(const Prediction&)>& sink) {
+  return classify_batches(file, walker, config, [&](int64_t, std::span<const Prediction> rows) {
+    for (const Prediction& row : rows) sink(row);
+  });
+}
+
+ClassifyStats classify_batches(const ModelFile& file, FileWalker& walker, const ClassifyConfig& config,
+                               const BatchSink& sink) {
+  if (config.shard.count < 1 || config.shard.index < 0 || config.shard.index >= config.shard.count)
+    throw error("shard ", config.shard.index, " of ", config.shard.count, " does not exist");
   if (file.architecture.input != Dims{1, kMnistSide, kMnistSide})
     throw error("classification needs a model taking 1x28x28 images, this one takes ", to_string(file.architecture.input));
   const int threads = config.threads > 0 ? config.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -117,32 +134,38 @@ ClassifyStats classify_files(const ModelFile& file, FileWalker& walker, const Cl
   tbb::task_arena arena(threads);
   arena.execute([&] {
     flow::graph g;
-    int64_t next_seq = 0;
+    int64_t next_seq = 0, next_order = 0;
     bool walked_all = false;
+    std::vector<Prediction> rows;  // the batch being written
+    // Numbers every batch of the walk and passes on this shard's: the others' files are walked past.
     flow::input_node<BatchPtr> source(g, [&](tbb::flow_control& fc) -> BatchPtr {
-      if (walked_all || (config.stop && config.stop->load())) {
-        fc.stop();
-        return {};
-      }
-      auto b = std::make_shared<Batch>();
-      b->seq = next_seq;
-      b->lead = next_seq == 0 ? config.already_done % batch : 0;
-      while (b->lead + static_cast<int64_t>(b->paths.size()) < batch) {
-        std::optional<FileWalker::Entry> e = walker.next();
-        if (!e) {
-          walked_all = true;
-          break;
+      while (!walked_all && !(config.stop && config.stop->load())) {
+        const int64_t seq = next_seq;
+        const int64_t lead = seq == 0 ? config.already_done % batch : 0;
+        const bool ours = config.shard.owns(seq);
+        auto b = std::make_shared<Batch>();
+        int64_t files = 0;
+        for (; lead + files < batch; ++files) {
+          std::optional<FileWalker::Entry> e = walker.next();
+          if (!e) {
+            walked_all = true;
+            break;
+          }
+          if (!ours) continue;
+          b->paths.push_back(std::move(e->path));
+          b->errors.push_back(std::move(e->error));
+          b->files.push_back({std::move(e->dir), std::move(e->name)});
         }
-        b->paths.push_back(std::move(e->path));
-        b->errors.push_back(std::move(e->error));
-        b->files.push_back({std::move(e->dir), std::move(e->name)});
+        if (files == 0) break;
+        ++next_seq;
+        if (!ours) continue;
+        b->seq = seq;
+        b->order = next_order++;
+        b->lead = lead;
+        return b;
       }
-      if (b->paths.empty()) {
-        fc.stop();
-        return {};
-      }
-      ++next_seq;
-      return b;
+      fc.stop();
+      return {};
     });
     // Batches in flight: enough to keep every thread busy, few enough to bound memory.
     flow::limiter_node<BatchPtr> limiter(g, static_cast<size_t>(2 * threads + 2));
@@ -201,10 +224,12 @@ ClassifyStats classify_files(const ModelFile& file, FileWalker& walker, const Cl
       b->input = {};
       return b;
     });
-    flow::sequencer_node<BatchPtr> sequencer(g, [](const BatchPtr& b) { return static_cast<size_t>(b->seq); });
+    // This shard's batches are numbered 0, 1, ... again for the sequencer, in walk order.
+    flow::sequencer_node<BatchPtr> sequencer(g, [](const BatchPtr& b) { return static_cast<size_t>(b->order); });
     flow::function_node<BatchPtr, flow::continue_msg> write(g, flow::serial, [&](BatchPtr b) {
-      Prediction row;
+      rows.resize(b->paths.size());
       for (size_t i = 0; i < b->paths.size(); ++i) {
+        Prediction& row = rows[i];
         row.path = std::move(b->paths[i]);
         row.error = std::move(b->errors[i]);
         row.labels.clear();
@@ -216,8 +241,8 @@ ClassifyStats classify_files(const ModelFile& file, FileWalker& walker, const Cl
         } else {
           ++stats.failed;
         }
-        sink(row);
       }
+      sink(b->seq, rows);
       return flow::continue_msg();
     });
     flow::make_edge(source, limiter);
@@ -228,6 +253,8 @@ ClassifyStats classify_files(const ModelFile& file, FileWalker& walker, const Cl
     flow::make_edge(write, limiter.decrementer());
     source.activate();
     g.wait_for_all();  // rethrows what a body threw (the sink, or the walker)
+    stats.batches = next_seq;
+    stats.walked_all = walked_all;
   });
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return stats;

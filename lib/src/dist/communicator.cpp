@@ -18,6 +18,11 @@ class Alone final : public Communicator {
   void sum(std::span<float>) override {}
   void sum(std::span<double>) override {}
   void broadcast(std::span<float>) override {}
+  void broadcast(std::span<int64_t>) override {}
+  void send(int, std::span<const char>) override { throw error("one process has no other rank to send to"); }
+  std::vector<char> receive(int) override { throw error("one process has no other rank to receive from"); }
+  bool message_waiting(int) override { return false; }
+  [[noreturn]] void abort(int code) override { std::exit(code); }
   std::string describe() const override { return "one process"; }
 };
 

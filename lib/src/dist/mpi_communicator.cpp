@@ -1,5 +1,6 @@
 #include "mpi_communicator.hpp"
 
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 
@@ -20,11 +21,15 @@ void check(int status, const char* what) {
 }
 
 class Mpi final : public Communicator {
+  static constexpr int kTag = 1;
+
  public:
   Mpi() {
     int provided = 0;
-    // Only the thread that made the world calls MPI; oneTBB and OpenMP threads never do.
-    check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+    // One thread at a time calls MPI: the main thread, or classification's serial output node
+    // while the main thread waits for the flow graph.
+    check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided), "MPI_Init_thread");
+    if (provided < MPI_THREAD_SERIALIZED) throw error("this MPI library cannot take calls from more than one thread (MPI_THREAD_SERIALIZED)");
     std::atexit([] {
       int finalized = 0;
       MPI_Finalized(&finalized);
@@ -55,6 +60,31 @@ class Mpi final : public Communicator {
   }
   void broadcast(std::span<float> v) override {
     check(MPI_Bcast(v.data(), static_cast<int>(v.size()), MPI_FLOAT, 0, MPI_COMM_WORLD), "MPI_Bcast");
+  }
+  void broadcast(std::span<int64_t> v) override {
+    check(MPI_Bcast(v.data(), static_cast<int>(v.size()), MPI_INT64_T, 0, MPI_COMM_WORLD), "MPI_Bcast");
+  }
+  void send(int to, std::span<const char> bytes) override {
+    if (bytes.size() > static_cast<size_t>(INT_MAX)) throw error("a message of ", bytes.size(), " bytes is over MPI's 2 GiB");
+    check(MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, to, kTag, MPI_COMM_WORLD), "MPI_Send");
+  }
+  std::vector<char> receive(int from) override {
+    MPI_Status status;
+    check(MPI_Probe(from, kTag, MPI_COMM_WORLD, &status), "MPI_Probe");
+    int count = 0;
+    MPI_Get_count(&status, MPI_BYTE, &count);
+    std::vector<char> bytes(static_cast<size_t>(count));
+    check(MPI_Recv(bytes.data(), count, MPI_BYTE, from, kTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "MPI_Recv");
+    return bytes;
+  }
+  bool message_waiting(int from) override {
+    int flag = 0;
+    check(MPI_Iprobe(from, kTag, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE), "MPI_Iprobe");
+    return flag != 0;
+  }
+  [[noreturn]] void abort(int code) override {
+    MPI_Abort(MPI_COMM_WORLD, code);
+    std::_Exit(code);  // not reached: MPI_Abort ends the process
   }
   std::string describe() const override {
     return "MPI (" + library_ + "), " + std::to_string(size_) + " ranks, " + std::to_string(local_size_) + " on this node";

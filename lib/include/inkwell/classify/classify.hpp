@@ -6,6 +6,9 @@
 //     -> inference (`executors` models, each with its own memory and scratchpad)
 //     -> sequencer (back to traversal order) -> sink (serial: the caller writes rows)
 //
+// A sharded run (several processes, docs/distributed.md) walks the whole tree in every process,
+// numbering the same batches, and classifies only the batches of its shard.
+//
 // A bad file becomes a result with its error, travelling with its batch: it is reported, never
 // dropped (which would also stall the sequencer). Only fatal errors (the sink throwing) stop the
 // graph; they are rethrown from classify_files.
@@ -14,6 +17,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -22,6 +26,16 @@
 #include "inkwell/data/walk.hpp"
 
 namespace inkwell {
+
+// Which batches of the walk (numbered 0, 1, ... in walk order) a process classifies.
+struct Shard {
+  int index = 0, count = 1;
+  // 0: round-robin, batch k to shard k % count (docs/distributed.md: it keeps every shard busy
+  // when parts of the tree cost more than others). n > 0: contiguous ranges of the walk's n
+  // batches, share_of(n, index, count).
+  int64_t contiguous_of = 0;
+  bool owns(int64_t seq) const;
+};
 
 struct ClassifyConfig {
   int threads = 0;        // TBB threads; 0: all cores
@@ -36,6 +50,7 @@ struct ClassifyConfig {
   int64_t already_done = 0;
   // int8 where the model is quantised and plan_int8 says so (quantization.hpp); f32 otherwise.
   Precision precision = Precision::automatic;
+  Shard shard;  // every batch, by default
 };
 
 struct Prediction {
@@ -46,12 +61,19 @@ struct Prediction {
 };
 
 struct ClassifyStats {
-  int64_t classified = 0, failed = 0;
+  int64_t classified = 0, failed = 0;  // by this process
+  int64_t batches = 0;                 // the walk's batches, every shard's (so far, if stopped)
+  bool walked_all = false;             // false: stopped before the walk's end
   double seconds = 0;
 };
 
-// Classifies every file the walker yields, calling `sink` once per file, in walker order, from
-// one thread at a time.
+// Classifies the batches of config.shard of the files the walker yields, calling `sink` once per
+// batch with its number in the walk and its rows, in walk order, from one thread at a time.
+using BatchSink = std::function<void(int64_t seq, std::span<const Prediction> rows)>;
+ClassifyStats classify_batches(const ModelFile& model, FileWalker& walker, const ClassifyConfig& config,
+                               const BatchSink& sink);
+
+// The same, one row at a time.
 ClassifyStats classify_files(const ModelFile& model, FileWalker& walker, const ClassifyConfig& config,
                              const std::function<void(const Prediction&)>& sink);
 

@@ -1,11 +1,12 @@
-// More than one process (docs/distributed.md): the few collective calls data-parallel training
-// needs. MPI provides them when inkwell is built with Open MPI and the process was started by
+// More than one process (docs/distributed.md): the few calls data-parallel training and sharded
+// classification need. MPI provides them when inkwell is built with Open MPI and the process was started by
 // mpirun or srun; otherwise every process is alone, rank 0 of 1, and nothing is communicated.
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace inkwell {
 
@@ -21,6 +22,16 @@ class Communicator {
   virtual void sum(std::span<double> values) = 0;
   // Rank 0's values, on every rank.
   virtual void broadcast(std::span<float> values) = 0;
+  virtual void broadcast(std::span<int64_t> values) = 0;
+  // Point to point (any one thread at a time): messages from one rank to another arrive in the
+  // order sent. receive() waits for the next message from `from`.
+  virtual void send(int to, std::span<const char> bytes) = 0;
+  virtual std::vector<char> receive(int from) = 0;
+  // Whether a message from `from` is waiting (receive() would not wait).
+  virtual bool message_waiting(int from) = 0;
+  // Ends every rank's process with `code` (MPI_Abort): for an error on one rank that the others,
+  // waiting for it, would never learn of.
+  [[noreturn]] virtual void abort(int code) = 0;
   // "MPI (Open MPI 4.1.4), 2 ranks" or "one process".
   virtual std::string describe() const = 0;
   bool alone() const { return size() == 1; }
