@@ -2,7 +2,9 @@
 # Data-parallel training on Open MPI, on this machine (docs/distributed.md): 2 ranks x batch 32
 # give the metrics of 1 process x batch 64 epoch by epoch, 3 ranks too (batch 66); a rank killed
 # ends the job with an error; a run killed mid-epoch resumes to the weights of an uninterrupted
-# one; a one-rank mpirun is the plain run. As root, mpirun needs --allow-run-as-root.
+# one; a one-rank mpirun is the plain run. Sharded classification (inkwell-classify on 2 and 3
+# ranks) writes the one-process output byte for byte, and resumes, after a cut or a Ctrl-C, to
+# it. As root, mpirun needs --allow-run-as-root.
 # usage: test_mpi.sh BIN_DIR   (needs MNIST: ctest's fetch fixture)
 set -euo pipefail
 bin=$1
@@ -77,9 +79,62 @@ cmp -s "$work/two.csv" "$work/killed.csv" || fail "killed and resumed 2-rank run
 "$bin/inkwell-train" --resume "$work/other" > "$work/other.log" 2>&1 || fail "resume with 1 rank: exit $?"
 grep -q "trained by 2 ranks, it goes on with 1" "$work/other.log" || fail "no note on resuming with another N: $(head -3 "$work/other.log")"
 grep -q "^test loss" "$work/other.log" || fail "resume with 1 rank did not finish"
-# inkwell-classify is one process: under mpirun with 2 ranks it refuses rather than write twice.
+# Sharded classification: 2 and 3 ranks write the one-process output byte for byte (f32 and the
+# default precision, CSV and JSONL, --top-k, a bad file among them, a batch size that leaves a
+# short last batch); an output cut short resumes with 2 ranks to the same bytes.
+tree=$work/png/test
+echo "not a png" > "$tree/5/zz-bad.png"
+classify=("$bin/inkwell-classify" "$tree" --progress never)
+for args in "--precision f32 --top-k 3" "--format jsonl --batch 50" "--labels-from-dirs"; do
+  set +e; "${classify[@]}" $args --out "$work/c1" 2> /dev/null; set -e  # exit 3: the bad file
+  for n in 2 3; do
+    set +e; "${mpi[@]}" -np $n "${classify[@]}" $args --out "$work/c$n" > /dev/null 2> "$work/c$n.err"; code=$?; set -e
+    [[ $code -ne 0 ]] || fail "classify $args on $n ranks: a bad file but exit 0"
+    grep -q "1 failed" "$work/c$n.err" || fail "classify $args on $n ranks: $(tail -3 "$work/c$n.err")"
+    cmp -s "$work/c1" "$work/c$n" || fail "classify $args on $n ranks differs from one process"
+  done
+done
+"${classify[@]}" --precision f32 --top-k 3 --out "$work/c1" 2> /dev/null || true
+head -c 150000 "$work/c1" > "$work/cut"
+"${mpi[@]}" -np 2 "${classify[@]}" --precision f32 --top-k 3 --resume --out "$work/cut" > /dev/null 2> "$work/cut.err" || true
+grep -q "resuming after" "$work/cut.err" || fail "sharded resume: $(tail -3 "$work/cut.err")"
+cmp -s "$work/c1" "$work/cut" || fail "an output cut short and resumed by 2 ranks differs from one process"
+
+# Ctrl-C (SIGINT to mpirun) mid-run: non-zero, "interrupted", rows in walk order up to a batch;
+# --resume with 2 ranks completes it to the one-process output. A tree of 30 links to the test
+# set (300,000 files) keeps the run going for seconds on any machine.
+rm "$tree/5/zz-bad.png"
+mkdir "$work/big"
+for i in $(seq -w 1 30); do ln -s "$tree" "$work/big/d$i"; done
+big=("$bin/inkwell-classify" "$work/big" --progress never --precision f32)
+"${big[@]}" --out "$work/big1.csv" 2> /dev/null
+rows_in() { [[ -f $1 ]] && wc -l < "$1" || echo 0; }
+interrupt_when_writing() {  # PID FILE: SIGINT to PID once FILE holds 20,000 rows
+  for _ in $(seq 600); do [[ $(rows_in "$2") -ge 20000 ]] && break; sleep 0.05; done
+  kill -INT "$1"
+}
+"${mpi[@]}" -np 2 "${big[@]}" --out "$work/big2.csv" > /dev/null 2> "$work/big2.err" &
+job=$!
+interrupt_when_writing $job "$work/big2.csv"
+set +e; wait $job; code=$?; set -e
+[[ $code -ne 0 ]] || fail "Ctrl-C: exit 0"
+grep -q "interrupted; --resume --out" "$work/big2.err" || fail "Ctrl-C: no message: $(tail -3 "$work/big2.err")"
+[[ $(rows_in "$work/big2.csv") -lt 300001 ]] || fail "Ctrl-C: the run was not interrupted"
+"${mpi[@]}" -np 2 "${big[@]}" --resume --out "$work/big2.csv" > /dev/null 2>&1 || fail "Ctrl-C then --resume: exit $?"
+cmp -s "$work/big1.csv" "$work/big2.csv" || fail "interrupted and resumed by 2 ranks differs from one process"
+
+# A rank killed (kill -9) mid-run ends the job non-zero with Open MPI's message naming it; an
+# error on rank 0 alone (its --out cannot be opened) ends every rank, with the error, no hang.
+"${mpi[@]}" -np 2 "${big[@]}" --out "$work/big3.csv" > /dev/null 2> "$work/big3.err" &
+job=$!
+for _ in $(seq 600); do [[ $(rows_in "$work/big3.csv") -ge 20000 ]] && break; sleep 0.05; done
+kill -9 "$(pgrep -f "inkwell-classify $work/big" | sort -n | tail -1)"
+set +e; timeout 60 tail --pid=$job -f /dev/null; wait $job; code=$?; set -e
+[[ $code -ne 0 ]] || fail "classify, a killed rank: mpirun exited 0"
+grep -qiE "signal 9|killed" "$work/big3.err" || fail "classify, a killed rank: no message naming it: $(tail -5 "$work/big3.err")"
 set +e
-"${mpi[@]}" -np 2 "$bin/inkwell-classify" "$work/png/test/0" --out "$work/twice.csv" > /dev/null 2> "$work/twice.err"; code=$?
+timeout 60 "${mpi[@]}" -np 2 "${big[@]}" --out "$work/no/such/dir.csv" > /dev/null 2> "$work/abort.err"; code=$?
 set -e
-[[ $code -ne 0 ]] && grep -q "inkwell-classify: classification runs as one process (2 ranks asked)" "$work/twice.err" || fail "classify under mpirun: exit $code"
+[[ $code -ne 0 && $code -ne 124 ]] || fail "an error on rank 0: exit $code (124: the ranks hung)"
+grep -q "inkwell-classify: $work/no/such/dir.csv: cannot open for writing" "$work/abort.err" || fail "an error on rank 0: $(tail -3 "$work/abort.err")"
 echo "mpi: all passed"

@@ -29,7 +29,7 @@
 #include "inkwell/train/checkpoint.hpp"
 #include "label_report.hpp"
 #include "output_file.hpp"
-#include "sharded_output.hpp"
+#include "inkwell/classify/sharded_output.hpp"
 
 namespace fs = std::filesystem;
 using namespace inkwell;

@@ -1,52 +1,31 @@
-// What the ranks of a sharded classification tell rank 0 (sharded_output.hpp), as bytes for
-// Communicator::send:
-//   rows   the rows of batch `seq` of the walk:   kind, seq, count, then per row
-//          path, error (u32 length + bytes each), k (u32), k labels (i32), k probabilities (f32)
-//   end    the sender has sent its last batch:   kind, batches numbered, walked_all
-//   stop   (rank 0 to a rank) stop classifying:  kind
-//   done   (rank 0 to a rank) nothing follows:   kind
-// Integers are the host's (every rank runs the same binary on the same kind of machine).
-#pragma once
+#include "inkwell/classify/batch_message.hpp"
 
-#include <cstdint>
 #include <cstring>
-#include <span>
 #include <string>
 #include <type_traits>
-#include <vector>
 
-#include "inkwell/classify/classify.hpp"
 #include "inkwell/core/error.hpp"
 
-namespace inkwell::classify_app {
+namespace inkwell {
 
-struct BatchMessage {
-  enum Kind : uint8_t { rows, end, stop, done };
-  Kind kind = rows;
-  int64_t seq = 0;                // rows: the batch's number in the walk
-  std::vector<Prediction> predictions;
-  int64_t batches = 0;            // end: batches the sender's walk numbered
-  bool walked_all = false;        // end: false if the sender stopped early (interrupted)
+namespace {
 
-  static BatchMessage signal(Kind kind) {  // stop, done
-    BatchMessage m;
-    m.kind = kind;
-    return m;
-  }
-};
-
-namespace message_detail {
+// Appends `n` bytes (resize and copy: GCC 12 warns, falsely, on vector<char>::insert here).
+void append(std::vector<char>& out, const void* bytes, size_t n) {
+  const size_t at = out.size();
+  out.resize(at + n);
+  if (n) std::memcpy(out.data() + at, bytes, n);
+}
 
 template <typename T>
 void put(std::vector<char>& out, T value) {
   static_assert(std::is_trivially_copyable_v<T>);
-  const char* p = reinterpret_cast<const char*>(&value);
-  out.insert(out.end(), p, p + sizeof value);
+  append(out, &value, sizeof value);
 }
 
-inline void put(std::vector<char>& out, const std::string& s) {
+void put(std::vector<char>& out, const std::string& s) {
   put(out, static_cast<uint32_t>(s.size()));
-  out.insert(out.end(), s.begin(), s.end());
+  append(out, s.data(), s.size());
 }
 
 class Reader {
@@ -81,10 +60,9 @@ class Reader {
   size_t pos_ = 0;
 };
 
-}  // namespace message_detail
+}  // namespace
 
-inline std::vector<char> encode(const BatchMessage& m) {
-  using message_detail::put;
+std::vector<char> encode(const BatchMessage& m) {
   std::vector<char> out;
   put(out, m.kind);
   if (m.kind == BatchMessage::rows) {
@@ -104,8 +82,8 @@ inline std::vector<char> encode(const BatchMessage& m) {
   return out;
 }
 
-inline BatchMessage decode(std::span<const char> bytes) {
-  message_detail::Reader in(bytes);
+BatchMessage decode(std::span<const char> bytes) {
+  Reader in(bytes);
   BatchMessage m;
   const auto kind = in.get<uint8_t>();
   if (kind > BatchMessage::done) throw error("a message from another rank has unknown kind ", int{kind});
@@ -129,4 +107,4 @@ inline BatchMessage decode(std::span<const char> bytes) {
   return m;
 }
 
-}  // namespace inkwell::classify_app
+}  // namespace inkwell
