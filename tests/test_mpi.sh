@@ -3,8 +3,8 @@
 # give the metrics of 1 process x batch 64 epoch by epoch, 3 ranks too (batch 66); a rank killed
 # ends the job with an error; a run killed mid-epoch resumes to the weights of an uninterrupted
 # one; a one-rank mpirun is the plain run. Sharded classification (inkwell-classify on 2 and 3
-# ranks) writes the one-process output byte for byte, and resumes, after a cut or a Ctrl-C, to
-# it. As root, mpirun needs --allow-run-as-root.
+# ranks) writes the one-process output byte for byte, and resumes to it after a cut, SIGTERM to
+# some or all ranks, or Ctrl-C. As root, mpirun needs --allow-run-as-root.
 # usage: test_mpi.sh BIN_DIR   (needs MNIST: ctest's fetch fixture)
 set -euo pipefail
 bin=$1
@@ -100,35 +100,50 @@ head -c 150000 "$work/c1" > "$work/cut"
 grep -q "resuming after" "$work/cut.err" || fail "sharded resume: $(tail -3 "$work/cut.err")"
 cmp -s "$work/c1" "$work/cut" || fail "an output cut short and resumed by 2 ranks differs from one process"
 
-# Ctrl-C (SIGINT to mpirun) mid-run: non-zero, "interrupted", rows in walk order up to a batch;
-# --resume with 2 ranks completes it to the one-process output. A tree of 30 links to the test
-# set (300,000 files) keeps the run going for seconds on any machine.
+# Stopping mid-run, three ways, each resumed by 2 ranks to the one-process output: SIGTERM to
+# every rank (as Slurm's scancel sends) and to rank 1 alone (rank 0 cuts the output at rank 1's
+# first missing batch and stops the others) both end with "interrupted" and rows up to a batch;
+# Ctrl-C to mpirun ends non-zero (Open MPI 5's mpirun kills the ranks a moment after passing it
+# on, so they may not get to say so). A tree of 30 links to the test set (300,000 files) keeps a
+# run going for seconds on any machine.
 rm "$tree/5/zz-bad.png"
 mkdir "$work/big"
 for i in $(seq -w 1 30); do ln -s "$tree" "$work/big/d$i"; done
 big=("$bin/inkwell-classify" "$work/big" --progress never --precision f32)
 "${big[@]}" --out "$work/big1.csv" 2> /dev/null
 rows_in() { [[ -f $1 ]] && wc -l < "$1" || echo 0; }
-interrupt_when_writing() {  # PID FILE: SIGINT to PID once FILE holds 20,000 rows
-  for _ in $(seq 600); do [[ $(rows_in "$2") -ge 20000 ]] && break; sleep 0.05; done
-  kill -INT "$1"
+rank_pid() {  # MPIRUN_PID RANK
+  for p in $(pgrep -P "$1"); do
+    tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -x "OMPI_COMM_WORLD_RANK=$2" > /dev/null && echo "$p" && return
+  done
 }
-"${mpi[@]}" -np 2 "${big[@]}" --out "$work/big2.csv" > /dev/null 2> "$work/big2.err" &
-job=$!
-interrupt_when_writing $job "$work/big2.csv"
-set +e; wait $job; code=$?; set -e
-[[ $code -ne 0 ]] || fail "Ctrl-C: exit 0"
-grep -q "interrupted; --resume --out" "$work/big2.err" || fail "Ctrl-C: no message: $(tail -3 "$work/big2.err")"
-[[ $(rows_in "$work/big2.csv") -lt 300001 ]] || fail "Ctrl-C: the run was not interrupted"
-"${mpi[@]}" -np 2 "${big[@]}" --resume --out "$work/big2.csv" > /dev/null 2>&1 || fail "Ctrl-C then --resume: exit $?"
-cmp -s "$work/big1.csv" "$work/big2.csv" || fail "interrupted and resumed by 2 ranks differs from one process"
+for how in "every rank" "rank 1" "mpirun"; do
+  out=$work/big-${how// /-}.csv
+  "${mpi[@]}" -np 2 "${big[@]}" --out "$out" > /dev/null 2> "$out.err" &
+  job=$!
+  for _ in $(seq 600); do [[ $(rows_in "$out") -ge 20000 ]] && break; sleep 0.05; done
+  case $how in
+    "every rank") kill -TERM "$(rank_pid $job 0)" "$(rank_pid $job 1)" ;;
+    "rank 1") kill -TERM "$(rank_pid $job 1)" ;;
+    mpirun) kill -INT $job ;;
+  esac
+  set +e; wait $job; code=$?; set -e
+  [[ $code -ne 0 ]] || fail "stopping $how: exit 0"
+  [[ $(rows_in "$out") -lt 300001 ]] || fail "stopping $how: the run was not interrupted"
+  if [[ $how != mpirun ]]; then
+    grep -q "interrupted; --resume --out" "$out.err" || fail "stopping $how: no message: $(tail -3 "$out.err")"
+    [[ $((($(rows_in "$out") - 1) % 64)) -eq 0 ]] || fail "stopping $how: the output does not end at a batch"
+  fi
+  "${mpi[@]}" -np 2 "${big[@]}" --resume --out "$out" > /dev/null 2>&1 || fail "stopping $how, then --resume: exit $?"
+  cmp -s "$work/big1.csv" "$out" || fail "stopping $how, then --resume: differs from one process"
+done
 
 # A rank killed (kill -9) mid-run ends the job non-zero with Open MPI's message naming it; an
 # error on rank 0 alone (its --out cannot be opened) ends every rank, with the error, no hang.
 "${mpi[@]}" -np 2 "${big[@]}" --out "$work/big3.csv" > /dev/null 2> "$work/big3.err" &
 job=$!
 for _ in $(seq 600); do [[ $(rows_in "$work/big3.csv") -ge 20000 ]] && break; sleep 0.05; done
-kill -9 "$(pgrep -f "inkwell-classify $work/big" | sort -n | tail -1)"
+kill -9 "$(rank_pid $job 1)"
 set +e; timeout 60 tail --pid=$job -f /dev/null; wait $job; code=$?; set -e
 [[ $code -ne 0 ]] || fail "classify, a killed rank: mpirun exited 0"
 grep -qiE "signal 9|killed" "$work/big3.err" || fail "classify, a killed rank: no message naming it: $(tail -5 "$work/big3.err")"
