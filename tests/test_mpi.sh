@@ -81,7 +81,7 @@ grep -q "trained by 2 ranks, it goes on with 1" "$work/other.log" || fail "no no
 grep -q "^test loss" "$work/other.log" || fail "resume with 1 rank did not finish"
 # Sharded classification: 2 and 3 ranks write the one-process output byte for byte (f32 and the
 # default precision, CSV and JSONL, --top-k, a bad file among them, a batch size that leaves a
-# short last batch); an output cut short resumes with 2 ranks to the same bytes.
+# short last batch, paths on stdin); an output cut short resumes with 2 ranks to the same bytes.
 tree=$work/png/test
 echo "not a png" > "$tree/5/zz-bad.png"
 classify=("$bin/inkwell-classify" "$tree" --progress never)
@@ -94,6 +94,11 @@ for args in "--precision f32 --top-k 3" "--format jsonl --batch 50" "--labels-fr
     cmp -s "$work/c1" "$work/c$n" || fail "classify $args on $n ranks differs from one process"
   done
 done
+# Paths on stdin (mpirun gives stdin to rank 0 alone, which sends the list to the others).
+find "$tree/3" -name '*.png' | sort > "$work/list3"
+"$bin/inkwell-classify" - "$tree/4" --progress never < "$work/list3" > "$work/s1" 2> /dev/null
+"${mpi[@]}" -np 2 "$bin/inkwell-classify" - "$tree/4" --progress never < "$work/list3" > "$work/s2" 2> "$work/s2.err" || fail "stdin on 2 ranks: $(tail -3 "$work/s2.err")"
+[[ $(wc -l < "$work/s1") -gt 1900 ]] && cmp -s "$work/s1" "$work/s2" || fail "paths on stdin: 2 ranks differ from one process"
 "${classify[@]}" --precision f32 --top-k 3 --out "$work/c1" 2> /dev/null || true
 head -c 150000 "$work/c1" > "$work/cut"
 "${mpi[@]}" -np 2 "${classify[@]}" --precision f32 --top-k 3 --resume --out "$work/cut" > /dev/null 2> "$work/cut.err" || true

@@ -73,6 +73,7 @@ class FakeRank final : public Communicator {
   void sum(std::span<double>) override { FAIL() << "not used by the exchange"; }
   void broadcast(std::span<float>) override { FAIL() << "not used by the exchange"; }
   void broadcast(std::span<int64_t>) override { FAIL() << "not used by the exchange"; }
+  void broadcast(std::vector<char>&) override { FAIL() << "not used by the exchange"; }
   void send(int to, std::span<const char> bytes) override { queues_.push(rank_, to, bytes); }
   std::vector<char> receive(int from) override { return queues_.pop(from, rank_); }
   bool message_waiting(int from) override { return queues_.waiting(from, rank_); }

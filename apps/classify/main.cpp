@@ -22,6 +22,7 @@
 #include "file_counter.hpp"
 #include "inkwell/classify/classify.hpp"
 #include "inkwell/classify/output_rows.hpp"
+#include "inkwell/classify/sharded_output.hpp"
 #include "inkwell/core/error.hpp"
 #include "inkwell/dist/communicator.hpp"
 #include "inkwell/core/read_file.hpp"
@@ -29,7 +30,6 @@
 #include "inkwell/train/checkpoint.hpp"
 #include "label_report.hpp"
 #include "output_file.hpp"
-#include "inkwell/classify/sharded_output.hpp"
 
 namespace fs = std::filesystem;
 using namespace inkwell;
@@ -134,6 +134,29 @@ std::function<std::optional<std::string>()> roots_of(const Options& o) {
   };
 }
 
+// The roots, the same on every rank: mpirun gives stdin to rank 0 alone, so rank 0 reads the list
+// ("-") whole and sends it to the others (held in memory: about 100 bytes a path).
+std::function<std::optional<std::string>()> shared_roots(const Options& o, Communicator& comm) {
+  std::vector<char> list;  // each path's length (8 bytes), then the path
+  if (comm.rank() == 0) {
+    const auto next = roots_of(o);
+    while (const auto p = next()) {
+      const uint64_t n = p->size();
+      list.insert(list.end(), reinterpret_cast<const char*>(&n), reinterpret_cast<const char*>(&n) + sizeof n);
+      list.insert(list.end(), p->begin(), p->end());
+    }
+  }
+  comm.broadcast(list);
+  return [list = std::move(list), at = size_t{0}]() mutable -> std::optional<std::string> {
+    if (at >= list.size()) return std::nullopt;
+    uint64_t n;
+    std::memcpy(&n, list.data() + at, sizeof n);
+    std::string path(list.data() + at + sizeof n, n);
+    at += sizeof n + n;
+    return path;
+  };
+}
+
 int run(Options o) {
   // Under mpirun or srun: rank r classifies batches r, r+N, ... with its share of the node's
   // cores; rank 0 writes every row (sharded_output.hpp).
@@ -156,7 +179,7 @@ int run(Options o) {
   const std::string precision_text = int8_layers.empty() ? "f32" : "int8: " + int8_layers;
   const bool csv = o.format == "csv";
   const std::vector<std::string> extensions = split_extensions(o.ext);
-  FileWalker walker(roots_of(o), extensions);
+  FileWalker walker(comm.alone() ? roots_of(o) : shared_roots(o, comm), extensions);
 
   const int top_k = std::min<int>(o.top_k, static_cast<int>(model.classes.size()));
   const RowFormat format = csv ? RowFormat::csv : RowFormat::jsonl;
@@ -250,13 +273,15 @@ int run(Options o) {
                    comm.describe().c_str(), o.threads, static_cast<long long>(o.batch));
     config.shard = {comm.rank(), comm.size()};
   }
-  ShardedOutput sharded(comm, sink, cli::stop_requested);
-  const ClassifyStats own = comm.alone()
-                                ? classify_files(model, walker, config, sink)
-                                : classify_batches(model, walker, config, [&](int64_t seq, std::span<const Prediction> batch) {
-                                    sharded.batch(seq, batch);
-                                  });
-  if (!comm.alone()) sharded.finish(own);
+  ClassifyStats own;
+  if (comm.alone()) {
+    own = classify_files(model, walker, config, sink);
+  } else {
+    ShardedOutput sharded(comm, sink, cli::stop_requested);
+    own = classify_batches(model, walker, config,
+                           [&](int64_t seq, std::span<const Prediction> batch) { sharded.batch(seq, batch); });
+    sharded.finish(own);
+  }
   if (!leader) return cli::stop_requested ? cli::kInterrupted : cli::kOk;  // rank 0 reports
   output->close();
   status.clear();

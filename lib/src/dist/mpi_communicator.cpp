@@ -1,5 +1,6 @@
 #include "mpi_communicator.hpp"
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -63,6 +64,15 @@ class Mpi final : public Communicator {
   }
   void broadcast(std::span<int64_t> v) override {
     check(MPI_Bcast(v.data(), static_cast<int>(v.size()), MPI_INT64_T, 0, MPI_COMM_WORLD), "MPI_Bcast");
+  }
+  void broadcast(std::vector<char>& bytes) override {
+    int64_t size = static_cast<int64_t>(bytes.size());
+    broadcast(std::span<int64_t>(&size, 1));
+    bytes.resize(static_cast<size_t>(size));
+    for (int64_t at = 0; at < size; at += INT_MAX) {  // MPI counts are ints
+      const int n = static_cast<int>(std::min<int64_t>(size - at, INT_MAX));
+      check(MPI_Bcast(bytes.data() + at, n, MPI_BYTE, 0, MPI_COMM_WORLD), "MPI_Bcast");
+    }
   }
   void send(int to, std::span<const char> bytes) override {
     if (bytes.size() > static_cast<size_t>(INT_MAX)) throw error("a message of ", bytes.size(), " bytes is over MPI's 2 GiB");

@@ -23,6 +23,8 @@ class Communicator {
   // Rank 0's values, on every rank.
   virtual void broadcast(std::span<float> values) = 0;
   virtual void broadcast(std::span<int64_t> values) = 0;
+  // Rank 0's bytes, however many, on every rank (resized to fit).
+  virtual void broadcast(std::vector<char>& bytes) = 0;
   // Point to point (any one thread at a time): messages from one rank to another arrive in the
   // order sent. receive() waits for the next message from `from`.
   virtual void send(int to, std::span<const char> bytes) = 0;
