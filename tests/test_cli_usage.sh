@@ -48,6 +48,7 @@ train    | --seed abc                              | 2 | err | --seed: needs a w
 train    | --seed 18446744073709551616             | 2 | err | --seed: must be 0 to
 train    | --threads -1                            | 2 | err | --threads: must be 0 to 4096, got -1
 train    | --prefetch soon                         | 2 | err | --prefetch: takes auto or 0 to 64, got 'soon'
+train    | --allreduce twice                       | 2 | err | --allreduce: 'twice' is not one of auto, once, overlap
 train    | --precision fp16                        | 2 | err | --precision: 'fp16' is not one of auto, f32, bf16
 train    | --resume run --precision bf16           | 2 | err | --precision cannot be given with it
 train    | --valid 1.5                             | 2 | err | --valid: needs N images, a share

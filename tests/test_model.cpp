@@ -6,6 +6,7 @@
 #include "gradient_check.hpp"
 #include "inkwell/core/error.hpp"
 #include "inkwell/core/rng.hpp"
+#include "inkwell/nn/bf16.hpp"
 #include "inkwell/nn/cpu_isa.hpp"
 #include "inkwell/nn/loss.hpp"
 #include "inkwell/nn/model.hpp"
@@ -74,6 +75,41 @@ TEST(Model, BuildsShapesAndRejectsBadArchitectures) {
   EXPECT_THROW(Model(kSeed, 0, Mode::infer), Error);
   Model infer(kSeed, 2, Mode::infer);
   EXPECT_THROW(infer.backward(), Error);
+}
+
+// Data parallelism sums each layer's gradients as soon as backward() says they are final: every
+// parameter must be reported once, in one range, and not change after it is.
+TEST(Model, BackwardReportsEveryGradientOnceAndFinal) {
+  const Architecture best{resolve_spec("best"), {1, 28, 28}};
+  for (const auto& [arch, bf16] : {std::pair{kSeed, false}, {best, false}, {kSeed, true}}) {
+    Model m(arch, 8, Mode::train, plan_bf16(arch, bf16 ? TrainPrecision::bf16 : TrainPrecision::f32));
+    m.init_params(3);
+    random_fill(m.src(), 8 * 784, 4);
+    m.forward();
+    random_fill(m.diff_dst(), 8 * m.classes(), 5);
+    const float* grads = m.params().grads();
+    std::vector<std::pair<size_t, size_t>> ranges;
+    std::vector<std::vector<float>> at_report;
+    m.backward([&](size_t begin, size_t end) {
+      if (begin == end) return;
+      ranges.emplace_back(begin, end);
+      at_report.emplace_back(grads + begin, grads + end);
+    });
+    const std::vector<float> overlapped(grads, grads + m.params().size());
+    for (size_t r = 0; r < ranges.size(); ++r)
+      EXPECT_EQ(std::vector<float>(grads + ranges[r].first, grads + ranges[r].second), at_report[r])
+          << arch.spec << ": range " << r << " changed after it was reported final";
+    for (const Param& p : m.params().params()) {
+      int covering = 0;
+      for (const auto& [begin, end] : ranges) {
+        if (p.offset >= begin && p.offset + p.size <= end) ++covering;
+        else EXPECT_TRUE(p.offset + p.size <= begin || p.offset >= end) << p.name << " split over ranges";
+      }
+      EXPECT_EQ(covering, 1) << arch.spec << (bf16 ? " (bf16)" : "") << ": " << p.name;
+    }
+    m.backward();
+    EXPECT_EQ(std::vector<float>(grads, grads + m.params().size()), overlapped) << arch.spec;
+  }
 }
 
 TEST(Model, TrainingIsDeterministic) {

@@ -71,6 +71,9 @@ class FakeRank final : public Communicator {
   int local_size() const override { return queues_.size(); }
   void sum(std::span<float>) override { FAIL() << "not used by the exchange"; }
   void sum(std::span<double>) override { FAIL() << "not used by the exchange"; }
+  void start_sum(std::span<float>) override { FAIL() << "not used by the exchange"; }
+  void poll() override { FAIL() << "not used by the exchange"; }
+  void finish_sums() override { FAIL() << "not used by the exchange"; }
   void broadcast(std::span<float>) override { FAIL() << "not used by the exchange"; }
   void broadcast(std::span<int64_t>) override { FAIL() << "not used by the exchange"; }
   void broadcast(std::vector<char>&) override { FAIL() << "not used by the exchange"; }

@@ -293,10 +293,13 @@ int run(Options o) {
     std::printf("inkwell-train: the run was trained by %s ranks, it goes on with %d: the same global batches, so the "
                 "same steps up to float rounding (batch norm's batch statistics are per rank)\n",
                 meta_or(saved, "ranks", "1").c_str(), comm.size());
+  // Overlapping the gradient sums with backward pays across a network; within a node the one sum
+  // after backward costs next to nothing and is as fast or faster (docs/distributed.md).
+  const bool overlap = o.allreduce == "overlap" || (o.allreduce == "auto" && comm.local_size() < comm.size());
   if (!comm.alone()) {
-    std::printf("inkwell-train: %s; each rank %d threads, batch %lld = %d x %lld\n", comm.describe().c_str(),
-                omp_get_max_threads(), static_cast<long long>(o.batch), comm.size(),
-                static_cast<long long>(o.batch / comm.size()));
+    std::printf("inkwell-train: %s; each rank %d threads, batch %lld = %d x %lld, gradients summed %s\n",
+                comm.describe().c_str(), omp_get_max_threads(), static_cast<long long>(o.batch), comm.size(),
+                static_cast<long long>(o.batch / comm.size()), overlap ? "during backward" : "after backward");
     // Every rank starts from rank 0's weights (they agree already: same seed, or the same file).
     comm.broadcast(std::span<float>(model.params().values(), model.params().size()));
   }
@@ -338,7 +341,7 @@ int run(Options o) {
     while (!complete) {
       pause = false;
       complete = train_epoch(model, optimizer, data.train, train_idx, data.normalization, lr, st.partial,
-                             {o.augment, o.seed, o.prefetch, &comm}, progress, &pause);
+                             {o.augment, o.seed, o.prefetch, &comm, overlap}, progress, &pause);
       if (complete) break;
       save();
       last_checkpoint = std::chrono::steady_clock::now();

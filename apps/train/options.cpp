@@ -61,8 +61,8 @@ std::string check_model(std::string& text) {
 
 const char* kFooter = R"(
 --resume DIR continues an interrupted run with its own settings; the result is the same as an
-uninterrupted run's with the same --threads. Only --threads, --prefetch, --checkpoint-every and
---progress may be given with it.
+uninterrupted run's with the same --threads. Only --threads, --prefetch, --checkpoint-every,
+--allreduce and --progress may be given with it.
 Ctrl-C (SIGINT), SIGTERM or SIGHUP stops after the current step, saves, and exits with 130;
 a second one exits at once.
 exit: 0 done, 1 error (named), 2 usage error, 130 interrupted
@@ -118,6 +118,10 @@ Options parse_options(int argc, char** argv) {
         std::string copy = t;
         return t == "auto" || cli::whole(0, 64)(copy).empty() ? "" : "takes auto or 0 to 64, got '" + t + "'";
       }, "", "prefetch"))->capture_default_str();
+  app.add_option("--allreduce", o.allreduce,
+                 "under mpirun, how the ranks sum gradients: once after backward, or overlapped with it, layer by "
+                 "layer (faster over networks); auto: overlap when the ranks span nodes. Same results up to float rounding")
+      ->type_name("auto|once|overlap")->check(cli::one_of({"auto", "once", "overlap"}))->capture_default_str();
   app.add_option("--valid", valid,
                  "validation images held out of the training set: N images, a share (0.1) or a percentage (10%); "
                  "default 10% capped at 5000 (MNIST: 5000; a share given is not capped)")
@@ -173,9 +177,10 @@ Options parse_options(int argc, char** argv) {
     if (app.count("--out")) usage_error("--resume DIR is the run's --out: give one of them");
     for (const CLI::Option* opt : app.get_options())
       if (opt->count() && opt->get_name() != "--resume" && opt->get_name() != "--threads" &&
-          opt->get_name() != "--prefetch" && opt->get_name() != "--checkpoint-every" && opt->get_name() != "--progress")
+          opt->get_name() != "--prefetch" && opt->get_name() != "--checkpoint-every" && opt->get_name() != "--allreduce" &&
+          opt->get_name() != "--progress")
         usage_error("--resume takes the run's settings from DIR/model.inkw; " + opt->get_name() +
-                    " cannot be given with it (only --threads, --prefetch, --checkpoint-every, --progress)");
+                    " cannot be given with it (only --threads, --prefetch, --checkpoint-every, --allreduce, --progress)");
   }
   // The preset's recipe fills what the flags leave. Its augmentation models handwriting
   // (rotation, stroke width), so it stays off for Fashion-MNIST's clothes (docs/decisions.md).

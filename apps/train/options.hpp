@@ -47,6 +47,7 @@ struct Options {
   bool model_given = false;         // --model was given (else --init-from's architecture)
   std::string precision = "auto";   // auto | f32 | bf16: which convolutions compute in bf16 (bf16.hpp)
   int prefetch = kAutoPrefetch;     // batches prepared ahead of the step; 0: right before it
+  std::string allreduce = "auto";   // auto | once | overlap: how the ranks sum gradients (docs/distributed.md)
   int64_t checkpoint_steps = 0;     // also save every N steps (0: only at epoch ends) ...
   double checkpoint_minutes = 0;    // ... or every M minutes of training
   cli::ProgressMode progress = cli::ProgressMode::automatic;

@@ -4,6 +4,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include <mpi.h>
 
@@ -59,6 +60,21 @@ class Mpi final : public Communicator {
     check(MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD),
           "MPI_Allreduce");
   }
+  void start_sum(std::span<float> v) override {
+    MPI_Request request;
+    check(MPI_Iallreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &request),
+          "MPI_Iallreduce");
+    pending_.push_back(request);
+  }
+  void poll() override {
+    int done = 0;
+    if (!pending_.empty())
+      check(MPI_Testall(static_cast<int>(pending_.size()), pending_.data(), &done, MPI_STATUSES_IGNORE), "MPI_Testall");
+  }
+  void finish_sums() override {
+    check(MPI_Waitall(static_cast<int>(pending_.size()), pending_.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+    pending_.clear();
+  }
   void broadcast(std::span<float> v) override {
     check(MPI_Bcast(v.data(), static_cast<int>(v.size()), MPI_FLOAT, 0, MPI_COMM_WORLD), "MPI_Bcast");
   }
@@ -102,6 +118,7 @@ class Mpi final : public Communicator {
 
  private:
   int rank_ = 0, size_ = 1, local_size_ = 1;
+  std::vector<MPI_Request> pending_;  // start_sum()s not yet finished
   std::string library_;
 };
 

@@ -144,7 +144,7 @@ const float* Model::diff_src() const {
   return static_cast<const float*>(diff_src_.get_data_handle());
 }
 
-void Model::run(const OpList& ops, std::vector<OpTime>* times) {
+void Model::run(const OpList& ops, std::vector<OpTime>* times, const std::function<void(size_t op)>& after_op) {
   // oneDNN's convolutions fix their thread count when created, but its GEMM (inner product) reads
   // it when it runs. A TBB worker's default is all cores: two workers each forking a team spun
   // on two cores (classification at batch 32 ran at a third of its speed). So run with the
@@ -171,6 +171,10 @@ void Model::run(const OpList& ops, std::vector<OpTime>* times) {
       (*times)[i].total_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
       (*times)[i].calls++;
     }
+    if (after_op) {
+      stream_.wait();
+      after_op(i);
+    }
   }
   stream_.wait();
 }
@@ -180,6 +184,38 @@ void Model::forward() { run(forward_, &forward_times_); }
 void Model::backward() {
   if (mode_ != Mode::train) throw error("backward() on a model built for inference");
   run(backward_, &backward_times_);
+}
+
+void Model::backward(const std::function<void(size_t begin, size_t end)>& after_op) {
+  if (mode_ != Mode::train) throw error("backward() on a model built for inference");
+  if (final_after_.empty()) final_after_ = gradients_final_after();
+  run(backward_, &backward_times_, [&](size_t op) { after_op(final_after_[op].first, final_after_[op].second); });
+}
+
+// Which op writes which gradients: an argument whose memory lies in the gradient arena (diff
+// weights and biases, or the reorder that brings them there from a primitive's own layout).
+// A layer's gradients are one contiguous range, written by one op; were a range written by two,
+// it counts for the later one.
+std::vector<std::pair<size_t, size_t>> Model::gradients_final_after() const {
+  const auto* arena = reinterpret_cast<const char*>(params_->grads());
+  const size_t arena_bytes = params_->size() * sizeof(float);
+  std::vector<std::pair<size_t, size_t>> writes(backward_.size(), {0, 0});
+  for (size_t i = 0; i < backward_.size(); ++i) {
+    size_t begin = SIZE_MAX, end = 0;
+    for (const auto& [arg, memory] : backward_[i].args) {
+      const auto* p = static_cast<const char*>(memory.get_data_handle());
+      if (p < arena || p >= arena + arena_bytes) continue;
+      const size_t offset = static_cast<size_t>(p - arena) / sizeof(float);
+      begin = std::min(begin, offset);
+      end = std::max(end, offset + memory.get_desc().get_size() / sizeof(float));
+    }
+    if (end > 0) writes[i] = {begin, end};
+  }
+  // A later op writing the same range takes it over.
+  for (size_t i = 0; i < writes.size(); ++i)
+    for (size_t j = i + 1; j < writes.size(); ++j)
+      if (writes[i].second > writes[j].first && writes[j].second > writes[i].first) writes[i] = {0, 0};
+  return writes;
 }
 
 void Model::set_profiling(bool on) {

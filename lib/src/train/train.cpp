@@ -10,6 +10,7 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include "inkwell/data/batch_pipeline.hpp"
+#include "inkwell/dist/overlapped_sum.hpp"
 #include "inkwell/core/error.hpp"
 #include "inkwell/nn/loss.hpp"
 #include "inkwell/core/rng.hpp"
@@ -108,6 +109,8 @@ bool train_epoch(Model& model, Optimizer& optimizer, const Dataset& data, std::s
   const int64_t n = static_cast<int64_t>(order.size());
   const int64_t steps = (n + rows.global - 1) / rows.global;
   std::span<float> grads(model.params().grads(), model.params().size());
+  std::optional<OverlappedGradientSum> overlapped;
+  if (comm && options.overlap_allreduce) overlapped.emplace(*comm, grads);
   // Global step of batch k: the key of its augmentation and dropout.
   const int64_t step0 = optimizer.steps() - state.steps_done;
   const uint64_t augment_seed = hash64(options.seed, 0xa5a5a5a5), noise_seed = hash64(options.seed, 0xd509);
@@ -122,15 +125,18 @@ bool train_epoch(Model& model, Optimizer& optimizer, const Dataset& data, std::s
     // ranks is the gradient one process would get.
     const int64_t global_count = std::min(rows.global, n - state.steps_done * rows.global);
     LossResult r = softmax_cross_entropy(logits, labels, classes, s.count, diff, global_count);
-    model.backward();
+    if (overlapped) {
+      model.backward([&](size_t begin, size_t end) { overlapped->ready(begin, end); });
+      overlapped->finish();
+    } else {
+      model.backward();
+      if (comm) comm->sum(grads);
+    }
     // Summed over the ranks with the gradients: loss, correct, images, and whether any rank was
     // asked to stop (Ctrl-C on one rank stops all after the same step).
     double totals[4] = {r.loss_sum, static_cast<double>(r.correct), static_cast<double>(s.count),
                         stop && stop->load() ? 1.0 : 0.0};
-    if (comm) {
-      comm->sum(grads);
-      comm->sum(std::span<double>(totals));
-    }
+    if (comm) comm->sum(std::span<double>(totals));
     if (!std::isfinite(totals[0]))
       throw error("training diverged: the loss became ", totals[0], " at step ", optimizer.steps() + 1,
                   " (try a lower --lr)");

@@ -20,6 +20,11 @@ class Communicator {
   // Element-wise sums over all ranks, in place; every rank gets the same result.
   virtual void sum(std::span<float> values) = 0;
   virtual void sum(std::span<double> values) = 0;
+  // Non-blocking sums, as sum(): start_sum() begins one (the values must stay untouched), poll()
+  // lets MPI move the started ones along, finish_sums() waits for all of them.
+  virtual void start_sum(std::span<float> values) = 0;
+  virtual void poll() = 0;
+  virtual void finish_sums() = 0;
   // Rank 0's values, on every rank.
   virtual void broadcast(std::span<float> values) = 0;
   virtual void broadcast(std::span<int64_t> values) = 0;

@@ -56,6 +56,10 @@ class Model {
 
   void forward();
   void backward();  // Mode::train only; writes params().grads()
+  // The same, calling `after_op(begin, end)` after each backward op: [begin, end) (floats into
+  // params().grads()) is the part of the gradients that op wrote last, final from then on (empty
+  // when it wrote none). Data parallelism starts summing them while the rest runs.
+  void backward(const std::function<void(size_t begin, size_t end)>& after_op);
 
   ParamArena& params() { return *params_; }
   const ParamArena& params() const { return *params_; }
@@ -91,7 +95,9 @@ class Model {
   Model(const Architecture& arch, int64_t batch, Mode mode, bool need_diff_src, const Int8Plan* int8,
         const Bf16Plan* bf16);
   void prepare();  // after parameters change: int8 layers quantise their weights
-  void run(const OpList& ops, std::vector<OpTime>* times);
+  void run(const OpList& ops, std::vector<OpTime>* times, const std::function<void(size_t op)>& after_op = {});
+  // Per backward op, the gradient range [begin, end) it is the last op to write (empty if none).
+  std::vector<std::pair<size_t, size_t>> gradients_final_after() const;
 
   Architecture arch_;
   int64_t batch_;
@@ -105,6 +111,7 @@ class Model {
   std::vector<Buffer> buffers_;
   uint64_t noise_key_ = 0;
   OpList forward_, backward_;
+  std::vector<std::pair<size_t, size_t>> final_after_;  // gradients_final_after(), made on first use
   std::vector<std::function<void()>> prepare_;
   dnnl::memory src_, dst_, diff_dst_, diff_src_;
   void* scratchpad_ = nullptr;  // one buffer shared by all primitives, which run one at a time

@@ -56,6 +56,9 @@ struct TrainOptions {
   // its share of every global batch of model.batch() x ranks images, and the gradients, loss and
   // counts are summed over the ranks after each step. Null, or one rank: one process.
   Communicator* comm = nullptr;
+  // With comm: false sums the gradients in one allreduce after backward; true sums each layer's
+  // as soon as the backward pass has finished them (overlapped_sum.hpp). The same sums either way.
+  bool overlap_allreduce = false;
 };
 
 // Runs the steps of one pass over data[order] (batches of model.batch()) from state.steps_done
