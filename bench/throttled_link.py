@@ -9,8 +9,9 @@ the one loopback queue, so the model predicts
 
     step(R) = step(unthrottled TCP) + 2 S / R
 
-It prints, per preset and rate, the measured training step (ms, from metrics.csv's images/s;
-median over --repeats alternating runs) beside the prediction. Needs root (a namespace and tc).
+for one allreduce after backward (`--allreduce once`). It prints, per preset and rate, the
+measured training step (ms, from metrics.csv's images/s; median over --repeats alternating runs)
+beside the prediction, and the step with the sums overlapped with backward (`--allreduce overlap`). Needs root (a namespace and tc).
 (Latency cannot be added the same way: this needs the kernel's netem qdisc, which some kernels
 lack.)
 
@@ -33,11 +34,11 @@ def rate_bytes_per_s(rate):
     return float(m.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[m.group(2)] / 8
 
 
-def run(args, model, rate, out):
+def run(args, model, rate, allreduce, out):
     """Training images/s of one epoch on 2 ranks whose link is `rate` (None: unthrottled)."""
     train = [os.path.join(args.build, "bin", "inkwell-train"), "--data", "mnist", "--model", model,
              "--precision", "f32", "--epochs", "1", "--valid", str(60000 - args.train), "--progress", "never",
-             "--out", out]
+             "--allreduce", allreduce, "--out", out]
     mpirun = ["mpirun", "--allow-run-as-root", "--bind-to", "core", "-np", "2", "--mca", "btl", "tcp,self",
               "--mca", "btl_tcp_if_include", "lo", "--mca", "oob_tcp_if_include", "lo"]
     # An Ethernet-sized MTU and a bucket of a few packets: the rate holds from the first bytes of a
@@ -75,19 +76,19 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         for model in args.models:
             rates = [None] + args.rates
-            ips = {r: [] for r in rates}
-            for i in range(args.repeats):  # alternating, so every rate sees the same machine
+            ips = {(r, a): [] for r in rates for a in ("once", "overlap")}
+            for i in range(args.repeats):  # alternating, so every rate and way sees the same machine
                 for r in rates:
-                    ips[r].append(run(args, model, r, os.path.join(work, f"{model}-{i}-{r}")))
-            params, batch = parameters_and_batch(args, os.path.join(work, f"{model}-0-None", "model.inkw"))
+                    for a in ("once", "overlap"):
+                        ips[r, a].append(run(args, model, r, a, os.path.join(work, f"{model}-{i}-{r}-{a}")))
+            params, batch = parameters_and_batch(args, os.path.join(work, f"{model}-0-None-once", "model.inkw"))
             s = 4 * params
-            base = batch / statistics.median(ips[None]) * 1000
-            print(f"  {model}: S = {s:,} bytes a step, batch {batch}")
+            step = {k: batch / statistics.median(v) * 1000 for k, v in ips.items()}
+            print(f"  {model}: S = {s:,} bytes a step, batch {batch}; step in ms")
             for r in rates:
-                step = batch / statistics.median(ips[r]) * 1000
-                predicted = base + (2 * s / rate_bytes_per_s(r) * 1000 if r else 0)
-                print(f"    {r or 'unthrottled':>11}: step {step:7.2f} ms (predicted {predicted:7.2f}), "
-                      f"{statistics.median(ips[r]):8,.0f} img/s")
+                predicted = step[None, "once"] + (2 * s / rate_bytes_per_s(r) * 1000 if r else 0)
+                print(f"    {r or 'unthrottled':>11}: once {step[r, 'once']:7.2f} (predicted {predicted:7.2f}), "
+                      f"overlap {step[r, 'overlap']:7.2f}: {step[r, 'once'] / step[r, 'overlap']:.2f}x")
 
 
 if __name__ == "__main__":
