@@ -285,14 +285,14 @@ int run(Options o) {
   if (!leader) return cli::stop_requested ? cli::kInterrupted : cli::kOk;  // rank 0 reports
   output->close();
   status.clear();
-  const ClassifyStats stats{rows - failed, failed, own.batches, own.walked_all, own.seconds};  // every rank's rows
 
   if (o.labels_from_dirs) report.print();
-  const int64_t done = stats.classified + stats.failed;
+  // The rows written this run, every rank's (`own` counts only this rank's).
+  const int64_t done = rows;
   std::fprintf(stderr, "inkwell-classify: %lld classified, %lld failed%s, %.2f s, %.0f img/s, model %s (%s)%s\n",
-               static_cast<long long>(stats.classified), static_cast<long long>(stats.failed),
-               resumed ? (", " + std::to_string(resumed) + " rows kept from before").c_str() : "", stats.seconds,
-               stats.seconds > 0 ? done / stats.seconds : 0.0, model_path.c_str(), precision_text.c_str(),
+               static_cast<long long>(rows - failed), static_cast<long long>(failed),
+               resumed ? (", " + std::to_string(resumed) + " rows kept from before").c_str() : "", own.seconds,
+               own.seconds > 0 ? done / own.seconds : 0.0, model_path.c_str(), precision_text.c_str(),
                cli::stop_requested ? " (interrupted)" : "");
   if (cli::stop_requested) {
     if (!o.out.empty()) std::fprintf(stderr, "inkwell-classify: interrupted; --resume --out %s continues\n", o.out.c_str());
@@ -305,7 +305,7 @@ int run(Options o) {
                  extensions.empty() ? "" : (" with extension " + kept).c_str());
     return cli::kSomeFailed;
   }
-  return stats.failed ? cli::kSomeFailed : cli::kOk;
+  return failed ? cli::kSomeFailed : cli::kOk;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // More than one process (docs/distributed.md): the few calls data-parallel training and sharded
-// classification need. MPI provides them when inkwell is built with Open MPI and the process was started by
-// mpirun or srun; otherwise every process is alone, rank 0 of 1, and nothing is communicated.
+// classification need. MPI provides them when inkwell is built with Open MPI and the process was
+// started by mpirun or srun; otherwise every process is alone, rank 0 of 1, and nothing is
+// communicated.
 #pragma once
 
 #include <cstdint>
