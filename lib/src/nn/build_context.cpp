@@ -1,10 +1,24 @@
 #include "inkwell/nn/build_context.hpp"
 
+#include "inkwell/core/error.hpp"
 #include "inkwell/nn/dnnl_compat.hpp"
+#include "inkwell/nn/reorder.hpp"
 
 namespace inkwell {
 
 using dnnl::memory;
+
+void check_args(const Op& op) {
+  if (op.kernel) return;
+  for (const auto& [arg, m] : op.args) {
+    const auto want = op.wants.find(arg);
+    if (want == op.wants.end()) throw error(op.name, ": argument ", arg, " is not one its primitive reported");
+    // Runtime scales are plain f32 vectors by oneDNN's API; it reports no descriptor for them.
+    if (compat::is_scale_arg(arg) && want->second == memory::desc()) continue;
+    if (m.get_desc() != want->second)
+      throw error(op.name, ": argument ", arg, " has another memory layout than its primitive (", op.impl, ") reports");
+  }
+}
 
 dnnl::primitive_attr BuildContext::attr(bool fuse_relu) const {
   dnnl::primitive_attr attr;
@@ -19,7 +33,32 @@ dnnl::primitive_attr BuildContext::attr(bool fuse_relu) const {
 
 void BuildContext::append(OpList& ops, const std::string& name, const dnnl::primitive_desc_base& pd,
                           std::unordered_map<int, memory> args) {
-  ops.push_back(Op{dnnl::primitive(pd.get()), std::move(args), pd.scratchpad_desc(), name, pd.impl_info_str(), {}});
+  std::unordered_map<int, memory::desc> wants;
+  for (const auto& [arg, m] : args) wants[arg] = pd.query_md(dnnl::query::exec_arg_md, arg);
+  wants[DNNL_ARG_SCRATCHPAD] = pd.scratchpad_desc();
+  Op op{dnnl::primitive(pd.get()), std::move(args), pd.scratchpad_desc(), name, pd.impl_info_str(), {}, std::move(wants)};
+  check_args(op);
+  ops.push_back(std::move(op));
+}
+
+void BuildContext::append_reorder(OpList& ops, const std::string& name, const memory& from, const memory& to,
+                                  const std::vector<float>& factors) {
+  const std::vector<ReorderStep> steps = plan_reorder(engine, from.get_desc(), to.get_desc(), factors, attr());
+  memory in = from;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const ReorderStep& step = steps[i];
+    const memory out = i + 1 == steps.size() ? to : allocate(step.out);
+    if (step.place) {
+      append_kernel(ops, name + " place", step.impl(),
+                    [place = *step.place, in, out] { place.run(in.get_data_handle(), out.get_data_handle()); });
+    } else {
+      std::unordered_map<int, memory> args = step.convert->args;
+      args[DNNL_ARG_FROM] = in;
+      args[DNNL_ARG_TO] = out;
+      append(ops, name, step.convert->pd, std::move(args));
+    }
+    in = out;
+  }
 }
 
 void BuildContext::append_into(OpList& ops, const std::string& name, const dnnl::primitive_desc_base& pd,
@@ -33,7 +72,7 @@ void BuildContext::append_into(OpList& ops, const std::string& name, const dnnl:
   const memory tmp = allocate(produced);
   args[out_arg] = tmp;
   append(ops, name, pd, std::move(args));
-  append(ops, name + " reorder", dnnl::reorder::primitive_desc(tmp, out), {{DNNL_ARG_FROM, tmp}, {DNNL_ARG_TO, out}});
+  append_reorder(ops, name + " reorder", tmp, out);
 }
 
 BuildContext::WeightedForward BuildContext::append_weighted_forward(const std::string& layer,
@@ -68,17 +107,9 @@ memory BuildContext::append_int8_weighted_forward(const std::string& layer, cons
   // compensation) the primitive asked for. The arena and its Params outlive these calls.
   std::vector<float> inverse(q.weight_scales.size());
   for (size_t i = 0; i < inverse.size(); ++i) inverse[i] = 1.f / q.weight_scales[i];
-  const compat::ScaledReorder quantize =
-      compat::scaled_reorder(engine, plain_desc(weights_dims), weights.get_desc(), inverse, dnnl::primitive_attr());
-  prepare.push_back([arena = &params, &w, &b, q, weights, bias, quantize, eng = engine] {
-    const std::vector<float> plain_w = arena->read_plain(w, arena->values());
-    memory from(plain_desc(w.dims), eng, const_cast<float*>(plain_w.data()));
-    std::unordered_map<int, memory> reorder_args = quantize.args;
-    reorder_args[DNNL_ARG_FROM] = from;
-    reorder_args[DNNL_ARG_TO] = weights;
-    dnnl::stream stream(eng);
-    dnnl::reorder(quantize.pd).execute(stream, reorder_args);
-    stream.wait();
+  prepare.push_back([arena = &params, &w, &b, q, weights, bias, inverse, eng = engine] {
+    std::vector<float> plain_w = arena->read_plain(w, arena->values());
+    reorder_now(memory(plain_desc(w.dims), eng, plain_w.data()), weights, inverse);
     const std::vector<float> real = compat::int8_bias(arena->read_plain(b, arena->values()), q.src_scale, q.weight_scales);
     std::copy(real.begin(), real.end(), static_cast<float*>(bias.get_data_handle()));
   });
@@ -93,8 +124,7 @@ BuildContext::WeightedForward BuildContext::append_bf16_weighted_forward(const s
   const Param& w = params.add(layer + ".weights", weights_dims, plain_desc(weights_dims), fan_in);
   const Param& b = params.add(layer + ".bias", bias_dims, plain_desc(bias_dims), fan_in);
   const memory weights = allocate(pd.weights_desc(0));
-  append(forward, layer + " weights to bf16", dnnl::reorder::primitive_desc(w.value, weights),
-         {{DNNL_ARG_FROM, w.value}, {DNNL_ARG_TO, weights}});
+  append_reorder(forward, layer + " weights to bf16", w.value, weights);
   WeightedForward f{convert(forward, layer + " src", src, pd.src_desc()), weights, allocate(pd.dst_desc()), w.grad,
                     b.grad};
   append(forward, layer + " forward", pd,
@@ -106,11 +136,8 @@ memory BuildContext::convert_scaled(OpList& ops, const std::string& name, const 
                                     const memory::desc& want, float factor) {
   if (factor == 1.f) return convert(ops, name, from, want);
   const memory to = allocate(want);
-  compat::ScaledReorder r = compat::scaled_reorder(engine, from.get_desc(), want, {factor}, attr());
-  r.args[DNNL_ARG_FROM] = from;
-  r.args[DNNL_ARG_TO] = to;
   const bool to_f32 = compat::data_type(want) == memory::data_type::f32;
-  append(ops, name + (to_f32 ? " dequantize" : " quantize"), r.pd, std::move(r.args));
+  append_reorder(ops, name + (to_f32 ? " dequantize" : " quantize"), from, to, {factor});
   return to;
 }
 
@@ -137,7 +164,7 @@ memory BuildContext::convert(OpList& ops, const std::string& name, const memory&
                              const memory::desc& want) {
   if (from.get_desc() == want) return from;
   const memory to = allocate(want);
-  append(ops, name + " reorder", dnnl::reorder::primitive_desc(from, to), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});
+  append_reorder(ops, name + " reorder", from, to);
   return to;
 }
 

@@ -6,6 +6,7 @@
 #include "inkwell/core/error.hpp"
 #include "inkwell/nn/dnnl_compat.hpp"
 #include "inkwell/nn/model.hpp"
+#include "inkwell/nn/reorder.hpp"
 
 namespace inkwell {
 
@@ -54,8 +55,7 @@ Quantization calibrate(const Architecture& arch, const std::vector<NamedTensor>&
   const auto inputs = model.layer_inputs();
   std::vector<Observed> seen(inputs.size());
   if (inputs.empty()) throw error("calibration: '", arch.spec, "' has no conv or fc layer");
-  const dnnl::engine engine = inputs.front().second.get_engine();  // a stream runs its own engine's primitives
-  dnnl::stream stream(engine);
+  const dnnl::engine engine = inputs.front().second.get_engine();
   // Each layer's input in plain layout (blocked layouts hold padding that is not data).
   std::vector<memory> plain;
   for (const auto& [name, m] : inputs) plain.emplace_back(plain_desc(compat::dims(m.get_desc())), engine);
@@ -72,9 +72,7 @@ Quantization calibrate(const Architecture& arch, const std::vector<NamedTensor>&
     std::copy_n(images.data() + first * image_size, rows * image_size, model.src());
     model.forward();
     for (size_t l = 0; l < inputs.size(); ++l) {
-      memory from = inputs[l].second;
-      dnnl::reorder(from, plain[l]).execute(stream, from, plain[l]);
-      stream.wait();
+      reorder_now(inputs[l].second, plain[l]);
       const int64_t per_row = static_cast<int64_t>(plain[l].get_desc().get_size() / sizeof(float)) / batch;
       const float* x = static_cast<const float*>(plain[l].get_data_handle());
       Observed& o = seen[l];

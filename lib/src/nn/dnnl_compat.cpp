@@ -1,7 +1,10 @@
 #include "inkwell/nn/dnnl_compat.hpp"
 
 #include <algorithm>
+#include <set>
 #include <string>
+
+#include "inkwell/core/error.hpp"
 
 namespace inkwell::compat {
 
@@ -12,11 +15,64 @@ std::string version() {
   return "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
 }
 
+int64_t Blocking::offset(const Dims& index) const {
+  Dims outer = index;
+  int64_t off = 0, block_stride = 1;
+  for (size_t k = inner_blks.size(); k-- > 0;) {  // innermost block first
+    const auto d = static_cast<size_t>(inner_idxs[k]);
+    off += outer[d] % inner_blks[k] * block_stride;
+    block_stride *= inner_blks[k];
+    outer[d] /= inner_blks[k];
+  }
+  for (size_t d = 0; d < outer.size(); ++d) off += outer[d] * strides[d];
+  return off;
+}
+
+bool Blocking::blocked_in_two_dims() const {
+  return std::set<int64_t>(inner_idxs.begin(), inner_idxs.end()).size() >= 2;
+}
+
+bool has_no_extra(const md& desc) {
+  return desc.get_size() ==
+         static_cast<size_t>(element_count(blocking(desc).padded_dims)) * dnnl::memory::data_type_size(data_type(desc));
+}
+
+bool reorder_may_misplace(const md& from, const md& to) {
+  const dnnl_version_t* v = ::dnnl_version();
+  const bool affected = v->major == 3 && (v->minor == 7 || (v->minor == 8 && v->patch == 0));
+  if (!affected) return false;
+  const Blocking target = blocking(to);
+  return target.blocked_in_two_dims() && !(blocking(from) == target);
+}
+
 #if DNNL_VERSION_MAJOR >= 3
 
 Dims dims(const md& desc) { return desc.get_dims(); }
 
+Blocking blocking(const md& desc) {
+  if (desc.get_format_kind() != dnnl::memory::format_kind::blocked)
+    throw error("a ", to_string(desc.get_dims()), " memory layout of format kind ", static_cast<int>(desc.get_format_kind()),
+                " is not blocked");
+  return {desc.get_padded_dims(), desc.get_strides(), desc.get_inner_blks(), desc.get_inner_idxs()};
+}
+
+std::optional<md> like_layout(const md& layout, dnnl::memory::data_type type) {
+  const Blocking want = blocking(layout);
+  const Dims d = layout.get_dims();
+  for (int tag = dnnl_a; tag < dnnl_format_tag_last; ++tag) {  // after undef and any
+    dnnl_memory_desc_t c = nullptr;
+    if (dnnl_memory_desc_create_with_tag(&c, static_cast<int>(d.size()), d.data(), static_cast<dnnl_data_type_t>(type),
+                                         static_cast<dnnl_format_tag_t>(tag)) != dnnl_success)
+      continue;
+    md candidate(c);  // owns c
+    if (blocking(candidate) == want) return candidate;
+  }
+  return std::nullopt;
+}
+
 dnnl::memory::data_type data_type(const md& desc) { return desc.get_data_type(); }
+
+bool is_scale_arg(int arg) { return (arg & DNNL_ARG_ATTR_SCALES) != 0; }
 
 void append_relu(dnnl::post_ops& ops) { ops.append_eltwise(algorithm::eltwise_relu, 0.f, 0.f); }
 
@@ -131,7 +187,31 @@ ScaledReorder scaled_reorder(const dnnl::engine& engine, const md& from, const m
 
 Dims dims(const md& desc) { return desc.dims(); }
 
+Blocking blocking(const md& desc) {
+  if (desc.data.format_kind != dnnl_blocked) throw error("not a blocked memory layout");
+  const int n = desc.data.ndims;
+  const auto& b = desc.data.format_desc.blocking;
+  return {Dims(desc.data.padded_dims, desc.data.padded_dims + n), Dims(b.strides, b.strides + n),
+          Dims(b.inner_blks, b.inner_blks + b.inner_nblks), Dims(b.inner_idxs, b.inner_idxs + b.inner_nblks)};
+}
+
+std::optional<md> like_layout(const md& layout, dnnl::memory::data_type type) {
+  const Blocking want = blocking(layout);
+  const Dims d = layout.dims();
+  for (int tag = dnnl_a; tag < dnnl_format_tag_last; ++tag) {  // after undef and any
+    dnnl_memory_desc_t c;
+    if (dnnl_memory_desc_init_by_tag(&c, static_cast<int>(d.size()), d.data(), static_cast<dnnl_data_type_t>(type),
+                                     static_cast<dnnl_format_tag_t>(tag)) != dnnl_success)
+      continue;
+    const md candidate(c);
+    if (blocking(candidate) == want) return candidate;
+  }
+  return std::nullopt;
+}
+
 dnnl::memory::data_type data_type(const md& desc) { return desc.data_type(); }
+
+bool is_scale_arg(int) { return false; }
 
 void append_relu(dnnl::post_ops& ops) { ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f); }
 

@@ -23,6 +23,17 @@ using dnnl::memory;
 
 namespace {
 
+// Whether every execute checks each argument against its primitive's descriptors (check_args),
+// as well as every build: debug builds, and the test legs (INKWELL_CHECK_ARGS=1).
+bool check_every_execute() {
+#ifndef NDEBUG
+  return true;
+#else
+  static const bool on = std::getenv("INKWELL_CHECK_ARGS") != nullptr;
+  return on;
+#endif
+}
+
 // Turns a spec into layers, fusing each ReLU into the conv, fc or bn before it; a conv+ReLU
 // followed by a max pool leaves its ReLU backward to the pool (pool.hpp).
 std::vector<std::unique_ptr<Layer>> make_layers(const std::vector<LayerSpec>& specs) {
@@ -115,8 +126,10 @@ Model::Model(const Architecture& arch, int64_t batch, Mode mode, bool need_diff_
   scratchpad_ = std::aligned_alloc(64, (scratch_bytes + 63) / 64 * 64);
   if (!scratchpad_) throw error("out of memory allocating a ", scratch_bytes, "-byte scratchpad");
   for (OpList* ops : {&ctx.forward, &ctx.backward})
-    for (Op& op : *ops)
+    for (Op& op : *ops) {
       if (!op.kernel) op.args[DNNL_ARG_SCRATCHPAD] = memory(op.scratchpad, engine_, scratchpad_);
+      check_args(op);
+    }
   forward_ = std::move(ctx.forward);
   backward_ = std::move(ctx.backward);
   prepare_ = std::move(ctx.prepare);
@@ -158,8 +171,10 @@ void Model::run(const OpList& ops, std::vector<OpTime>* times, const std::functi
       if (caller != wanted) omp_set_num_threads(caller);
     }
   } thread_count(threads_);
+  const bool check = check_every_execute();
   for (size_t i = 0; i < ops.size(); ++i) {
     const Op& op = ops[i];
+    if (check) check_args(op);
     const auto start = profiling_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     if (op.kernel) {
       op.kernel();

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "inkwell/core/error.hpp"
+#include "inkwell/nn/reorder.hpp"
 
 namespace inkwell {
 
@@ -63,22 +64,14 @@ const Param& ParamArena::find(const std::string& name) const {
 
 std::vector<float> ParamArena::read_plain(const Param& p, const float* base) const {
   std::vector<float> plain(element_count(p.dims));
-  memory from(p.desc, engine_, const_cast<float*>(base + p.offset));
-  memory to(plain_desc(p.dims), engine_, plain.data());
-  dnnl::stream stream(engine_);
-  dnnl::reorder(from, to).execute(stream, from, to);
-  stream.wait();
+  reorder_now(memory(p.desc, engine_, const_cast<float*>(base + p.offset)), memory(plain_desc(p.dims), engine_, plain.data()));
   return plain;
 }
 
 void ParamArena::write_plain(const Param& p, float* base, const std::vector<float>& plain) const {
   if (static_cast<int64_t>(plain.size()) != element_count(p.dims))
     throw error(p.name, ": expected ", element_count(p.dims), " values (", to_string(p.dims), "), got ", plain.size());
-  memory from(plain_desc(p.dims), engine_, const_cast<float*>(plain.data()));
-  memory to(p.desc, engine_, base + p.offset);
-  dnnl::stream stream(engine_);
-  dnnl::reorder(from, to).execute(stream, from, to);
-  stream.wait();
+  reorder_now(memory(plain_desc(p.dims), engine_, const_cast<float*>(plain.data())), memory(p.desc, engine_, base + p.offset));
 }
 
 }  // namespace inkwell

@@ -26,8 +26,16 @@ struct Op {
   std::string name;  // "conv1 forward"
   std::string impl;  // oneDNN implementation, e.g. "jit:avx2", or "inkwell:..." for a kernel
   std::function<void()> kernel;
+  // What the primitive reports for each argument (query exec_arg_md), which every argument must
+  // match exactly: check_args.
+  std::unordered_map<int, dnnl::memory::desc> wants;
 };
 using OpList = std::vector<Op>;
+
+// Throws, naming the op and the argument, unless every argument of a primitive op has the
+// descriptor its primitive reports for it (layout, data type, and any extra such as int8
+// compensation). Kernels are not checked: they read their own layouts from the descriptors.
+void check_args(const Op& op);
 
 // A tensor a layer keeps across steps without training it: batch norm's running statistics.
 // Model::state() lists buffers after the parameters, so checkpoints carry them.
@@ -85,8 +93,13 @@ class BuildContext {
 
   // Appends an inkwell kernel (for what oneDNN does slowly; docs/performance.md).
   void append_kernel(OpList& ops, const std::string& name, const std::string& impl, std::function<void()> kernel) {
-    ops.push_back(Op{{}, {}, {}, name, impl, std::move(kernel)});
+    ops.push_back(Op{{}, {}, {}, name, impl, std::move(kernel), {}});
   }
+
+  // Appends the ops that reorder `from` into `to` (nn/reorder.hpp: one oneDNN reorder, or an
+  // inkwell placement and a oneDNN conversion), multiplying by `factors` if given.
+  void append_reorder(OpList& ops, const std::string& name, const dnnl::memory& from, const dnnl::memory& to,
+                      const std::vector<float>& factors = {});
 
   // Like append, but the output argument `out_arg` ends up in `out`: directly when the primitive
   // produces out's layout, else through a temporary and a reorder (diff_weights into the arena).

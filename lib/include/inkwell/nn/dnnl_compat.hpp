@@ -7,6 +7,7 @@
 // src's layout; an attr is always given (inkwell runs every primitive with a user scratchpad).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -27,6 +28,36 @@ Dims dims(const md& desc);
 
 // A descriptor's data type (v2 desc.data_type(), v3 desc.get_data_type()).
 dnnl::memory::data_type data_type(const md& desc);
+
+// A blocked layout as oneDNN describes it, the same in both versions: dims padded to whole
+// blocks, one outer stride per dim (in elements), and the inner blocks, outermost first, with the
+// dim each one splits. ABcd16b16a: inner_blks {16, 16}, inner_idxs {1, 0}.
+struct Blocking {
+  Dims padded_dims, strides, inner_blks, inner_idxs;
+  bool operator==(const Blocking&) const = default;
+  // The element offset of a logical index (one entry per dim).
+  int64_t offset(const Dims& index) const;
+  // Whether inner blocks split two or more dims (weights layouts such as OIhw16i16o).
+  bool blocked_in_two_dims() const;
+};
+// Throws unless `desc` is a blocked (strided or blocked) layout.
+Blocking blocking(const md& desc);
+
+// A descriptor with `layout`'s dims and blocking but data type `type` and no extra (such as the
+// compensation an int8 weights layout may carry), found among oneDNN's format tags; none if no
+// tag has that blocking (oneDNN 3.7's inner product picks some that none has).
+std::optional<md> like_layout(const md& layout, dnnl::memory::data_type type);
+
+// Whether a descriptor's size is its padded elements alone, with no extra after them.
+bool has_no_extra(const md& desc);
+
+// Whether a oneDNN reorder from `from` into `to` may write values to the wrong places, so that
+// inkwell must place them itself (nn/reorder.hpp): oneDNN 3.7.0 to 3.8.0, at run time, into a
+// layout blocked in two dims from another blocking (oneDNN issue 3280; docs/decisions.md).
+bool reorder_may_misplace(const md& from, const md& to);
+
+// Whether an execution argument is a runtime scale (v3 DNNL_ARG_ATTR_SCALES | arg; v2 has none).
+bool is_scale_arg(int arg);
 
 // Appends a ReLU (slope 0) to post-ops (v2 took a leading scale argument, v3 does not).
 void append_relu(dnnl::post_ops& ops);
