@@ -123,6 +123,8 @@ info     | --help                                  | 0 | out | ^Summarises a mod
 info     | --version                               | 0 | out | ^inkwell-info [0-9]+\.[0-9]+
 info     |                                         | 2 | err | MODEL is required
 info     | seedd                                   | 2 | err | 'seedd' is neither a file nor a preset or spec
+info     | --selftest                              | 0 | out | ^self-test: [0-9]+ passed, 0 failed
+info     | --selftest model.inkw                   | 2 | err | MODEL excludes --selftest
 info     | seed extra                              | 2 | err | not expected: extra
 info     | seed                                    | 0 | out | total +28,938 +5\.68 M
 info     | best                                    | 0 | out | total +871,018 +38\.19 M

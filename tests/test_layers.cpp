@@ -8,14 +8,14 @@
 #include "inkwell/nn/dropout.hpp"
 #include "inkwell/nn/model.hpp"
 #include "inkwell/nn/pool.hpp"
-#include "reference_net.hpp"
+#include "inkwell/check/reference_net.hpp"
 
 namespace inkwell {
 namespace {
 
 using testing::check_gradient;
-using testing::ReferenceNet;
-using testing::to_ref;
+using check::ReferenceNet;
+using check::to_ref;
 
 struct Case {
   std::string spec;

@@ -1,13 +1,16 @@
 // inkwell-info: a model summary, for a model file (.inkw) or an architecture (preset or spec):
 // layers with their output shapes, parameters and FLOPs per image, then, for a file, its classes,
 // input preprocessing and normalisation, and the training settings and figures stored in it.
+// --selftest: every layer kind against the double-precision reference, on this machine.
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 
 #include "../common/cli.hpp"
 #include "../common/progress.hpp"
+#include "inkwell/check/self_test.hpp"
 #include "inkwell/core/error.hpp"
 #include "inkwell/nn/dnnl_compat.hpp"
 #include "inkwell/nn/quantization.hpp"
@@ -51,18 +54,48 @@ void print_layers(const Architecture& arch) {
   std::printf("(FLOPs: conv and fc multiply-adds x 2; %s of f32 parameters)\n", (cli::thousands(params * 4 / 1024) + " KiB").c_str());
 }
 
+std::string cpu_name() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("model name")) return line.substr(line.find(':') + 2);
+  return "unknown CPU";
+}
+
+// Prints the self-test's table; exit 0 when every check passed, 1 otherwise.
+cli::ExitCode run_self_test() {
+  std::printf("inkwell self-test: %s, %s, %s\n", cpu_name().c_str(), compat::version().c_str(), compat::isa_name().c_str());
+  std::printf("%-10s %-28s %-9s %-9s %7s %10s %10s\n", "layer", "in", "precision", "direction", "threads", "error",
+              "tolerance");
+  int failed = 0;
+  const std::vector<check::SelfTestRow> rows = check::self_test();
+  for (const check::SelfTestRow& r : rows) {
+    std::printf("%-10s %-28s %-9s %-9s %7d %10.2e %10.0e  %s\n", r.kind.c_str(), r.spec.c_str(), r.precision.c_str(),
+                r.direction.c_str(), r.threads, r.error, r.tolerance, r.ok() ? "ok" : "MISMATCH");
+    failed += !r.ok();
+  }
+  std::printf("self-test: %zu passed, %d failed\n", rows.size() - failed, failed);
+  return failed ? cli::kRuntimeError : cli::kOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string target;
+  bool self_test = false;
   CLI::App app("Summarises a model file (.inkw) or an architecture (a preset such as seed, or a spec): layers,\n"
                "output shapes, parameters and FLOPs per image; for a file, also its classes, preprocessing and\n"
                "the training settings and figures stored in it.",
                "inkwell-info");
   cli::configure(app, "\nexit: 0 done, 1 error (named), 2 usage error\n");
-  app.add_option("MODEL", target, "a model file, a preset (seed, fast, best) or a spec")->type_name("")->required();
+  auto* model = app.add_option("MODEL", target, "a model file, a preset (seed, fast, best) or a spec")->type_name("");
+  app.add_flag("--selftest", self_test,
+               "checks every layer kind, in every precision this CPU runs, forward and backward, against a\n"
+               "double-precision reference; prints a table and exits 1 on a mismatch")
+      ->excludes(model);
   cli::parse(app, argc, argv);
+  if (!self_test && target.empty()) cli::usage_error(app, "MODEL is required (or --selftest)");
   return cli::run_or_report("inkwell-info", [&] {
+    if (self_test) return run_self_test();
     std::error_code ec;
     if (!fs::exists(target, ec)) {
       // Not a file: an architecture, named or spelt out.

@@ -23,6 +23,9 @@ using md = dnnl::memory::desc;
 // "oneDNN 3.7.2"
 std::string version();
 
+// oneDNN's effective ISA (the CPU's, capped by ONEDNN_MAX_CPU_ISA): "avx512_core_bf16".
+std::string isa_name();
+
 // A descriptor's logical dims (v2 desc.dims(), v3 desc.get_dims()).
 Dims dims(const md& desc);
 

@@ -1,5 +1,5 @@
-// A naive reference network in double precision, plain NCHW, for tests: runs any spec forward and
-// backward with loops a reader can check by eye. Parameters come from Model::state() (same names,
+// A naive reference network in double precision, plain NCHW, for the tests and the self-test:
+// runs any spec forward and backward with loops a reader can check by eye. Parameters come from Model::state() (same names,
 // same order, plain layouts), so its results compare one-to-one with a Model's.
 #pragma once
 
@@ -8,7 +8,7 @@
 #include "inkwell/nn/spec.hpp"
 #include "inkwell/nn/tensor.hpp"
 
-namespace inkwell::testing {
+namespace inkwell::check {
 
 struct RefTensor {
   Dims dims;
@@ -44,4 +44,4 @@ class ReferenceNet {
 
 RefTensor to_ref(const Dims& dims, const float* data);
 
-}  // namespace inkwell::testing
+}  // namespace inkwell::check

@@ -1,4 +1,4 @@
-#include "reference_net.hpp"
+#include "inkwell/check/reference_net.hpp"
 
 #include <cmath>
 #include <stdexcept>
@@ -6,7 +6,7 @@
 #include "inkwell/nn/batch_norm.hpp"
 #include "inkwell/nn/dropout.hpp"
 
-namespace inkwell::testing {
+namespace inkwell::check {
 
 namespace {
 // What dropout multiplies element i by: 0, or 1 / (1 - P%) for the elements it keeps.
@@ -220,4 +220,4 @@ RefTensor ReferenceNet::backward(const RefTensor& diff_dst) {
   return dy;
 }
 
-}  // namespace inkwell::testing
+}  // namespace inkwell::check
