@@ -171,9 +171,15 @@ int run(Options o) {
   const Precision precision = parse_precision(o.precision);
   if (precision == Precision::int8 && model.quantization.empty())
     throw error(model_path, ": has no int8 calibration (make one with inkwell-quantize)");
-  const Int8Plan plan = plan_int8(model.architecture, model.quantization, precision);
+  ClassifyConfig config;
+  config.threads = o.threads;
+  config.executors = o.executors;
+  config.batch = o.batch;
+  config.precision = precision;
+  const Int8Plan plan = classify_plan(model, config);
   if (!model.quantization.empty() && precision == Precision::automatic && plan.layers.empty())
     for (const std::string& note : plan.notes) std::fprintf(stderr, "inkwell-classify: %s\n", note.c_str());
+  for (const std::string& warning : plan.warnings) std::fprintf(stderr, "inkwell-classify: warning: %s\n", warning.c_str());
   std::string int8_layers;
   for (const auto& [layer, q] : plan.layers) int8_layers += (int8_layers.empty() ? "" : " ") + layer;
   const std::string precision_text = int8_layers.empty() ? "f32" : "int8: " + int8_layers;
@@ -258,15 +264,10 @@ int run(Options o) {
   };
 
   cli::install_stop_signals();
-  ClassifyConfig config;
-  config.threads = o.threads;
-  config.executors = o.executors;
-  config.batch = o.batch;
   config.top_k = top_k;
   config.max_pixels = o.max_pixels;
   config.stop = &cli::stop_requested;
   config.already_done = resumed;
-  config.precision = precision;
   if (!comm.alone()) {
     if (leader)
       std::fprintf(stderr, "inkwell-classify: %s; each rank %d threads, batches of %lld round-robin\n",

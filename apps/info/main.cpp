@@ -11,6 +11,7 @@
 #include "../common/cli.hpp"
 #include "../common/progress.hpp"
 #include "inkwell/check/self_test.hpp"
+#include "inkwell/classify/classify.hpp"
 #include "inkwell/core/error.hpp"
 #include "inkwell/nn/dnnl_compat.hpp"
 #include "inkwell/nn/quantization.hpp"
@@ -124,13 +125,14 @@ int main(int argc, char** argv) {
     if (f.quantization.empty()) {
       std::printf("int8          not calibrated (inkwell-quantize makes a calibrated copy)\n");
     } else {
-      // What inkwell-classify --precision auto runs on this CPU and oneDNN version.
-      const Int8Plan plan = plan_int8(f.architecture, f.quantization, Precision::automatic);
+      // What inkwell-classify --precision auto runs on this CPU and oneDNN version, checked here.
+      const Int8Plan plan = classify_plan(f, ClassifyConfig{});
       std::string layers;
       for (const LayerQuantization& l : f.quantization)
         layers += (layers.empty() ? "" : ", ") + l.layer + (plan.layers.count(l.layer) ? " int8" : " f32");
       std::printf("int8          calibrated; here (%s): %s\n", compat::version().c_str(), layers.c_str());
       for (const std::string& note : plan.notes) std::printf("              (%s)\n", note.c_str());
+      for (const std::string& warning : plan.warnings) std::printf("              warning: %s\n", warning.c_str());
     }
     if (!f.meta.empty()) {
       std::printf("\nstored settings and figures:\n");

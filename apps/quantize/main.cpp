@@ -10,6 +10,7 @@
 #include <omp.h>
 
 #include "../common/cli.hpp"
+#include "inkwell/classify/classify.hpp"
 #include "inkwell/core/error.hpp"
 #include "inkwell/core/rng.hpp"
 #include "inkwell/data/dataset.hpp"
@@ -107,7 +108,8 @@ int main(int argc, char** argv) {
 
     std::printf("calibrated on %lld images of %s (%s)\n", static_cast<long long>(n), data.c_str(),
                 file.meta["quantization.method"].c_str());
-    const Int8Plan plan = plan_int8(file.architecture, file.quantization, Precision::automatic);
+    // What inkwell-classify runs by default on this machine: checked against f32 here.
+    const Int8Plan plan = classify_plan(file, ClassifyConfig{});
     for (const LayerQuantization& l : file.quantization) {
       const auto it = plan.layers.find(l.layer);
       std::printf("  %-6s input range [%.4g, %.4g]  %s\n", l.layer.c_str(), l.lo, l.hi,
@@ -116,6 +118,7 @@ int main(int argc, char** argv) {
                                               : "int8, f32 out");
     }
     for (const std::string& note : plan.notes) std::printf("  (%s)\n", note.c_str());
+    for (const std::string& warning : plan.warnings) std::printf("  warning: %s\n", warning.c_str());
 
     if (splits.test.size() > 0) {
       std::vector<uint32_t> all(static_cast<size_t>(splits.test.size()));
@@ -124,8 +127,9 @@ int main(int argc, char** argv) {
       f32.load_state(file.tensors);
       const Metrics a = evaluate(f32, splits.test, all, file.normalization);
       std::printf("test accuracy  f32 %.2f%%", percent(a.accuracy));
-      for (const auto& [label, p] : {std::pair{"int8 (auto)", Precision::automatic}, {"int8 (all layers)", Precision::int8}}) {
-        Model q(file.architecture, 256, plan_int8(file.architecture, file.quantization, p));
+      // auto: the checked plan above; all layers: forced and unchecked, so a disagreement shows.
+      for (const auto& [label, p] : {std::pair{"int8 (auto)", plan}, {"int8 (all layers)", plan_int8(file.architecture, file.quantization, Precision::int8)}}) {
+        Model q(file.architecture, 256, p);
         q.load_state(file.tensors);
         const Metrics b = evaluate(q, splits.test, all, file.normalization);
         std::printf("  %s %.2f%%", label, percent(b.accuracy));

@@ -19,6 +19,7 @@
 #include "../common/progress.hpp"
 #include "../common/ranks.hpp"
 #include "../common/stop_signals.hpp"
+#include "inkwell/check/plan_check.hpp"
 #include "inkwell/core/error.hpp"
 #include "inkwell/core/rng.hpp"
 #include "inkwell/data/dataset.hpp"
@@ -236,9 +237,11 @@ int run(Options o) {
   for (int e = 1; e < st.epoch; ++e) rng.shuffle(std::span(train_idx));
 
   const TrainPrecision precision = parse_train_precision(o.precision);
-  const Bf16Plan bf16 = plan_bf16(arch, precision);
+  // Checked against f32 on this machine, at the step's batch and thread count, before it is used.
+  const Bf16Plan bf16 = check::check_bf16_plan(arch, plan_bf16(arch, precision), o.batch / comm.size());
   if (precision == TrainPrecision::bf16)
     for (const std::string& note : bf16.notes) std::fprintf(stderr, "inkwell-train: %s\n", note.c_str());
+  for (const std::string& warning : bf16.warnings) std::fprintf(stderr, "inkwell-train: warning: %s\n", warning.c_str());
   Model model(arch, o.batch / comm.size(), Mode::train, bf16);
   Model eval(arch, o.eval_batch, Mode::infer);
   Optimizer optimizer(opt_config, model.params().size());

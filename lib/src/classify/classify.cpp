@@ -16,6 +16,7 @@
 #include <mutex>
 #include <numeric>
 
+#include "inkwell/check/plan_check.hpp"
 #include "inkwell/core/error.hpp"
 #include "inkwell/data/image.hpp"
 #include "inkwell/nn/model.hpp"
@@ -99,23 +100,44 @@ ClassifyStats classify_files(const ModelFile& file, FileWalker& walker, const Cl
   });
 }
 
+namespace {
+
+struct ThreadLayout {
+  int threads, executors, per_executor;  // TBB threads, models run at once, OpenMP threads each
+};
+ThreadLayout thread_layout(const ClassifyConfig& config) {
+  const int threads = config.threads > 0 ? config.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int executors = config.executors > 0 ? config.executors : threads;
+  return {threads, executors, std::max(1, threads / executors)};
+}
+
+}  // namespace
+
+Int8Plan classify_plan(const ModelFile& file, const ClassifyConfig& config) {
+  const int omp_before = omp_get_max_threads();
+  omp_set_num_threads(thread_layout(config).per_executor);  // as the executors' models are built
+  Int8Plan plan = check::check_int8_plan(file.architecture, file.tensors, file.normalization,
+                                         plan_int8(file.architecture, file.quantization, config.precision), config.batch);
+  omp_set_num_threads(omp_before);
+  return plan;
+}
+
 ClassifyStats classify_batches(const ModelFile& file, FileWalker& walker, const ClassifyConfig& config,
                                const BatchSink& sink) {
   if (config.shard.count < 1 || config.shard.index < 0 || config.shard.index >= config.shard.count)
     throw error("shard ", config.shard.index, " of ", config.shard.count, " does not exist");
   if (file.architecture.input != Dims{1, kMnistSide, kMnistSide})
     throw error("classification needs a model taking 1x28x28 images, this one takes ", to_string(file.architecture.input));
-  const int threads = config.threads > 0 ? config.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int executors = config.executors > 0 ? config.executors : threads;
+  const auto [threads, executors, per_executor] = thread_layout(config);
   const int64_t batch = config.batch;
   const int classes = static_cast<int>(file.classes.size());
   const int top_k = std::clamp(config.top_k, 1, classes);
 
   // Models for inference, built here with the OpenMP threads each will use.
+  const Int8Plan plan = classify_plan(file, config);
   ModelPool pool;
   const int omp_before = omp_get_max_threads();
-  omp_set_num_threads(std::max(1, threads / executors));
-  const Int8Plan plan = plan_int8(file.architecture, file.quantization, config.precision);
+  omp_set_num_threads(per_executor);
   for (int i = 0; i < executors; ++i) {
     auto m = std::make_unique<Model>(file.architecture, batch, plan);
     m->load_state(file.tensors);

@@ -53,6 +53,11 @@ struct ClassifyConfig {
   Shard shard;  // every batch, by default
 };
 
+// The int8 plan classification runs for `file` with `config`: plan_int8 for config.precision,
+// then checked against f32 on this machine at the executors' thread count and batch size
+// (check/plan_check.hpp); its notes say which layers run in f32 and why.
+Int8Plan classify_plan(const ModelFile& file, const ClassifyConfig& config);
+
 struct Prediction {
   std::string path;
   std::string error;                  // empty: classified

@@ -21,6 +21,7 @@ TrainPrecision parse_train_precision(const std::string& name);  // "auto", "f32"
 struct Bf16Plan {
   std::set<std::string> layers;    // conv layers computing in bf16; the rest f32
   std::vector<std::string> notes;  // why bf16 is not used (where), one line each
+  std::vector<std::string> warnings;  // layers moved to f32 by the check on this machine (check/plan_check.hpp)
 };
 
 // The CPU (as capped by ONEDNN_MAX_CPU_ISA) runs bf16 natively: AVX-512 bf16 or AMX.

@@ -48,6 +48,7 @@ struct Int8Layer {
 struct Int8Plan {
   std::map<std::string, Int8Layer> layers;  // by layer name; a layer not here runs in f32
   std::vector<std::string> notes;           // why layers stay f32, one line each
+  std::vector<std::string> warnings;        // layers moved to f32 by the check on this machine (check/plan_check.hpp)
 };
 
 // precision f32, or a model without quantization: nothing in int8. int8: every conv and fc.
