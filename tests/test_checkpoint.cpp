@@ -155,17 +155,52 @@ TEST_F(CheckpointTest, HostileFilesAreRefusedBeforeAnythingIsBuiltOrAllocated) {
   ModelFile nan = file;
   nan.tensors[1].data[2] = std::nanf("");
   save_model_file(path, nan);
-  expect_load_error("tensor conv1.bias holds a non-finite value");
+  expect_load_error("tensor conv1.bias holds nan at 2 (stored values must be finite and within ±");
+
+  ModelFile huge_value = file;  // finite, but a forward pass would overflow to inf and NaN rows
+  huge_value.tensors[0].data[0] = 3e38f;
+  save_model_file(path, huge_value);
+  expect_load_error("tensor conv1.weights holds 3e+38 at 0");
 
   ModelFile names = file;
   names.classes.pop_back();
   save_model_file(path, names);
   expect_load_error("the model has 3 outputs but 2 class names");
 
-  ModelFile bad_norm = file;
-  bad_norm.normalization.std = std::numeric_limits<float>::infinity();
-  save_model_file(path, bad_norm);
-  expect_load_error("normalisation must be finite");
+  for (const float std : {std::numeric_limits<float>::infinity(), 1e-45f, 0.f, -0.5f}) {
+    ModelFile bad_norm = file;
+    bad_norm.normalization.std = std;
+    save_model_file(path, bad_norm);
+    expect_load_error("normalisation mean 0.25 std ");
+  }
+
+  // Class names: each refused with its index, and never echoed raw when it may hold control bytes.
+  for (const auto& [names, what] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"x", "", "z"}, "class 1: empty class name"},
+           {{"x", "x", "z"}, "class 1 ('x') is given twice"},
+           {{"x", "y\x1b[2J", "z"}, "class 1: a class name of 5 bytes holds a control character or is not valid UTF-8"},
+           {{"x", std::string("y\0z", 3), "z"}, "class 1: a class name of 3 bytes holds a control character"},
+           {{"x", "y\nz", "z"}, "class 1: a class name of 3 bytes holds a control character"},
+           {{"x", "\xff\xfe", "z"}, "class 1: a class name of 2 bytes holds a control character or is not valid UTF-8"},
+           {{"x", "\xc2\x9b", "z"}, "class 1: a class name of 2 bytes holds a control character"},  // C1 CSI
+           {{"x", std::string(300, 'y'), "z"}, "class 1: class name of 300 bytes, over the 256-byte limit"}}) {
+    ModelFile bad = file;
+    bad.classes = names;
+    save_model_file(path, bad);
+    expect_load_error(what);
+  }
+  ModelFile accented = file;  // valid UTF-8 is a valid name
+  accented.classes = {"\xc3\xa9", "\xe2\x82\xac", "z"};
+  save_model_file(path, accented);
+  EXPECT_EQ(load_model_file(path).classes, accented.classes);
+
+  ModelFile not_fc = file;  // a feature map is not logits
+  not_fc.architecture.spec = "conv3k3p1";
+  Model conv(not_fc.architecture, 1, Mode::infer);
+  conv.init_params(1);
+  not_fc.tensors = conv.state();
+  save_model_file(path, not_fc);
+  expect_load_error("the spec 'conv3k3p1' does not end with an fc layer, as a classifier does");
 
   ModelFile bad_style = file;
   bad_style.meta["preprocessing"] = "sharpen";

@@ -113,6 +113,22 @@ TEST_F(ClassifyTest, EveryBadFileIsReportedWithItsReason) {
   }
 }
 
+// A model inside the file format's bounds (every weight 1e6) can still overflow: its logits go
+// to inf and NaN. Such rows are error rows with the reason, never "ok" with NaN probabilities.
+TEST_F(ClassifyTest, ANonFiniteOutputIsAnErrorRow) {
+  model.architecture.spec = "fc100-fc100-fc100-fc100-fc10";
+  Model m(model.architecture, 1, Mode::infer);
+  model.tensors = m.state();
+  for (NamedTensor& t : model.tensors) std::fill(t.data.begin(), t.data.end(), 1e6f);
+  for (int i = 0; i < 5; ++i) write(root / ("d" + std::to_string(i) + ".png"), digit_png(i));
+  const std::vector<Prediction> rows = classify(ClassifyConfig{});
+  ASSERT_EQ(rows.size(), 5u);
+  for (const Prediction& p : rows) {
+    EXPECT_EQ(p.error, "the model's output is not finite (its logits overflowed)") << p.path;
+    EXPECT_TRUE(p.probabilities.empty());
+  }
+}
+
 TEST_F(ClassifyTest, OrderAndResultsDoNotDependOnThreadsOrBatch) {
   for (int i = 0; i < 300; ++i) write(root / std::to_string(i % 7) / (std::to_string(i) + ".png"), digit_png(i));
   write(root / "3" / "bad.png", {1, 2, 3});

@@ -96,8 +96,19 @@ set +e
 "$bin/inkwell-classify" --model "$(dirname "$0")/data/model-input-14x14.inkw" "$tree/3" --out "$work/failed.csv" 2>"$work/failed.err"
 code=$?
 set -e
-[[ $code -eq 1 ]] && grep -q "needs a model taking 1x28x28 images" "$work/failed.err" || fail "14x14 model: exit $code"
+[[ $code -eq 1 ]] && grep -q "the model takes 1x14x14 inputs, classification (images fitted to 28x28) gives 1x28x28" "$work/failed.err" ||
+  fail "14x14 model: exit $code: $(cat "$work/failed.err")"
 [[ "$(cat "$work/failed.csv")" == "path,label,confidence,status" ]] || fail "a failed run left $(od -c "$work/failed.csv" | head -3)"
+# inkwell-quantize with the same model used to size its batch from the model (14x14) and fill it
+# with 28x28 images: a heap overflow (ASan), or "double free or corruption". It must refuse, naming
+# the model file and both shapes.
+set +e
+"$bin/inkwell-quantize" --model "$(dirname "$0")/data/model-input-14x14.inkw" --data mnist --images 20 --out "$work/q.inkw" 2>"$work/quantize.err"
+code=$?
+set -e
+[[ $code -eq 1 ]] && grep -q "model-input-14x14.inkw: the model takes 1x14x14 inputs, mnist gives 1x28x28" "$work/quantize.err" ||
+  fail "quantize with a 14x14 model: exit $code: $(cat "$work/quantize.err")"
+[[ ! -e "$work/q.inkw" ]] || fail "quantize wrote a model it refused"
 
 # A full disk: exit 1 with an error naming the file, and the file holds a prefix of the full
 # output, never stray bytes (the output buffer used to be freed before glibc's exit flush).

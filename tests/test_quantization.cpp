@@ -297,6 +297,19 @@ TEST_F(QuantizedFile, RefusesABadSectionNamingTheFile) {
   f = base;
   f.quantization[1].layer = "conv9";
   expect_refused(f, "a layer the spec does not have");
+  // Finite but absurd: a scale that is a denormal or past any trained one, a range of 1e-45.
+  f = base;
+  f.quantization[1].weight_scales[0] = 1e-45f;
+  expect_refused(f, "a denormal scale");
+  f = base;
+  f.quantization[1].weight_scales[0] = 1e30f;
+  expect_refused(f, "a huge scale");
+  f = base;
+  f.quantization[0].lo = 0, f.quantization[0].hi = 1e-45f;
+  expect_refused(f, "a denormal range");
+  f = base;
+  f.quantization[0].lo = -1e30f;
+  expect_refused(f, "a huge range");
 }
 
 }  // namespace

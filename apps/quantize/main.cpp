@@ -81,8 +81,7 @@ int main(int argc, char** argv) {
     if (threads > 0) omp_set_num_threads(threads);
     ModelFile file = load_model_file(model_path);
     const DatasetSplits splits = load_data(data, preprocess_style(file));
-    if (!splits.train.classes.empty() && splits.train.classes.size() != file.classes.size())
-      throw error(data, ": ", splits.train.classes.size(), " classes, the model has ", file.classes.size());
+    check_model_fits(file, model_path, {1, splits.train.rows, splits.train.cols}, splits.train.classes.size(), data);
 
     // Calibration images: a seeded sample of the training split, normalised as the model was.
     std::vector<uint32_t> order(static_cast<size_t>(splits.train.size()));

@@ -126,8 +126,7 @@ ClassifyStats classify_batches(const ModelFile& file, FileWalker& walker, const 
                                const BatchSink& sink) {
   if (config.shard.count < 1 || config.shard.index < 0 || config.shard.index >= config.shard.count)
     throw error("shard ", config.shard.index, " of ", config.shard.count, " does not exist");
-  if (file.architecture.input != Dims{1, kMnistSide, kMnistSide})
-    throw error("classification needs a model taking 1x28x28 images, this one takes ", to_string(file.architecture.input));
+  check_model_fits(file, "the model", {1, kMnistSide, kMnistSide}, 0, "classification (images fitted to 28x28)");
   const auto [threads, executors, per_executor] = thread_layout(config);
   const int64_t batch = config.batch;
   const int classes = static_cast<int>(file.classes.size());
@@ -231,6 +230,12 @@ ClassifyStats classify_batches(const ModelFile& file, FileWalker& walker, const 
       std::vector<double> p(classes);
       for (size_t i = 0; i < n; ++i) {
         const float* x = logits + (b->lead + i) * classes;
+        // A row is classified only with finite logits: an overflowing model gives an error row,
+        // never "ok" with NaN probabilities (which CSV and JSON cannot hold anyway).
+        if (!std::all_of(x, x + classes, [](float v) { return std::isfinite(v); })) {
+          if (b->errors[i].empty()) b->errors[i] = "the model's output is not finite (its logits overflowed)";
+          continue;
+        }
         const float max = *std::max_element(x, x + classes);
         double sum = 0;
         for (int c = 0; c < classes; ++c) sum += p[c] = std::exp(static_cast<double>(x[c] - max));

@@ -7,6 +7,7 @@
 
 #include "inkwell/core/csv.hpp"
 #include "inkwell/core/error.hpp"
+#include "inkwell/core/utf8.hpp"
 
 namespace inkwell {
 
@@ -16,27 +17,6 @@ std::string probability(float p) {
   char num[32];
   std::snprintf(num, sizeof num, "%.6f", p);
   return num;
-}
-
-// The length of the valid UTF-8 sequence at s[i], or 0 (overlong forms and surrogates are invalid).
-size_t utf8_length(std::string_view s, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = byte(i);
-  if (c < 0x80) return 1;
-  size_t n;
-  uint32_t cp;
-  if ((c & 0xe0) == 0xc0) n = 2, cp = c & 0x1f;
-  else if ((c & 0xf0) == 0xe0) n = 3, cp = c & 0x0f;
-  else if ((c & 0xf8) == 0xf0) n = 4, cp = c & 0x07;
-  else return 0;
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((byte(i + k) & 0xc0) != 0x80) return 0;
-    cp = cp << 6 | (byte(i + k) & 0x3f);
-  }
-  static constexpr uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-  return n;
 }
 
 void append_utf8(std::string& out, uint32_t cp) {

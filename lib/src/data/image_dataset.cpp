@@ -11,6 +11,7 @@
 
 #include "inkwell/core/csv.hpp"
 #include "inkwell/core/error.hpp"
+#include "inkwell/core/utf8.hpp"
 #include "inkwell/core/read_file.hpp"
 #include "inkwell/data/image.hpp"
 #include "inkwell/data/preprocess.hpp"
@@ -77,8 +78,9 @@ void check_class_name(const std::string& name, const std::string& where) {
   if (name.empty()) throw error(where, ": empty class name");
   if (name.size() > kMaxClassNameBytes)
     throw error(where, ": class name of ", name.size(), " bytes, over the ", kMaxClassNameBytes, "-byte limit");
-  for (const unsigned char c : name)
-    if (c < 0x20 || c == 0x7f) throw error(where, ": class name '", name, "' holds a control character (", int{c}, ")");
+  // The name is not echoed: it may hold the very bytes a terminal would act on.
+  if (!printable_utf8(name))
+    throw error(where, ": a class name of ", name.size(), " bytes holds a control character or is not valid UTF-8");
 }
 
 Dataset load_image_folder(const std::string& root, const ImageLoadOptions& options, ImageLoadReport* report) {

@@ -46,10 +46,14 @@ Quantization quantization_from_tensors(const std::vector<NamedTensor>& tensors, 
       throw error("quantization: expected ", name, ".weight_scales (", channels, "), got ", scales.name, " (",
                   to_string(scales.dims), ")");
     const float lo = range.data[0], hi = range.data[1];
-    if (!std::isfinite(lo) || !std::isfinite(hi) || lo > hi || hi <= 0)
-      throw error("quantization: ", name, ".input_range (", lo, ", ", hi, ") is not a range with hi > 0");
+    // Bounds that leave trained ranges (about 1e-3 to 1e2) and scales (1e-5 to 1) far inside, and
+    // keep every scale derived from them (range / 255, 1 / scale) a normal float.
+    constexpr float kMaxRange = 1e6f, kMinScale = 1e-12f, kMaxScale = 1e6f;
+    if (!(std::abs(lo) <= kMaxRange && std::abs(hi) <= kMaxRange && lo <= hi && hi >= kMaxRange / 1e12f))
+      throw error("quantization: ", name, ".input_range (", lo, ", ", hi, ") is not a range with hi from 1e-6 to ", kMaxRange);
     for (float s : scales.data)
-      if (!std::isfinite(s) || s <= 0) throw error("quantization: ", name, ".weight_scales holds ", s, ", not a positive scale");
+      if (!(s >= kMinScale && s <= kMaxScale))
+        throw error("quantization: ", name, ".weight_scales holds ", s, ", not a scale from ", kMinScale, " to ", kMaxScale);
     q.push_back({name, lo, hi, scales.data});
   }
   return q;

@@ -7,10 +7,12 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 #include "inkwell/core/atomic_file.hpp"
 #include "inkwell/core/error.hpp"
 #include "inkwell/core/read_file.hpp"
+#include "inkwell/data/image_dataset.hpp"
 
 static_assert(std::endian::native == std::endian::little, "model files are little-endian; add byte swapping");
 
@@ -128,6 +130,23 @@ void save_model_file(const std::string& path, const ModelFile& m) {
   write_file_atomically(path, std::string_view(w.out.data(), w.out.size()));
 }
 
+void check_class_names(const std::vector<std::string>& classes, const std::string& path) {
+  if (classes.size() < 2) throw error(path, ": ", classes.size(), " class names; a classifier needs at least 2");
+  std::set<std::string_view> seen;
+  for (size_t i = 0; i < classes.size(); ++i) {
+    check_class_name(classes[i], path + ": class " + std::to_string(i));
+    if (!seen.insert(classes[i]).second) throw error(path, ": class ", i, " ('", classes[i], "') is given twice");
+  }
+}
+
+void check_model_fits(const ModelFile& m, const std::string& path, const Dims& input, size_t classes,
+                      const std::string& data) {
+  if (m.architecture.input != input)
+    throw error(path, ": the model takes ", to_string(m.architecture.input), " inputs, ", data, " gives ", to_string(input));
+  if (classes != 0 && classes != m.classes.size())
+    throw error(path, ": the model has ", m.classes.size(), " classes, ", data, " has ", classes);
+}
+
 ModelFile load_model_file(const std::string& path) {
   // A run's directory given for its model: say which file was meant.
   if (std::filesystem::is_directory(path) && std::filesystem::is_regular_file(std::filesystem::path(path) / "model.inkw"))
@@ -183,24 +202,29 @@ ModelFile parse_model_file(std::span<const uint8_t> bytes, const std::string& pa
       throw error(path, ": tensor ", i, " is ", t.name, " ", to_string(t.dims), ", the spec needs ", shapes[i].name, " ",
                   to_string(shapes[i].dims));
     for (size_t j = 0; j < t.data.size(); ++j)
-      if (!std::isfinite(t.data[j])) throw error(path, ": tensor ", t.name, " holds a non-finite value (", t.data[j], ") at ", j);
+      if (!std::isfinite(t.data[j]) || std::abs(t.data[j]) > kMaxStoredValue)
+        throw error(path, ": tensor ", t.name, " holds ", t.data[j], " at ", j, " (stored values must be finite and within ±",
+                    kMaxStoredValue, ")");
   }
-  // A classifier's last fc gives one output per class name.
+  // A classifier: a last fc with one output per class name, and names fit to print and to tell apart.
   const std::vector<LayerSpec> layers = parse_spec(m.architecture.spec);
   const auto last = std::find_if(layers.rbegin(), layers.rend(), [](const LayerSpec& l) {
     return l.kind == LayerSpec::Kind::fc || l.kind == LayerSpec::Kind::conv || l.kind == LayerSpec::Kind::maxpool;
   });
-  if (!m.classes.empty() && last != layers.rend() && last->kind == LayerSpec::Kind::fc &&
-      last->out != static_cast<int64_t>(m.classes.size()))
+  if (last == layers.rend() || last->kind != LayerSpec::Kind::fc)
+    throw error(path, ": the spec '", m.architecture.spec, "' does not end with an fc layer, as a classifier does");
+  if (last->out != static_cast<int64_t>(m.classes.size()))
     throw error(path, ": the model has ", last->out, " outputs but ", m.classes.size(), " class names");
+  check_class_names(m.classes, path);
   try {
     m.quantization = quantization_from_tensors(quantization, m.architecture);
   } catch (const Error& e) {
     throw error(path, ": ", e.what());
   }
-  if (!std::isfinite(m.normalization.mean) || !std::isfinite(m.normalization.std) || !(m.normalization.std > 0))
-    throw error(path, ": normalisation must be finite with a positive std, found mean ", m.normalization.mean, " std ",
-                m.normalization.std);
+  const Normalization& n = m.normalization;
+  if (!(std::abs(n.mean) <= kMaxNormalizationMean) || !(n.std >= kMinNormalizationStd && n.std <= kMaxNormalizationStd))
+    throw error(path, ": normalisation mean ", n.mean, " std ", n.std, " (the mean must be within ±", kMaxNormalizationMean,
+                ", the std from ", kMinNormalizationStd, " to ", kMaxNormalizationStd, ")");
   try {
     preprocess_style(m);
   } catch (const Error& e) {

@@ -32,8 +32,9 @@ struct ImageLoadReport {
 Dataset load_image_folder(const std::string& root, const ImageLoadOptions& options, ImageLoadReport* report = nullptr);
 Dataset load_manifest(const std::string& csv_path, const ImageLoadOptions& options, ImageLoadReport* report = nullptr);
 
-// Class names become part of model files and CSV/JSONL output: 1 to 256 bytes, no control
-// characters (a CR from a CRLF manifest, a newline in a folder name). Throws naming `where`.
+// Class names become part of model files and CSV/JSONL output: 1 to 256 bytes of valid UTF-8,
+// no control characters (a CR from a CRLF manifest, a newline or ESC in a folder name). Throws
+// naming `where`, without echoing the name.
 inline constexpr size_t kMaxClassNameBytes = 256;
 void check_class_name(const std::string& name, const std::string& where);
 

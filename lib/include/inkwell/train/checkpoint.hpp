@@ -30,6 +30,20 @@ struct ModelFile {
 
 void save_model_file(const std::string& path, const ModelFile& model);
 ModelFile load_model_file(const std::string& path);
+
+// Bounds every loaded model is held to (docs/model-format.md): trained values are far inside them,
+// and a value past them would overflow or divide into NaN rows.
+inline constexpr float kMaxStoredValue = 1e6f;  // weights, biases, batch norm statistics
+inline constexpr float kMaxNormalizationMean = 1e4f, kMinNormalizationStd = 1e-4f, kMaxNormalizationStd = 1e4f;
+
+// Class names as a model may carry them: at least 2, each a valid class name (check_class_name,
+// data/image_dataset.hpp), no two alike. Throws naming `path` and the name's index.
+void check_class_names(const std::vector<std::string>& classes, const std::string& path);
+
+// That a model fits the data it is given: `input` (C, H, W) images and, unless 0, `classes`
+// classes. Throws naming the model's `path` and the data.
+void check_model_fits(const ModelFile& m, const std::string& path, const Dims& input, size_t classes,
+                      const std::string& data);
 // The same from a file's bytes; errors name `source`. Nothing is trusted before it is checked:
 // sizes against the bytes there, the spec against its bounds, tensors against the spec.
 ModelFile parse_model_file(std::span<const uint8_t> bytes, const std::string& source);
