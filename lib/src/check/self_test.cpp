@@ -3,7 +3,6 @@
 #include <omp.h>
 
 #include <cmath>
-#include <memory>
 
 #include "inkwell/check/reference_net.hpp"
 #include "inkwell/core/rng.hpp"

@@ -1,7 +1,5 @@
 #include "inkwell/nn/reorder.hpp"
 
-#include <cstring>
-
 #include "inkwell/core/error.hpp"
 
 namespace inkwell {
