@@ -1,6 +1,6 @@
 // Low-precision plans checked against f32 on this machine (check/plan_check.hpp): a right plan
 // is kept and its verdict cached; a layer made wrong on purpose runs in f32, named in a warning
-// (conv1 reading the signed image as u8; a consistent change such as all weight scales x4 only
+// (fc1 reading its ReLU'd input as s8; a consistent change such as all weight scales x4 only
 // coarsens the quantisation, 3% here, and is rightly kept);
 // a cached verdict is used as it stands, and a cache line that does not parse is checked anew.
 #include <gtest/gtest.h>
@@ -52,7 +52,7 @@ class PlanCheck : public ::testing::Test {
 
 TEST_F(PlanCheck, KeepsARightPlanAndCachesTheVerdict) {
   const Int8Plan plan = checked(all_int8());
-  EXPECT_EQ(plan.layers.size(), file.quantization.size());
+  EXPECT_EQ(plan.layers.size(), all_int8().layers.size());
   EXPECT_TRUE(plan.warnings.empty()) << plan.warnings.front();
   const std::string text = cache_text();
   EXPECT_NE(text.find(check::machine_key()), std::string::npos) << text;
@@ -61,31 +61,32 @@ TEST_F(PlanCheck, KeepsARightPlanAndCachesTheVerdict) {
 
 TEST_F(PlanCheck, RunsALayerThatDisagreesInF32AndNamesIt) {
   Int8Plan wrong = all_int8();
-  ASSERT_TRUE(wrong.layers.at("conv1").src_signed);
-  wrong.layers["conv1"].src_signed = false;  // the normalised image read as u8: its negatives become 0
+  ASSERT_FALSE(wrong.layers.at("fc1").src_signed);
+  wrong.layers["fc1"].src_signed = true;  // its ReLU'd input read as s8: the upper half saturates
   const Int8Plan plan = checked(wrong);
-  EXPECT_FALSE(plan.layers.count("conv1"));
-  EXPECT_TRUE(plan.layers.count("conv2") && plan.layers.count("fc1")) << "the right layers stay int8";
+  EXPECT_FALSE(plan.layers.count("fc1"));
+  EXPECT_TRUE(plan.layers.count("conv2")) << "the right layers stay int8";
+  EXPECT_EQ(plan.layers.at("conv2").dst_scale, 0) << "conv2 hands f32 to fc1, which runs in f32 now";
   ASSERT_EQ(plan.warnings.size(), 1u);
-  EXPECT_NE(plan.warnings[0].find("conv1 runs in f32: in int8 it disagreed with f32 on this machine"), std::string::npos)
+  EXPECT_NE(plan.warnings[0].find("fc1 runs in f32: in int8 it disagreed with f32 on this machine"), std::string::npos)
       << plan.warnings[0];
-  EXPECT_NE(cache_text().find("\tf32 conv1 "), std::string::npos) << cache_text();
+  EXPECT_NE(cache_text().find("\tf32 fc1 "), std::string::npos) << cache_text();
   // The same plan again: the cached verdict, the same answer.
   const Int8Plan again = checked(wrong);
-  EXPECT_FALSE(again.layers.count("conv1"));
+  EXPECT_FALSE(again.layers.count("fc1"));
   EXPECT_EQ(again.warnings, plan.warnings);
 }
 
 TEST_F(PlanCheck, UsesTheCachedVerdictAndChecksAgainWhenItDoesNotParse) {
   checked(all_int8());
-  set_cached_value("f32 fc1 0.5");
+  set_cached_value("f32 conv2 0.5");
   Int8Plan plan = checked(all_int8());
-  EXPECT_FALSE(plan.layers.count("fc1")) << "the cached verdict moves fc1 to f32 without a check";
+  EXPECT_FALSE(plan.layers.count("conv2")) << "the cached verdict moves conv2 to f32 without a check";
   ASSERT_EQ(plan.warnings.size(), 1u);
-  EXPECT_NE(plan.warnings[0].find("fc1 runs in f32"), std::string::npos);
+  EXPECT_NE(plan.warnings[0].find("conv2 runs in f32"), std::string::npos);
   set_cached_value("garbage");
   plan = checked(all_int8());
-  EXPECT_EQ(plan.layers.size(), file.quantization.size()) << "checked anew, and right";
+  EXPECT_EQ(plan.layers.size(), all_int8().layers.size()) << "checked anew, and right";
   EXPECT_NE(cache_text().find("\tok 0."), std::string::npos) << cache_text();
 }
 

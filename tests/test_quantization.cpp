@@ -15,6 +15,7 @@
 #include "inkwell/core/error.hpp"
 #include "inkwell/data/dataset.hpp"
 #include "inkwell/nn/calibration.hpp"
+#include "inkwell/nn/cpu_isa.hpp"
 #include "inkwell/nn/model.hpp"
 #include "inkwell/train/checkpoint.hpp"
 
@@ -90,19 +91,23 @@ TEST(Quantization, PlansFollowThePrecisionAsked) {
   EXPECT_TRUE(plan_int8(f.architecture, {}, Precision::int8).layers.empty());
 
   const Int8Plan all = plan_int8(f.architecture, q, Precision::int8);
-  ASSERT_EQ(all.layers.size(), 3u);
   // The image is signed (s8); after a ReLU, u8. Each ReLU'd layer hands u8 to the next at the
-  // next one's input scale (through the pool); the logits stay f32.
-  EXPECT_TRUE(all.layers.at("conv1").src_signed);
+  // next one's input scale (through the pool); the logits stay f32. Without VNNI, a signed input
+  // stays f32 and u8 inputs use 7 bits (oneDNN's 16-bit pair sums would overflow: docs/int8.md).
+  const bool vnni = cpu_has_int8_vnni();
+  ASSERT_EQ(all.layers.size(), vnni ? 3u : 2u);
+  if (vnni) {
+    EXPECT_TRUE(all.layers.at("conv1").src_signed);
+    EXPECT_FLOAT_EQ(all.layers.at("conv1").dst_scale, all.layers.at("conv2").src_scale);
+  }
   EXPECT_FALSE(all.layers.at("conv2").src_signed);
-  EXPECT_FLOAT_EQ(all.layers.at("conv1").dst_scale, all.layers.at("conv2").src_scale);
   EXPECT_FLOAT_EQ(all.layers.at("conv2").dst_scale, all.layers.at("fc1").src_scale);
   EXPECT_EQ(all.layers.at("fc1").dst_scale, 0.f);
-  EXPECT_FLOAT_EQ(all.layers.at("conv2").src_scale, q[1].hi / 255);
+  EXPECT_FLOAT_EQ(all.layers.at("conv2").src_scale, q[1].hi / (vnni ? 255 : 127));
 
   // auto: the one-channel conv1 stays f32 on oneDNN 2.x (measured slower, docs/int8.md).
   const Int8Plan automatic = plan_int8(f.architecture, q, Precision::automatic);
-  EXPECT_EQ(automatic.layers.count("conv1"), DNNL_VERSION_MAJOR >= 3 ? 1u : 0u);
+  EXPECT_EQ(automatic.layers.count("conv1"), DNNL_VERSION_MAJOR >= 3 && vnni ? 1u : 0u);
   EXPECT_EQ(automatic.layers.count("conv2"), 1u);
 }
 
@@ -192,7 +197,10 @@ TEST_P(Int8LayerTest, AgreesWithF32OnRealDigits) {
   const std::vector<NamedTensor> state = f32.state();
   const Quantization q = calibrate(arch, state, test_images(f, mnist(), 500, 9000), 500);
   const Int8Plan plan = plan_int8(arch, q, Precision::int8);
-  ASSERT_EQ(plan.layers.size(), q.size()) << "every conv and fc in int8";
+  // Every conv and fc in int8, except one reading a signed input on a CPU without VNNI, which
+  // oneDNN computes 9-40% off there (plan_int8).
+  for (const LayerQuantization& l : q)
+    EXPECT_EQ(plan.layers.count(l.layer), l.lo < 0 && !cpu_has_int8_vnni() ? 0u : 1u) << l.layer;
   Model int8(arch, c.batch, plan);
   int8.load_state(state);
 

@@ -11,6 +11,10 @@ bool effective_isa_has(dnnl::cpu_isa isa) {
   return (effective & wanted) == wanted;
 }
 
+bool cpu_has_int8_vnni() {
+  return effective_isa_has(dnnl::cpu_isa::avx512_core_vnni) || effective_isa_has(dnnl::cpu_isa::avx2_vnni);
+}
+
 KernelIsa kernel_isa() { return effective_isa_has(dnnl::cpu_isa::avx2) ? KernelIsa::avx2 : KernelIsa::baseline; }
 
 std::string to_string(KernelIsa isa) { return isa == KernelIsa::avx2 ? "avx2" : "baseline"; }

@@ -14,6 +14,9 @@ namespace inkwell {
 // oneDNN's effective ISA (the CPU's, capped by ONEDNN_MAX_CPU_ISA) includes `isa`.
 bool effective_isa_has(dnnl::cpu_isa isa);
 
+// ... includes VNNI's int8 dot products (AVX512_CORE_VNNI, AVX2_VNNI, or AMX above them).
+bool cpu_has_int8_vnni();
+
 enum class KernelIsa { baseline, avx2 };
 
 KernelIsa kernel_isa();

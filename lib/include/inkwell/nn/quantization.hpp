@@ -51,10 +51,12 @@ struct Int8Plan {
   std::vector<std::string> warnings;        // layers moved to f32 by the check on this machine (check/plan_check.hpp)
 };
 
-// precision f32, or a model without quantization: nothing in int8. int8: every conv and fc.
-// automatic: each layer whose int8 kernel this CPU and oneDNN version run faster than f32, by the
-// rules measured in docs/int8.md: not at all below AVX2; not a one-channel convolution on
-// oneDNN 2.x.
+// precision f32, or a model without quantization: nothing in int8. int8: every conv and fc that
+// oneDNN computes right on this CPU: not one reading a signed input without VNNI (its error
+// against f32 was 9-40%, docs/int8.md). automatic: of those, each layer whose int8 kernel this CPU
+// and oneDNN version run faster than f32, by the rules measured in docs/int8.md: not at all below
+// AVX2; not a one-channel convolution on oneDNN 2.x. Plans are checked against f32 on the machine
+// before use all the same (check/plan_check.hpp).
 Int8Plan plan_int8(const Architecture& arch, const Quantization& q, Precision precision);
 
 }  // namespace inkwell
