@@ -210,7 +210,9 @@ Bf16Plan check_bf16_plan(const Architecture& arch, Bf16Plan plan, int64_t batch,
     return std::pair{out, grads};
   };
   Model f32(arch, batch, Mode::train);
-  const auto [want_logits, want_grads] = step(f32);
+  const auto want = step(f32);  // a named pair: lambdas cannot capture structured bindings in clang 14
+  const std::vector<float>& want_logits = want.first;
+  const std::vector<float>& want_grads = want.second;
   auto outcome = [&](const std::set<std::string>& subset) {
     Model m(arch, batch, Mode::train, Bf16Plan{subset, {}, {}});
     const auto [got_logits, got_grads] = step(m);
