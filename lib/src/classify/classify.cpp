@@ -127,7 +127,8 @@ ClassifyStats classify_batches(const ModelFile& file, FileWalker& walker, const 
   if (config.shard.count < 1 || config.shard.index < 0 || config.shard.index >= config.shard.count)
     throw error("shard ", config.shard.index, " of ", config.shard.count, " does not exist");
   check_model_fits(file, "the model", {1, kMnistSide, kMnistSide}, 0, "classification (images fitted to 28x28)");
-  const auto [threads, executors, per_executor] = thread_layout(config);
+  const ThreadLayout layout = thread_layout(config);
+  const int threads = layout.threads, executors = layout.executors;  // lambdas capture these (clang 14 cannot capture bindings)
   const int64_t batch = config.batch;
   const int classes = static_cast<int>(file.classes.size());
   const int top_k = std::clamp(config.top_k, 1, classes);
@@ -136,7 +137,7 @@ ClassifyStats classify_batches(const ModelFile& file, FileWalker& walker, const 
   const Int8Plan plan = classify_plan(file, config);
   ModelPool pool;
   const int omp_before = omp_get_max_threads();
-  omp_set_num_threads(per_executor);
+  omp_set_num_threads(layout.per_executor);
   for (int i = 0; i < executors; ++i) {
     auto m = std::make_unique<Model>(file.architecture, batch, plan);
     m->load_state(file.tensors);
