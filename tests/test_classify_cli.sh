@@ -218,4 +218,20 @@ for _ in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
 set +e; wait $pid; code=$?; set -e
 exec {hold}>&-
 [[ $code -eq 130 ]] && grep -q "interrupted again" "$work/sig.err" || fail "second SIGINT: exit $code"
+
+# Bytes a terminal would act on never reach it from a path or a class name: they are shown as
+# \xNN in messages, summaries and inkwell-info, and kept as they are in the rows (data).
+esc=$work/$'evil\e[2J\x01'
+mkdir -p "$esc/3"
+cp "$tree/3/$(ls "$tree/3" | head -1)" "$esc/3/a.png"
+echo "not a png" > "$esc/3/bad.png"
+cp "$(dirname "${BASH_SOURCE[0]}")/../models/default.inkw" "$esc/m.inkw"
+set +e; "$bin/inkwell-classify" "$esc" --model "$esc/m.inkw" --labels-from-dirs --out "$work/esc.csv" 2> "$work/esc.err"; set -e
+"$bin/inkwell-info" "$esc/m.inkw" > "$work/esc.info" 2>&1 || fail "inkwell-info on a model under a hostile path"
+"$bin/inkwell-info" "$esc/missing.inkw" > "$work/esc.missing" 2>&1 && fail "inkwell-info on a missing model: exit 0"
+for f in esc.err esc.info esc.missing; do
+  ! grep -q $'[\e\x01]' "$work/$f" || fail "$f: a raw control byte reached the terminal"
+  grep -qF 'evil\x1b[2J\x01' "$work/$f" || fail "$f: the path is not shown: $(head -2 "$work/$f")"
+done
+grep -q $'evil\e\\[2J\x01/3/a.png' "$work/esc.csv" || fail "the rows do not keep the path's bytes"
 echo "1 passed, 0 failed"

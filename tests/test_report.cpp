@@ -5,6 +5,8 @@
 
 #include <array>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <regex>
 #include <string>
 
@@ -192,6 +194,30 @@ TEST(Report, ConfusionMatrixShadesErrorsByCountWithAKey) {
   EXPECT_GT(green_of(1), green_of(9));
   EXPECT_GT(green_of(9), green_of(30));
   expect_clean_layout(svg, "3 classes");
+}
+
+// Whether xmllint (libxml2-utils, scripts/install-deps) takes `svg` as well-formed XML.
+bool xmllint_accepts(const std::string& svg, const std::string& name) {
+  const std::string path = testing::TempDir() + "/" + name + ".svg";
+  std::ofstream(path, std::ios::binary) << svg;
+  return std::system(("xmllint --noout " + path + " 2>/dev/null").c_str()) == 0;
+}
+
+// Whatever bytes a title (a --data path) or a class name holds, the reports are well-formed XML
+// that shows them (issue 20): control bytes and invalid UTF-8 as \xNN, markup escaped.
+TEST(Report, ReportsAreWellFormedXmlWhateverTheBytes) {
+  ASSERT_TRUE(xmllint_accepts("<svg xmlns='http://www.w3.org/2000/svg'/>", "plain")) << "xmllint is missing";
+  ASSERT_FALSE(xmllint_accepts("<svg xmlns='http://www.w3.org/2000/svg'><text>\x01</text></svg>", "control"));
+  const std::string hostile[] = {std::string("data/\x01\x1b[2J\x7f"), "bad \xff\xfe utf-8 \xc3", "\xc2\x85 C1 and \xef\xbf\xbe",
+                                 "<script>&amp;'\"</script>", std::string("nul \0 byte", 10), "\xe2\x82"};
+  for (const std::string& h : hostile) {
+    const std::string curves = curves_svg(run(3), "seed on " + h);
+    EXPECT_TRUE(xmllint_accepts(curves, "curves")) << curves.substr(0, 400);
+    const std::string matrix = confusion_svg({h, "b" + h, "c"}, confusion(3, 100));
+    EXPECT_TRUE(xmllint_accepts(matrix, "confusion")) << matrix.substr(0, 400);
+    EXPECT_EQ(matrix.find("<script"), std::string::npos);
+  }
+  EXPECT_NE(curves_svg(run(2), "a\x1b" "b").find(">a\\x1bb</text>"), std::string::npos);  // shown, not dropped
 }
 
 TEST(Report, ConfusionMatrixLaysItselfOutForItsLabels) {

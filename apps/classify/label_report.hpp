@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/cli.hpp"
 #include "inkwell/classify/classify.hpp"
 
 namespace inkwell::classify_app {
@@ -26,23 +27,23 @@ class LabelReport {  // --labels-from-dirs
   }
   void print() const {
     int64_t total = 0, right = 0;
-    std::fprintf(stderr, "per-class accuracy:\n");
+    cli::say(stderr, "per-class accuracy:\n");
     for (size_t t = 0; t < classes_.size(); ++t) {
       int64_t n = 0;
       for (int64_t c : confusion_[t]) n += c;
       total += n, right += confusion_[t][t];
-      if (n) std::fprintf(stderr, "  %-12s %7.2f%%  (%lld images)\n", classes_[t].c_str(), 100.0 * confusion_[t][t] / n, static_cast<long long>(n));
+      if (n) cli::say(stderr, "  %-12s %7.2f%%  (%lld images)\n", classes_[t].c_str(), 100.0 * confusion_[t][t] / n, static_cast<long long>(n));
     }
-    std::fprintf(stderr, "confusion matrix (rows: true label, columns: predicted):\n%12s", "");
-    for (const auto& c : classes_) std::fprintf(stderr, " %6.6s", c.c_str());
-    std::fprintf(stderr, "\n");
+    cli::say(stderr, "confusion matrix (rows: true label, columns: predicted):\n%12s", "");
+    for (const auto& c : classes_) cli::say(stderr, " %6.6s", c.c_str());
+    cli::say(stderr, "\n");
     for (size_t t = 0; t < classes_.size(); ++t) {
-      std::fprintf(stderr, "  %-10.10s", classes_[t].c_str());
-      for (int64_t c : confusion_[t]) std::fprintf(stderr, " %6lld", static_cast<long long>(c));
-      std::fprintf(stderr, "\n");
+      cli::say(stderr, "  %-10.10s", classes_[t].c_str());
+      for (int64_t c : confusion_[t]) cli::say(stderr, " %6lld", static_cast<long long>(c));
+      cli::say(stderr, "\n");
     }
-    if (unknown_) std::fprintf(stderr, "%lld images were in folders not named after a class: not scored\n", static_cast<long long>(unknown_));
-    std::fprintf(stderr, "accuracy: %.4f (%lld of %lld)\n", total ? static_cast<double>(right) / total : 0.0,
+    if (unknown_) cli::say(stderr, "%lld images were in folders not named after a class: not scored\n", static_cast<long long>(unknown_));
+    cli::say(stderr, "accuracy: %.4f (%lld of %lld)\n", total ? static_cast<double>(right) / total : 0.0,
                  static_cast<long long>(right), static_cast<long long>(total));
   }
 

@@ -1,11 +1,14 @@
 #include "cli.hpp"
 
+#include "inkwell/core/utf8.hpp"
+
 #include <dnnl.h>
 #include <oneapi/tbb/version.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -13,6 +16,18 @@
 #include <sstream>
 
 namespace inkwell::cli {
+
+void say(std::FILE* to, const char* format, ...) {
+  std::va_list args, again;
+  va_start(args, format);
+  va_copy(again, args);
+  const int n = std::vsnprintf(nullptr, 0, format, args);
+  va_end(args);
+  std::string text(n > 0 ? static_cast<size_t>(n) : 0, '\0');
+  if (n > 0) std::vsnprintf(text.data(), text.size() + 1, format, again);
+  va_end(again);
+  std::fputs(visible(text).c_str(), to);
+}
 
 std::string version_text(const std::string& app) {
   const dnnl_version_t* dnnl = dnnl_version();
@@ -62,7 +77,7 @@ void configure(CLI::App& app, const std::string& footer) {
 }
 
 [[noreturn]] void usage_error(const CLI::App& app, const std::string& message) {
-  std::fprintf(stderr, "%s: %s\nRun '%s --help' for the options.\n", app.get_name().c_str(), message.c_str(),
+  cli::say(stderr, "%s: %s\nRun '%s --help' for the options.\n", app.get_name().c_str(), message.c_str(),
                app.get_name().c_str());
   std::exit(kUsage);
 }

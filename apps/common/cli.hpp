@@ -13,6 +13,7 @@
 #include "progress.hpp"
 
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <string>
 #include <vector>
@@ -46,13 +47,18 @@ void add_progress_option(CLI::App& app, ProgressMode& mode);
 // The choice nearest to `word` by edit distance, if it is near enough to be a likely typo.
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& choices);
 
+// Prints as fprintf does, with the text made visible (core/utf8.hpp): a path or class name from a
+// file can hold any bytes, and a terminal must never get a control byte from one. Every line the
+// apps print goes through here; only the status line's own cursor control does not.
+[[gnu::format(printf, 2, 3)]] void say(std::FILE* to, const char* format, ...);
+
 // main()'s body: runs `body`, returning its exit code, or 1 after printing "app: what()".
 template <typename Body>
 int run_or_report(const std::string& app, Body body) {
   try {
     return body();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", app.c_str(), e.what());
+    say(stderr, "%s: %s\n", app.c_str(), e.what());
     return kRuntimeError;
   }
 }

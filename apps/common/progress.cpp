@@ -1,5 +1,7 @@
 #include "progress.hpp"
 
+#include "inkwell/core/utf8.hpp"
+
 #include <unistd.h>
 
 #include <cmath>
@@ -31,8 +33,9 @@ bool StatusLine::due() const { return enabled_ && std::chrono::steady_clock::now
 
 void StatusLine::show(const std::string& text) {
   if (!enabled_) return;
-  if (terminal_) std::fprintf(stderr, "\r%s\033[K", text.c_str());
-  else std::fprintf(stderr, "%s\n", text.c_str());
+  // The cursor control is the line's own; the text is made visible (a path may hold any bytes).
+  if (terminal_) std::fprintf(stderr, "\r%s\033[K", visible(text).c_str());
+  else std::fprintf(stderr, "%s\n", visible(text).c_str());
   std::fflush(stderr);
   shown_ = true;
   last_ = std::chrono::steady_clock::now();

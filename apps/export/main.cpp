@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
         ++written;
       }
     }
-    std::printf("wrote %lld %s files under %s\n", static_cast<long long>(written), jpeg ? "JPEG" : "PNG", out.c_str());
+    cli::say(stdout, "wrote %lld %s files under %s\n", static_cast<long long>(written), jpeg ? "JPEG" : "PNG", out.c_str());
     return 0;
   });
 }

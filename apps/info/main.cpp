@@ -41,18 +41,18 @@ std::string flops_text(double f) {
 
 void print_layers(const Architecture& arch) {
   const ArchitectureShapes shapes = describe(arch);
-  std::printf("architecture  %s\ninput         %s (C x H x W)\n\n", arch.spec.c_str(), dims_text(arch.input).c_str());
-  std::printf("  #  %-14s %-12s %12s %12s\n", "layer", "output", "parameters", "FLOPs/image");
+  cli::say(stdout, "architecture  %s\ninput         %s (C x H x W)\n\n", arch.spec.c_str(), dims_text(arch.input).c_str());
+  cli::say(stdout, "  #  %-14s %-12s %12s %12s\n", "layer", "output", "parameters", "FLOPs/image");
   int64_t params = 0;
   double flops = 0;
   for (size_t i = 0; i < shapes.layers.size(); ++i) {
     const LayerSummary& l = shapes.layers[i];
-    std::printf("%3zu  %-14s %-12s %12s %12s\n", i + 1, l.layer.c_str(), dims_text(l.output).c_str(),
+    cli::say(stdout, "%3zu  %-14s %-12s %12s %12s\n", i + 1, l.layer.c_str(), dims_text(l.output).c_str(),
                 l.parameters ? cli::thousands(l.parameters).c_str() : "-", l.flops > 0 ? flops_text(l.flops).c_str() : "-");
     params += l.parameters, flops += l.flops;
   }
-  std::printf("     %-27s %12s %12s\n", "total", cli::thousands(params).c_str(), flops_text(flops).c_str());
-  std::printf("(FLOPs: conv and fc multiply-adds x 2; %s of f32 parameters)\n", (cli::thousands(params * 4 / 1024) + " KiB").c_str());
+  cli::say(stdout, "     %-27s %12s %12s\n", "total", cli::thousands(params).c_str(), flops_text(flops).c_str());
+  cli::say(stdout, "(FLOPs: conv and fc multiply-adds x 2; %s of f32 parameters)\n", (cli::thousands(params * 4 / 1024) + " KiB").c_str());
 }
 
 std::string cpu_name() {
@@ -64,17 +64,17 @@ std::string cpu_name() {
 
 // Prints the self-test's table; exit 0 when every check passed, 1 otherwise.
 cli::ExitCode run_self_test() {
-  std::printf("inkwell self-test: %s, %s, %s\n", cpu_name().c_str(), compat::version().c_str(), compat::isa_name().c_str());
-  std::printf("%-10s %-28s %-9s %-9s %7s %10s %10s\n", "layer", "in", "precision", "direction", "threads", "error",
+  cli::say(stdout, "inkwell self-test: %s, %s, %s\n", cpu_name().c_str(), compat::version().c_str(), compat::isa_name().c_str());
+  cli::say(stdout, "%-10s %-28s %-9s %-9s %7s %10s %10s\n", "layer", "in", "precision", "direction", "threads", "error",
               "tolerance");
   int failed = 0;
   const std::vector<check::SelfTestRow> rows = check::self_test();
   for (const check::SelfTestRow& r : rows) {
-    std::printf("%-10s %-28s %-9s %-9s %7d %10.2e %10.0e  %s\n", r.kind.c_str(), r.spec.c_str(), r.precision.c_str(),
+    cli::say(stdout, "%-10s %-28s %-9s %-9s %7d %10.2e %10.0e  %s\n", r.kind.c_str(), r.spec.c_str(), r.precision.c_str(),
                 r.direction.c_str(), r.threads, r.error, r.tolerance, r.ok() ? "ok" : "MISMATCH");
     failed += !r.ok();
   }
-  std::printf("self-test: %zu passed, %d failed\n", rows.size() - failed, failed);
+  cli::say(stdout, "self-test: %zu passed, %d failed\n", rows.size() - failed, failed);
   return failed ? cli::kRuntimeError : cli::kOk;
 }
 
@@ -110,33 +110,33 @@ int main(int argc, char** argv) {
       return cli::kOk;
     }
     const ModelFile f = load_model_file(target);
-    std::printf("model file    %s (%s bytes)\n", target.c_str(), cli::thousands(static_cast<int64_t>(fs::file_size(target))).c_str());
+    cli::say(stdout, "model file    %s (%s bytes)\n", target.c_str(), cli::thousands(static_cast<int64_t>(fs::file_size(target))).c_str());
     print_layers(f.architecture);
     std::string classes;
     for (size_t i = 0; i < f.classes.size() && i < 64; ++i) classes += (i ? " " : "") + f.classes[i];
     if (f.classes.size() > 64) classes += " ...";
-    std::printf("\nclasses       %zu: %s\n", f.classes.size(), classes.c_str());
+    cli::say(stdout, "\nclasses       %zu: %s\n", f.classes.size(), classes.c_str());
     const bool emnist = preprocess_style(f) == PreprocessStyle::emnist;
-    std::printf("preprocessing real-world images %s\n",
+    cli::say(stdout, "preprocessing real-world images %s\n",
                 emnist ? "EMNIST-style (crop, square, 2-pixel border: 24 of 28 pixels, box centred)"
                        : "MNIST-style (fit in 20x20, centre of mass to the centre of 28x28)");
-    std::printf("normalisation (pixel / 255 - %.4f) / %.4f\n", f.normalization.mean, f.normalization.std);
-    std::printf("optimizer state %s\n", f.optimizer.empty() ? "none (inference only)" : "stored (resumable checkpoint)");
+    cli::say(stdout, "normalisation (pixel / 255 - %.4f) / %.4f\n", f.normalization.mean, f.normalization.std);
+    cli::say(stdout, "optimizer state %s\n", f.optimizer.empty() ? "none (inference only)" : "stored (resumable checkpoint)");
     if (f.quantization.empty()) {
-      std::printf("int8          not calibrated (inkwell-quantize makes a calibrated copy)\n");
+      cli::say(stdout, "int8          not calibrated (inkwell-quantize makes a calibrated copy)\n");
     } else {
       // What inkwell-classify --precision auto runs on this CPU and oneDNN version, checked here.
       const Int8Plan plan = classify_plan(f, ClassifyConfig{});
       std::string layers;
       for (const LayerQuantization& l : f.quantization)
         layers += (layers.empty() ? "" : ", ") + l.layer + (plan.layers.count(l.layer) ? " int8" : " f32");
-      std::printf("int8          calibrated; here (%s): %s\n", compat::version().c_str(), layers.c_str());
-      for (const std::string& note : plan.notes) std::printf("              (%s)\n", note.c_str());
-      for (const std::string& warning : plan.warnings) std::printf("              warning: %s\n", warning.c_str());
+      cli::say(stdout, "int8          calibrated; here (%s): %s\n", compat::version().c_str(), layers.c_str());
+      for (const std::string& note : plan.notes) cli::say(stdout, "              (%s)\n", note.c_str());
+      for (const std::string& warning : plan.warnings) cli::say(stdout, "              warning: %s\n", warning.c_str());
     }
     if (!f.meta.empty()) {
-      std::printf("\nstored settings and figures:\n");
-      for (const auto& [key, value] : f.meta) std::printf("  %-20s %s\n", key.c_str(), value.c_str());
+      cli::say(stdout, "\nstored settings and figures:\n");
+      for (const auto& [key, value] : f.meta) cli::say(stdout, "  %-20s %s\n", key.c_str(), value.c_str());
     }
     return cli::kOk;
   });

@@ -105,19 +105,19 @@ int main(int argc, char** argv) {
     file.meta["quantization.images"] = std::to_string(n);
     file.meta["quantization.data"] = data;
 
-    std::printf("calibrated on %lld images of %s (%s)\n", static_cast<long long>(n), data.c_str(),
+    cli::say(stdout, "calibrated on %lld images of %s (%s)\n", static_cast<long long>(n), data.c_str(),
                 file.meta["quantization.method"].c_str());
     // What inkwell-classify runs by default on this machine: checked against f32 here.
     const Int8Plan plan = classify_plan(file, ClassifyConfig{});
     for (const LayerQuantization& l : file.quantization) {
       const auto it = plan.layers.find(l.layer);
-      std::printf("  %-6s input range [%.4g, %.4g]  %s\n", l.layer.c_str(), l.lo, l.hi,
+      cli::say(stdout, "  %-6s input range [%.4g, %.4g]  %s\n", l.layer.c_str(), l.lo, l.hi,
                   it == plan.layers.end() ? "f32 on this CPU"
                   : it->second.dst_scale != 0 ? "int8, u8 out"
                                               : "int8, f32 out");
     }
-    for (const std::string& note : plan.notes) std::printf("  (%s)\n", note.c_str());
-    for (const std::string& warning : plan.warnings) std::printf("  warning: %s\n", warning.c_str());
+    for (const std::string& note : plan.notes) cli::say(stdout, "  (%s)\n", note.c_str());
+    for (const std::string& warning : plan.warnings) cli::say(stdout, "  warning: %s\n", warning.c_str());
 
     if (splits.test.size() > 0) {
       std::vector<uint32_t> all(static_cast<size_t>(splits.test.size()));
@@ -125,19 +125,19 @@ int main(int argc, char** argv) {
       Model f32(file.architecture, 256, Mode::infer);
       f32.load_state(file.tensors);
       const Metrics a = evaluate(f32, splits.test, all, file.normalization);
-      std::printf("test accuracy  f32 %.2f%%", percent(a.accuracy));
+      cli::say(stdout, "test accuracy  f32 %.2f%%", percent(a.accuracy));
       // auto: the checked plan above; all layers: forced and unchecked, so a disagreement shows.
       for (const auto& [label, p] : {std::pair{"int8 (auto)", plan}, {"int8 (all layers)", plan_int8(file.architecture, file.quantization, Precision::int8)}}) {
         Model q(file.architecture, 256, p);
         q.load_state(file.tensors);
         const Metrics b = evaluate(q, splits.test, all, file.normalization);
-        std::printf("  %s %.2f%%", label, percent(b.accuracy));
+        cli::say(stdout, "  %s %.2f%%", label, percent(b.accuracy));
       }
-      std::printf("  (%lld images)\n", static_cast<long long>(splits.test.size()));
+      cli::say(stdout, "  (%lld images)\n", static_cast<long long>(splits.test.size()));
     }
     if (const fs::path parent = fs::path(out).parent_path(); !parent.empty()) fs::create_directories(parent);
     save_model_file(out, file);
-    std::printf("wrote %s\n", out.c_str());
+    cli::say(stdout, "wrote %s\n", out.c_str());
     return cli::kOk;
   });
 }

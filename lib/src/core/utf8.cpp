@@ -1,5 +1,6 @@
 #include "inkwell/core/utf8.hpp"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace inkwell {
@@ -24,16 +25,42 @@ size_t utf8_length(std::string_view s, size_t i) {
   return n;
 }
 
+namespace {
+// The length of the printable character at s[i] (a valid sequence, no control), or 0.
+size_t printable_length(std::string_view s, size_t i) {
+  const size_t n = utf8_length(s, i);
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (n == 1 && (c < 0x20 || c == 0x7f)) return 0;
+  if (n == 2 && c == 0xc2 && static_cast<unsigned char>(s[i + 1]) < 0xa0) return 0;  // C1: U+0080-U+009F
+  if (n == 3 && c == 0xef && s[i + 1] == '\xbf' && static_cast<unsigned char>(s[i + 2]) >= 0xbe) return 0;  // U+FFFE, U+FFFF: not XML
+  return n;
+}
+}  // namespace
+
 bool printable_utf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
-    const size_t n = utf8_length(s, i);
+    const size_t n = printable_length(s, i);
     if (n == 0) return false;
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (n == 1 && (c < 0x20 || c == 0x7f)) return false;
-    if (n == 2 && c == 0xc2 && static_cast<unsigned char>(s[i + 1]) < 0xa0) return false;  // C1: U+0080-U+009F
     i += n;
   }
   return true;
+}
+
+std::string visible(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = printable_length(s, i);
+    if (n > 0 || s[i] == '\n' || s[i] == '\t') {
+      out.append(s, i, std::max<size_t>(n, 1));
+      i += std::max<size_t>(n, 1);
+      continue;
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    const auto c = static_cast<unsigned char>(s[i++]);
+    out += {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+  }
+  return out;
 }
 
 }  // namespace inkwell

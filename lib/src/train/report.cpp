@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "inkwell/core/csv.hpp"
+#include "inkwell/core/utf8.hpp"
 #include "inkwell/train/svg_text.hpp"
 
 namespace inkwell {
@@ -27,9 +28,11 @@ std::string tick_label(double v, double step) {
   return buf;
 }
 
-std::string escape(const std::string& s) {
+// Any bytes as XML character data: made visible (core/utf8.hpp: no control byte, no invalid
+// UTF-8, which XML refuses), then the five markup characters escaped.
+std::string escape(const std::string& text) {
   std::string out;
-  for (char c : s) {
+  for (char c : visible(text)) {
     if (c == '<') out += "&lt;";
     else if (c == '>') out += "&gt;";
     else if (c == '&') out += "&amp;";
