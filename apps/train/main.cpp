@@ -29,6 +29,7 @@
 #include "inkwell/train/checkpoint.hpp"
 #include "inkwell/train/fine_tune.hpp"
 #include "inkwell/train/optimizer.hpp"
+#include "inkwell/train/saved_run.hpp"
 #include "inkwell/train/schedule.hpp"
 #include "inkwell/train/train.hpp"
 #include "metrics_log.hpp"
@@ -61,8 +62,8 @@ DatasetSplits load_data(const Options& o, PreprocessStyle style) {
   s.normalization = measure_normalization(s.train);
   s.style = style;
   if (report.skipped) {
-    std::fprintf(stderr, "inkwell-train: skipped %lld bad files (--skip-bad), for example:\n", static_cast<long long>(report.skipped));
-    for (const std::string& e : report.errors) std::fprintf(stderr, "  %s\n", e.c_str());
+    cli::say(stderr, "inkwell-train: skipped %lld bad files (--skip-bad), for example:\n", static_cast<long long>(report.skipped));
+    for (const std::string& e : report.errors) cli::say(stderr, "  %s\n", e.c_str());
   }
   return s;
 }
@@ -113,6 +114,7 @@ ModelFile checkpoint(const Model& model, const Optimizer* opt, const Options& o,
   f.meta = {{"data", o.data}, {"epochs", std::to_string(o.epochs)}, {"batch", std::to_string(o.batch)},
             {"lr", exact(o.lr)}, {"weight_decay", exact(o.weight_decay)}, {"optimizer", o.optimizer},
             {"schedule", o.schedule}, {"seed", std::to_string(o.seed)}, {"valid", std::to_string(valid)},
+            {"train_images", std::to_string(data.train.size() - valid)},
             {"augment", o.augment ? "yes" : "no"}, {"test_fraction", exact(o.test_fraction)},
             {"skip_bad", o.skip_bad ? "yes" : "no"}, {"keep_best", o.keep_best ? "yes" : "no"},
             {"test_at_end", o.test_at_end ? "yes" : "no"}, {"preprocessing", to_string(data.style)},
@@ -126,17 +128,6 @@ ModelFile checkpoint(const Model& model, const Optimizer* opt, const Options& o,
   return f;
 }
 
-const std::string& meta(const ModelFile& f, const std::string& path, const char* key) {
-  const auto it = f.meta.find(key);
-  if (it == f.meta.end()) throw error(path, ": not a resumable checkpoint (no '", key, "')");
-  return it->second;
-}
-
-std::string meta_or(const ModelFile& f, const char* key, const std::string& fallback) {  // keys newer than 0.1
-  const auto it = f.meta.find(key);
-  return it == f.meta.end() ? fallback : it->second;
-}
-
 // A new run must not silently replace an unfinished one in the same --out.
 void refuse_unfinished_run(const Options& o, const std::string& model_path) {
   if (o.force || !fs::exists(model_path)) return;
@@ -146,36 +137,35 @@ void refuse_unfinished_run(const Options& o, const std::string& model_path) {
   } catch (const std::exception& e) {
     usage_error(std::string(e.what()) + "\n" + o.out + " holds a model.inkw that is not a finished run: give --force to start over there");
   }
-  const auto epoch = f.meta.find("epoch"), epochs = f.meta.find("epochs");
-  if (epoch == f.meta.end() || epochs == f.meta.end() || std::stoi(epoch->second) > std::stoi(epochs->second)) return;
-  usage_error(o.out + " holds an unfinished run (epoch " + epoch->second + " of " + epochs->second +
+  if (!f.meta.contains("epoch")) return;  // a model, not a run's checkpoint
+  SavedRun run;
+  try {
+    run = read_saved_run(f.meta, model_path);
+  } catch (const Error& e) {
+    usage_error(std::string(e.what()) + "\n" + o.out + " holds a run that cannot be resumed: give --force to start over there");
+  }
+  if (run.complete()) return;
+  usage_error(o.out + " holds an unfinished run (epoch " + std::to_string(run.epoch) + " of " + std::to_string(run.epochs) +
               "): continue it with --resume " + o.out + ", or give --force to start a new run there");
 }
 
 int run(Options o) {
   const std::string model_path = (fs::path(o.out) / "model.inkw").string();
   ModelFile saved;
+  SavedRun resumed;  // --resume: the run as saved, checked (saved_run.hpp)
   RunState st;
   int64_t valid_count = -1;
   if (o.resume) {
     saved = load_model_file(model_path);
-    auto get = [&](const char* key) { return meta(saved, model_path, key); };
-    o.data = get("data"), o.model = saved.architecture.spec, o.epochs = std::stoi(get("epochs"));
-    o.batch = std::stoll(get("batch")), o.lr = std::stod(get("lr")), o.weight_decay = std::stod(get("weight_decay"));
-    o.optimizer = get("optimizer"), o.schedule = get("schedule"), o.seed = std::stoull(get("seed"));
-    valid_count = std::stoll(get("valid")), o.augment = get("augment") == "yes";
-    o.test_fraction = std::stod(get("test_fraction")), o.skip_bad = get("skip_bad") == "yes";
-    o.keep_best = meta_or(saved, "keep_best", "no") == "yes", o.test_at_end = meta_or(saved, "test_at_end", "no") == "yes";
-    o.init_from = meta_or(saved, "init_from", ""), o.freeze = std::stoi(meta_or(saved, "freeze", "0"));
-    o.preprocess = meta_or(saved, "preprocessing", "mnist");
-    o.precision = meta_or(saved, "precision", "f32");  // runs from before bf16 trained in f32
-    st.epoch = std::stoi(get("epoch"));
-    st.partial = {std::stoll(get("epoch.steps_done")), std::stod(get("epoch.loss_sum")), std::stoll(get("epoch.correct")),
-                  std::stoll(get("epoch.images")), std::stod(get("epoch.seconds"))};
-    st.best_epoch = std::stoi(meta_or(saved, "best.epoch", "0"));
-    st.best_valid_acc = std::stod(meta_or(saved, "best.valid_acc", "-1"));
-    if (st.epoch > o.epochs) {
-      std::printf("inkwell-train: %s is complete (%d epochs)\n", o.out.c_str(), o.epochs);
+    resumed = read_saved_run(saved.meta, model_path);
+    o.data = resumed.data, o.model = saved.architecture.spec, o.epochs = resumed.epochs, o.batch = resumed.batch, o.lr = resumed.lr;
+    o.weight_decay = resumed.weight_decay, o.optimizer = resumed.optimizer, o.schedule = resumed.schedule, o.seed = resumed.seed;
+    valid_count = resumed.valid, o.augment = resumed.augment, o.test_fraction = resumed.test_fraction, o.skip_bad = resumed.skip_bad;
+    o.keep_best = resumed.keep_best, o.test_at_end = resumed.test_at_end, o.init_from = resumed.init_from, o.freeze = resumed.freeze;
+    o.preprocess = resumed.preprocessing, o.precision = resumed.precision;
+    st = {resumed.epoch, resumed.partial, resumed.best_epoch, resumed.best_valid_acc};
+    if (resumed.complete()) {
+      cli::say(stdout, "inkwell-train: %s is complete (%d epochs)\n", o.out.c_str(), o.epochs);
       return 0;
     }
   } else {
@@ -219,6 +209,8 @@ int run(Options o) {
   const Architecture arch{adapt_outputs ? with_outputs(spec, static_cast<int64_t>(data.train.classes.size())) : spec,
                           {1, 28, 28}};
   if (valid_count < 0) valid_count = o.valid.resolve(data.train.size());
+  if (o.resume)  // the data must be what the run was saved with: a resume replays the run
+    check_saved_run_fits_data(resumed, model_path, std::max<int64_t>(0, data.train.size() - valid_count));
   if (valid_count >= data.train.size())
     usage_error("--valid " + std::to_string(valid_count) + " leaves no training images of the " +
                 std::to_string(data.train.size()) + " (give fewer, or a share: --valid 0.1)");
@@ -240,8 +232,8 @@ int run(Options o) {
   // Checked against f32 on this machine, at the step's batch and thread count, before it is used.
   const Bf16Plan bf16 = check::check_bf16_plan(arch, plan_bf16(arch, precision), o.batch / comm.size());
   if (precision == TrainPrecision::bf16)
-    for (const std::string& note : bf16.notes) std::fprintf(stderr, "inkwell-train: %s\n", note.c_str());
-  for (const std::string& warning : bf16.warnings) std::fprintf(stderr, "inkwell-train: warning: %s\n", warning.c_str());
+    for (const std::string& note : bf16.notes) cli::say(stderr, "inkwell-train: %s\n", note.c_str());
+  for (const std::string& warning : bf16.warnings) cli::say(stderr, "inkwell-train: warning: %s\n", warning.c_str());
   Model model(arch, o.batch / comm.size(), Mode::train, bf16);
   Model eval(arch, o.eval_batch, Mode::infer);
   Optimizer optimizer(opt_config, model.params().size());
@@ -254,9 +246,9 @@ int run(Options o) {
       arena.write_plain(p, optimizer.m().data(), saved.optimizer.at(t++).data);
       if (!optimizer.v().empty()) arena.write_plain(p, optimizer.v().data(), saved.optimizer.at(t++).data);
     }
-    optimizer.set_steps(std::stoll(meta(saved, model_path, "optimizer.steps")));
+    optimizer.set_steps(resumed.optimizer_steps);
     rows = read_rows((fs::path(o.out) / "metrics.csv").string(), st.epoch - 1);
-    std::printf("inkwell-train: resuming %s at epoch %d, step %lld\n", o.out.c_str(), st.epoch,
+    cli::say(stdout, "inkwell-train: resuming %s at epoch %d, step %lld\n", o.out.c_str(), st.epoch,
                 static_cast<long long>(st.partial.steps_done));
   } else {
     model.init_params(o.seed);
@@ -264,7 +256,7 @@ int run(Options o) {
       const CopiedTensors copy = copy_matching_tensors(init, model);
       std::string names;
       for (const std::string& n : copy.fresh) names += (names.empty() ? "; initialised anew: " : ", ") + n;
-      std::printf("inkwell-train: %zu of %zu tensors from %s%s\n", copy.copied, copy.copied + copy.fresh.size(),
+      cli::say(stdout, "inkwell-train: %zu of %zu tensors from %s%s\n", copy.copied, copy.copied + copy.fresh.size(),
                   o.init_from.c_str(), names.c_str());
     }
   }
@@ -286,21 +278,21 @@ int run(Options o) {
   cli::install_stop_signals();  // before the header: once it is printed, a signal saves
   std::string bf16_layers;
   for (const std::string& layer : bf16.layers) bf16_layers += (bf16_layers.empty() ? "" : " ") + layer;
-  std::printf("inkwell-train: %s on %s (%lld train, %lld valid, %lld test), %s lr %g wd %g %s%s, batch %lld, %d threads, %s\n",
+  cli::say(stdout, "inkwell-train: %s on %s (%lld train, %lld valid, %lld test), %s lr %g wd %g %s%s, batch %lld, %d threads, %s\n",
               arch.spec.c_str(), o.data.c_str(), static_cast<long long>(train_idx.size()),
               static_cast<long long>(valid_idx.size()), static_cast<long long>(test_idx.size()), o.optimizer.c_str(),
               o.lr, o.weight_decay, o.schedule.c_str(), o.augment ? ", augmented" : "", static_cast<long long>(o.batch),
               omp_get_max_threads(), bf16_layers.empty() ? "f32" : ("bf16: " + bf16_layers).c_str());
   std::fflush(stdout);
-  if (o.resume && std::stoi(meta_or(saved, "ranks", "1")) != comm.size())
-    std::printf("inkwell-train: the run was trained by %s ranks, it goes on with %d: the same global batches, so the "
+  if (o.resume && resumed.ranks != comm.size())
+    cli::say(stdout, "inkwell-train: the run was trained by %d ranks, it goes on with %d: the same global batches, so the "
                 "same steps up to float rounding (batch norm's batch statistics are per rank)\n",
-                meta_or(saved, "ranks", "1").c_str(), comm.size());
+                resumed.ranks, comm.size());
   // Overlapping the gradient sums with backward pays across a network; within a node the one sum
   // after backward costs next to nothing and is as fast or faster (docs/distributed.md).
   const bool overlap = o.allreduce == "overlap" || (o.allreduce == "auto" && comm.local_size() < comm.size());
   if (!comm.alone()) {
-    std::printf("inkwell-train: %s; each rank %d threads, batch %lld = %d x %lld, gradients summed %s\n",
+    cli::say(stdout, "inkwell-train: %s; each rank %d threads, batch %lld = %d x %lld, gradients summed %s\n",
                 comm.describe().c_str(), omp_get_max_threads(), static_cast<long long>(o.batch), comm.size(),
                 static_cast<long long>(o.batch / comm.size()), overlap ? "during backward" : "after backward");
     // Every rank starts from rank 0's weights (they agree already: same seed, or the same file).
@@ -350,7 +342,7 @@ int run(Options o) {
       last_checkpoint = std::chrono::steady_clock::now();
       if (any_rank(comm, cli::stop_requested)) {
         status.clear();
-        std::printf("inkwell-train: interrupted at epoch %d, step %lld of %lld; saved %s\n"
+        cli::say(stdout, "inkwell-train: interrupted at epoch %d, step %lld of %lld; saved %s\n"
                     "continue with: inkwell-train --resume %s\n",
                     st.epoch, static_cast<long long>(st.partial.steps_done), static_cast<long long>(steps_per_epoch),
                     model_path.c_str(), o.out.c_str());
@@ -375,10 +367,10 @@ int run(Options o) {
       line += " | valid loss " + loss_text(valid.loss) + " acc " + std::to_string(valid.accuracy).substr(0, 6);
     char tail[96];
     std::snprintf(tail, sizeof tail, " | %.0f img/s  %.2f s", train.images / train.seconds, train.seconds + valid.seconds);
-    std::printf("%s%s\n", line.c_str(), tail);
+    cli::say(stdout, "%s%s\n", line.c_str(), tail);
     if (!warned_divergence && !(train.loss < 1e3)) {
       warned_divergence = true;
-      std::fprintf(stderr, "inkwell-train: the training loss is %s: the run has diverged; a lower --lr (now %g) should help\n",
+      cli::say(stderr, "inkwell-train: the training loss is %s: the run has diverged; a lower --lr (now %g) should help\n",
                    loss_text(train.loss).c_str(), o.lr);
     }
     std::fflush(stdout);
@@ -391,17 +383,17 @@ int run(Options o) {
       save_model_file((fs::path(o.out) / "best.inkw").string(), checkpoint(model, nullptr, o, valid_count, data, st));
     if (writer) write_reports(o.out, rows, title, data.test.classes, confusion);
     if (any_rank(comm, cli::stop_requested) && st.epoch <= o.epochs) {
-      std::printf("inkwell-train: interrupted after epoch %d; saved %s\ncontinue with: inkwell-train --resume %s\n",
+      cli::say(stdout, "inkwell-train: interrupted after epoch %d; saved %s\ncontinue with: inkwell-train --resume %s\n",
                   st.epoch - 1, model_path.c_str(), o.out.c_str());
       return cli::kInterrupted;
     }
   }
   const CurvePoint& last = rows.back().point;
-  std::printf("test loss %.4f  test accuracy %.4f (%.2f%%)\n", last.test_loss, last.test_acc, 100 * last.test_acc);
+  cli::say(stdout, "test loss %.4f  test accuracy %.4f (%.2f%%)\n", last.test_loss, last.test_acc, 100 * last.test_acc);
   if (o.keep_best)
-    std::printf("best validation accuracy %.4f at epoch %d: %s\n", st.best_valid_acc, st.best_epoch,
+    cli::say(stdout, "best validation accuracy %.4f at epoch %d: %s\n", st.best_valid_acc, st.best_epoch,
                 (fs::path(o.out) / "best.inkw").c_str());
-  std::printf("wrote %s, metrics.csv, curves.svg, confusion.csv/.svg and per_class.csv in %s\n", model_path.c_str(),
+  cli::say(stdout, "wrote %s, metrics.csv, curves.svg, confusion.csv/.svg and per_class.csv in %s\n", model_path.c_str(),
               o.out.c_str());
   return cli::kOk;
 }
