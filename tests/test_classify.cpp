@@ -169,6 +169,37 @@ TEST_F(ClassifyTest, WalkerSurvivesSymlinkLoops) {
   EXPECT_EQ(paths, std::vector<std::string>{(root / "d" / "x.png").string()});
 }
 
+// A chain of 24 folders, each holding two links to the next, is 2^24 paths to the one PNG at its
+// end (issue 20): each folder is walked once, so the PNG comes out once.
+TEST_F(ClassifyTest, WalkerWalksEachDirectoryOnceWhateverLinksLeadThere) {
+  const int levels = 24;
+  for (int i = 0; i < levels; ++i) fs::create_directories(root / ("c" + std::to_string(i)));
+  write(root / ("c" + std::to_string(levels - 1)) / "x.png", digit_png(1));
+  for (int i = 0; i + 1 < levels; ++i)
+    for (const char* link : {"a", "b"})
+      fs::create_directory_symlink(root / ("c" + std::to_string(i + 1)), root / ("c" + std::to_string(i)) / link);
+  FileWalker walk({(root / "c0").string(), (root / "c0").string()});  // a root named twice: once too
+  std::vector<std::string> paths;
+  while (auto e = walk.next()) paths.push_back(e->path);
+  ASSERT_EQ(paths.size(), 1u);
+  EXPECT_TRUE(paths[0].ends_with("/x.png")) << paths[0];
+}
+
+// Directories deeper than kMaxWalkDepth are an error entry, not walked, and not skipped silently.
+TEST_F(ClassifyTest, WalkerStopsAtItsDepthBoundWithAnError) {
+  fs::path dir = root;
+  for (size_t i = 0; i <= kMaxWalkDepth; ++i) dir /= "d";
+  fs::create_directories(dir);
+  write(dir / "deep.png", digit_png(2));
+  write(root / "d" / "shallow.png", digit_png(3));
+  FileWalker walk({root.string()});
+  std::vector<FileWalker::Entry> entries;
+  while (auto e = walk.next()) entries.push_back(*e);
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].error, "not walked: deeper than 64 directories") << entries[0].path;
+  EXPECT_TRUE(entries[1].path.ends_with("/d/shallow.png")) << entries[1].path;
+}
+
 int64_t peak_rss_mb() {
   std::ifstream status("/proc/self/status");
   std::string line;

@@ -178,8 +178,8 @@ int run(Options o) {
   config.precision = precision;
   const Int8Plan plan = classify_plan(model, config);
   if (!model.quantization.empty() && precision == Precision::automatic && plan.layers.empty())
-    for (const std::string& note : plan.notes) std::fprintf(stderr, "inkwell-classify: %s\n", note.c_str());
-  for (const std::string& warning : plan.warnings) std::fprintf(stderr, "inkwell-classify: warning: %s\n", warning.c_str());
+    for (const std::string& note : plan.notes) cli::say(stderr, "inkwell-classify: %s\n", note.c_str());
+  for (const std::string& warning : plan.warnings) cli::say(stderr, "inkwell-classify: warning: %s\n", warning.c_str());
   std::string int8_layers;
   for (const auto& [layer, q] : plan.layers) int8_layers += (int8_layers.empty() ? "" : " ") + layer;
   const std::string precision_text = int8_layers.empty() ? "f32" : "int8: " + int8_layers;
@@ -199,7 +199,7 @@ int run(Options o) {
     const std::string_view content(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     const KeptRows kept = read_output_rows(content, format, model.classes, top_k, o.out);
     if (kept.keep_bytes != content.size()) {
-      std::fprintf(stderr, "inkwell-classify: %s: removing a partial last row (%zu bytes)\n", o.out.c_str(),
+      cli::say(stderr, "inkwell-classify: %s: removing a partial last row (%zu bytes)\n", o.out.c_str(),
                    content.size() - kept.keep_bytes);
       fs::resize_file(o.out, kept.keep_bytes);
     }
@@ -213,7 +213,7 @@ int run(Options o) {
     }
     resumed = static_cast<int64_t>(kept.paths.size());
     has_header = kept.has_header;
-    if (resumed) std::fprintf(stderr, "inkwell-classify: resuming after %lld rows of %s\n", static_cast<long long>(resumed), o.out.c_str());
+    if (resumed) cli::say(stderr, "inkwell-classify: resuming after %lld rows of %s\n", static_cast<long long>(resumed), o.out.c_str());
   }
 
   if (!comm.alone()) {  // the other ranks walk past the rows kept, as rank 0 did
@@ -224,6 +224,9 @@ int run(Options o) {
     resumed = kept;
   }
 
+  if (leader && !comm.alone() && o.out.empty())  // docs/distributed.md: 5 of 40 such runs lost bytes
+    cli::say(stderr, "inkwell-classify: warning: rows on stdout pass through mpirun's relay, which can lose bytes "
+                         "(Open MPI 5); --out FILE writes them directly\n");
   std::optional<cli::OutputFile> output;  // rank 0's
   if (leader) output.emplace(o.out, o.resume);
   FILE* out = leader ? output->get() : nullptr;
@@ -270,7 +273,7 @@ int run(Options o) {
   config.already_done = resumed;
   if (!comm.alone()) {
     if (leader)
-      std::fprintf(stderr, "inkwell-classify: %s; each rank %d threads, batches of %lld round-robin\n",
+      cli::say(stderr, "inkwell-classify: %s; each rank %d threads, batches of %lld round-robin\n",
                    comm.describe().c_str(), o.threads, static_cast<long long>(o.batch));
     config.shard = {comm.rank(), comm.size()};
   }
@@ -290,19 +293,19 @@ int run(Options o) {
   if (o.labels_from_dirs) report.print();
   // The rows written this run, every rank's (`own` counts only this rank's).
   const int64_t done = rows;
-  std::fprintf(stderr, "inkwell-classify: %lld classified, %lld failed%s, %.2f s, %.0f img/s, model %s (%s)%s\n",
+  cli::say(stderr, "inkwell-classify: %lld classified, %lld failed%s, %.2f s, %.0f img/s, model %s (%s)%s\n",
                static_cast<long long>(rows - failed), static_cast<long long>(failed),
                resumed ? (", " + std::to_string(resumed) + " rows kept from before").c_str() : "", own.seconds,
                own.seconds > 0 ? done / own.seconds : 0.0, model_path.c_str(), precision_text.c_str(),
                cli::stop_requested ? " (interrupted)" : "");
   if (cli::stop_requested) {
-    if (!o.out.empty()) std::fprintf(stderr, "inkwell-classify: interrupted; --resume --out %s continues\n", o.out.c_str());
+    if (!o.out.empty()) cli::say(stderr, "inkwell-classify: interrupted; --resume --out %s continues\n", o.out.c_str());
     return cli::kInterrupted;
   }
   if (done + resumed == 0) {
     std::string kept;
     for (const std::string& e : extensions) kept += (kept.empty() ? "" : ", ") + e;
-    std::fprintf(stderr, "inkwell-classify: no files found%s (--ext \"\" keeps every file)\n",
+    cli::say(stderr, "inkwell-classify: no files found%s (--ext \"\" keeps every file)\n",
                  extensions.empty() ? "" : (" with extension " + kept).c_str());
     return cli::kSomeFailed;
   }

@@ -78,8 +78,9 @@ std::optional<FileWalker::Entry> FileWalker::enter(const std::string& path, bool
     if (!is_root && !wanted(path)) return std::nullopt;
     return Entry{path, std::string("not a regular file (") + file_kind(st.st_mode) + ")", {}, {}};
   }
-  for (const Frame& f : stack_)
-    if (f.device == st.st_dev && f.inode == st.st_ino) return std::nullopt;  // symlink loop
+  if (stack_.size() >= kMaxWalkDepth)
+    return Entry{path, "not walked: deeper than " + std::to_string(kMaxWalkDepth) + " directories", {}, {}};
+  if (!walked_.emplace(st.st_dev, st.st_ino).second) return std::nullopt;  // walked already (a link, or a loop)
   const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   DIR* dir = fd < 0 ? nullptr : ::fdopendir(fd);
   if (!dir) {
@@ -89,7 +90,7 @@ std::optional<FileWalker::Entry> FileWalker::enter(const std::string& path, bool
   }
   // A second descriptor, kept while entries of this directory are in use (or none: see
   // DirectoryHandle).
-  Frame frame{path, {}, 0, st.st_dev, st.st_ino, DirectoryHandle::duplicate(fd)};
+  Frame frame{path, {}, 0, DirectoryHandle::duplicate(fd)};
   while (const dirent* e = ::readdir(dir)) {
     if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
     frame.names.emplace_back(e->d_name, e->d_type == DT_REG);  // saves a stat per file

@@ -2,8 +2,12 @@
 //
 // Each directory is listed and sorted (bytewise) when entered, so memory holds the entries of the
 // directories on the current path only, never the whole tree, and the order is the same on every
-// run. Symlinks to directories are followed unless they lead back to a directory being walked
-// (a loop). A path that cannot be read comes out as an entry with an error, never skipped silently.
+// run. Symlinks to directories are followed, but each directory is walked once per walk, by its
+// (device, inode), however many links lead there: loops end, and a chain of folders each holding
+// two links to the next stays one walk of each folder, not 2^N paths. The walked directories'
+// identities are kept (about 64 bytes a directory). A directory deeper than kMaxWalkDepth below its root is an
+// error entry (docs/decisions.md). A path that cannot be read comes out as an entry with an
+// error, never skipped silently.
 //
 // A file found inside a directory comes with that directory's open descriptor and its own name,
 // so a reader can open it with openat(): the kernel then looks up one name instead of the whole
@@ -14,10 +18,16 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace inkwell {
+
+// How deep a walk goes below a root: deeper directories are error entries, not walked. Real trees
+// are a few levels deep; 64 leaves room, and keeps paths well inside PATH_MAX (4096).
+inline constexpr size_t kMaxWalkDepth = 64;
 
 // The extensions of the images inkwell decodes (image.hpp): what a walk keeps by default.
 inline const std::vector<std::string> kImageExtensions = {".png", ".jpg", ".jpeg"};
@@ -61,7 +71,6 @@ class FileWalker {
     std::string dir;
     std::vector<std::pair<std::string, bool>> names;  // sorted; true: known to be a regular file
     size_t next = 0;
-    uint64_t device = 0, inode = 0;
     std::shared_ptr<const DirectoryHandle> handle;
   };
   std::optional<Entry> enter(const std::string& path, bool is_root);
@@ -70,6 +79,7 @@ class FileWalker {
   std::function<std::optional<std::string>()> roots_;
   std::vector<std::string> extensions_;  // lower case
   std::vector<Frame> stack_;
+  std::set<std::pair<uint64_t, uint64_t>> walked_;  // (device, inode) of every directory entered
 };
 
 }  // namespace inkwell
