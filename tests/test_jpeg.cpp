@@ -1,6 +1,14 @@
 // JPEG input: decoding (strict, bounded), the EXIF orientation, and the dispatch by signature.
 #include <gtest/gtest.h>
 
+// libjpeg itself (libjpeg62-turbo-dev), to write what TurboJPEG cannot: CMYK with and without
+// Adobe's marker, YCCK, arithmetic coding.
+#include <cstdio>
+#include <jpeglib.h>
+
+#include <cmath>
+#include <cstdlib>
+
 #include "inkwell/core/error.hpp"
 #include "inkwell/data/image.hpp"
 #include "inkwell/data/jpeg.hpp"
@@ -14,6 +22,47 @@ GrayImage asymmetric() {
   for (int64_t y = 0; y < 8; ++y)
     for (int64_t x = 0; x < 16; ++x) img.pixels[y * 16 + x] = x < 8 ? 20 : y >= 4 ? 240 : 128;
   return img;
+}
+
+// What libjpeg writes from 4-channel samples `cmyk` (w x h) as colour space `space` (JCS_CMYK or
+// JCS_YCCK), with or without Adobe's APP14 marker; or from grey samples (JCS_GRAYSCALE), with
+// arithmetic coding when `arithmetic`.
+std::vector<uint8_t> libjpeg_encode(const std::vector<uint8_t>& samples, int w, int h, J_COLOR_SPACE space, bool adobe,
+                                    bool arithmetic = false) {
+  jpeg_compress_struct c{};
+  jpeg_error_mgr err{};
+  c.err = jpeg_std_error(&err);
+  jpeg_create_compress(&c);
+  unsigned char* out = nullptr;
+  unsigned long size = 0;
+  jpeg_mem_dest(&c, &out, &size);
+  c.image_width = w, c.image_height = h;
+  c.input_components = space == JCS_GRAYSCALE ? 1 : 4;
+  c.in_color_space = space == JCS_GRAYSCALE ? JCS_GRAYSCALE : JCS_CMYK;
+  jpeg_set_defaults(&c);
+  jpeg_set_colorspace(&c, space);
+  jpeg_set_quality(&c, 95, TRUE);
+  c.write_Adobe_marker = adobe;
+  c.arith_code = arithmetic;
+  jpeg_start_compress(&c, TRUE);
+  const int stride = w * c.input_components;
+  while (c.next_scanline < c.image_height) {
+    JSAMPROW row = const_cast<JSAMPROW>(&samples[static_cast<size_t>(c.next_scanline) * stride]);
+    jpeg_write_scanlines(&c, &row, 1);
+  }
+  jpeg_finish_compress(&c);
+  jpeg_destroy_compress(&c);
+  std::vector<uint8_t> bytes(out, out + size);
+  std::free(out);
+  return bytes;
+}
+
+double mean_abs_difference(const GrayImage& a, const GrayImage& b) {
+  EXPECT_EQ(a.width, b.width);
+  EXPECT_EQ(a.height, b.height);
+  double sum = 0;
+  for (size_t i = 0; i < a.pixels.size() && i < b.pixels.size(); ++i) sum += std::abs(a.pixels[i] - b.pixels[i]);
+  return sum / static_cast<double>(a.pixels.size());
 }
 
 // `jpeg` with an APP1 Exif segment after SOI whose IFD0 has one entry, Orientation = `value`.
@@ -119,6 +168,85 @@ TEST(JpegTest, CorruptTruncatedAndOversizedFilesAreRefusedWithTheirReason) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("60000x60000, over the 64000000-pixel limit"), std::string::npos) << e.what();
   }
+}
+
+// Print workflows write CMYK and YCCK. A 64x32 page: the left half black ink of `asymmetric`'s
+// shades, the right half pure cyan (grey 179 by the luminance weights). Adobe stores the samples
+// inverted (255: no ink) and says so in APP14; without that marker they are ink as it is.
+TEST(JpegTest, CmykAndYcckBecomeTheGreyOfTheirInkInEitherConvention) {
+  const int w = 64, h = 32;
+  GrayImage expected{w, h, std::vector<uint8_t>(w * h)};
+  std::vector<uint8_t> ink(static_cast<size_t>(w) * h * 4, 0);  // C, M, Y, K
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      uint8_t* px = &ink[(static_cast<size_t>(y) * w + x) * 4];
+      const int i = y * w + x;
+      if (x < w / 2) {
+        const uint8_t grey = asymmetric().at(y / 4, x / 2);
+        px[3] = static_cast<uint8_t>(255 - grey), expected.pixels[i] = grey;
+      } else {
+        px[0] = 255, expected.pixels[i] = 179;
+      }
+    }
+  std::vector<uint8_t> inverted(ink.size());
+  for (size_t i = 0; i < ink.size(); ++i) inverted[i] = static_cast<uint8_t>(255 - ink[i]);
+  for (const J_COLOR_SPACE space : {JCS_CMYK, JCS_YCCK}) {
+    const GrayImage adobe = decode_image(libjpeg_encode(inverted, w, h, space, true));
+    EXPECT_LT(mean_abs_difference(adobe, expected), 3) << (space == JCS_CMYK ? "CMYK" : "YCCK") << ", Adobe";
+  }
+  const GrayImage plain = decode_image(libjpeg_encode(ink, w, h, JCS_CMYK, false));
+  EXPECT_LT(mean_abs_difference(plain, expected), 3) << "CMYK without Adobe's marker";
+}
+
+TEST(JpegTest, ArithmeticCodedJpegDecodes) {
+  const GrayImage img = asymmetric();
+  const GrayImage back = decode_image(libjpeg_encode(img.pixels, 16, 8, JCS_GRAYSCALE, false, true));
+  EXPECT_LT(mean_abs_difference(back, img), 3);
+}
+
+// What libjpeg-turbo 2.1 cannot decode says what it is, from the frame header.
+TEST(JpegTest, TwelveBitAndLosslessJpegsAreRefusedWithTheirReason) {
+  const std::vector<uint8_t> jpeg = encode_jpeg(asymmetric(), 95);
+  size_t sof = 0;
+  for (size_t i = 2; i + 4 < jpeg.size() && !sof; ++i)
+    if (jpeg[i] == 0xFF && jpeg[i + 1] == 0xC0) sof = i;
+  ASSERT_GT(sof, 0u);
+  auto reason = [](const std::vector<uint8_t>& bytes) -> std::string {
+    try {
+      decode_image(bytes);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "decoded";
+  };
+  std::vector<uint8_t> twelve = jpeg;
+  twelve[sof + 4] = 12;  // FF C0, length (2 bytes), precision
+  EXPECT_EQ(reason(twelve), "12-bit JPEG: libjpeg-turbo 2.1 decodes 8-bit samples only");
+  std::vector<uint8_t> lossless = jpeg;
+  lossless[sof + 1] = 0xC3;
+  EXPECT_EQ(reason(lossless), "lossless JPEG (SOF3): libjpeg-turbo 2.1 decodes lossy JPEG only");
+  std::vector<uint8_t> hierarchical = jpeg;
+  hierarchical[sof + 1] = 0xC5;
+  EXPECT_EQ(reason(hierarchical), "hierarchical JPEG (SOF5): not supported by libjpeg-turbo");
+}
+
+// A 2048x1024 scan decodes at 1/4 (512x256: the shorter side stays at 256 or more), and shows
+// what the full image shows: its left half dark.
+TEST(JpegTest, LargeImagesDecodeAtAReducedDctScale) {
+  GrayImage big{2048, 1024, std::vector<uint8_t>(2048 * 1024)};
+  for (int64_t y = 0; y < big.height; ++y)
+    for (int64_t x = 0; x < big.width; ++x) big.pixels[y * big.width + x] = x < 1024 ? 30 : 220;
+  const GrayImage small = decode_image(encode_jpeg(big, 90));
+  EXPECT_EQ(small.width, 512);
+  EXPECT_EQ(small.height, 256);
+  EXPECT_NEAR(small.at(128, 100), 30, 4);
+  EXPECT_NEAR(small.at(128, 400), 220, 4);
+  // The factors go in eighths: 600x400 decodes at 3/4 (450x300; 5/8 would leave 250), and an
+  // image whose shorter side is under 293 (7/8 of it under 256) decodes whole.
+  GrayImage mid{600, 400, std::vector<uint8_t>(600 * 400, 128)};
+  EXPECT_EQ(decode_image(encode_jpeg(mid, 90)).width, 450);
+  GrayImage small_scan{400, 290, std::vector<uint8_t>(400 * 290, 128)};
+  EXPECT_EQ(decode_image(encode_jpeg(small_scan, 90)).width, 400);
 }
 
 }  // namespace
