@@ -86,7 +86,8 @@ classify | --format xml tree                       | 2 | err | --format: 'xml' i
 classify | --top-k 0 tree                          | 2 | err | --top-k: must be 1 to 1000, got 0
 classify | --threads -1 tree                       | 2 | err | --threads: must be 0 to 4096, got -1
 classify | --threads x tree                        | 2 | err | --threads: needs a whole number, got 'x'
-classify | --batch 0 tree                          | 2 | err | --batch: must be 1 to 65536, got 0
+classify | --batch 0 tree                          | 2 | err | --batch: must be 1 to 4096, got 0
+classify | --batch 4097 tree                       | 2 | err | --batch: must be 1 to 4096, got 4097
 classify | --executors -2 tree                     | 2 | err | --executors: must be 0 to 4096
 classify | --ext                                   | 2 | err | --ext: 1 required
 classify | --labels-from-dirs=1 tree               | 2 | err | --labels-from-dirs takes no value

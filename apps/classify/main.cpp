@@ -80,7 +80,7 @@ Options parse(int argc, char** argv, std::unique_ptr<CLI::App>& app_out) {
   app.add_option("--top-k", o.top_k, "also give the next K-1 labels and their probabilities")->type_name("K")
       ->check(cli::whole(1, 1000))->capture_default_str();
   app.add_option("--threads", o.threads, "threads; 0: all cores")->type_name("N")->check(cli::whole(0, 4096))->capture_default_str();
-  app.add_option("--batch", o.batch, "images per inference batch")->type_name("N")->check(cli::whole(1, 65536))->capture_default_str();
+  app.add_option("--batch", o.batch, "files a batch (the model runs up to 256 at once)")->type_name("N")->check(cli::whole(1, kMaxClassifyBatch))->capture_default_str();
   app.add_option("--executors", o.executors, "inference models run at once, sharing --threads; 0: one per thread")
       ->type_name("N")->check(cli::whole(0, 4096))->capture_default_str();
   app.add_option("--precision", o.precision,

@@ -43,7 +43,7 @@ struct Batch {
   std::vector<std::string> paths;
   std::vector<std::string> errors;  // per file; empty = ok
   std::vector<Location> files;      // where to open each (walk.hpp: a directory and a name)
-  std::vector<float> input;         // (batch, 1, 28, 28), normalised
+  std::vector<float> input;         // (lead + files, 1, 28, 28), normalised
   std::vector<int> labels;          // (files, top_k)
   std::vector<float> probabilities; // (files, top_k)
 };
@@ -76,7 +76,8 @@ class InputBuffers {
  public:
   std::vector<float> take(size_t size) {
     std::vector<float> v;
-    if (!free_.try_pop(v)) v.resize(size);
+    free_.try_pop(v);
+    v.resize(size);  // a short batch after a full one keeps the capacity: no new pages
     return v;  // contents are whatever the last batch left
   }
   void give(std::vector<float>&& v) { free_.push(std::move(v)); }
@@ -117,7 +118,7 @@ Int8Plan classify_plan(const ModelFile& file, const ClassifyConfig& config) {
   const int omp_before = omp_get_max_threads();
   omp_set_num_threads(thread_layout(config).per_executor);  // as the executors' models are built
   Int8Plan plan = check::check_int8_plan(file.architecture, file.tensors, file.normalization,
-                                         plan_int8(file.architecture, file.quantization, config.precision), config.batch);
+                                         plan_int8(file.architecture, file.quantization, config.precision), config.run_batch());
   omp_set_num_threads(omp_before);
   return plan;
 }
@@ -126,10 +127,12 @@ ClassifyStats classify_batches(const ModelFile& file, FileWalker& walker, const 
                                const BatchSink& sink) {
   if (config.shard.count < 1 || config.shard.index < 0 || config.shard.index >= config.shard.count)
     throw error("shard ", config.shard.index, " of ", config.shard.count, " does not exist");
+  if (config.batch < 1 || config.batch > kMaxClassifyBatch)
+    throw error("a batch of ", config.batch, " files: classification takes 1 to ", kMaxClassifyBatch);
   check_model_fits(file, "the model", {1, kMnistSide, kMnistSide}, 0, "classification (images fitted to 28x28)");
   const ThreadLayout layout = thread_layout(config);
   const int threads = layout.threads, executors = layout.executors;  // lambdas capture these (clang 14 cannot capture bindings)
-  const int64_t batch = config.batch;
+  const int64_t batch = config.batch, run = config.run_batch();
   const int classes = static_cast<int>(file.classes.size());
   const int top_k = std::clamp(config.top_k, 1, classes);
 
@@ -139,7 +142,7 @@ ClassifyStats classify_batches(const ModelFile& file, FileWalker& walker, const 
   const int omp_before = omp_get_max_threads();
   omp_set_num_threads(layout.per_executor);
   for (int i = 0; i < executors; ++i) {
-    auto m = std::make_unique<Model>(file.architecture, batch, plan);
+    auto m = std::make_unique<Model>(file.architecture, run, plan);
     m->load_state(file.tensors);
     if (m->classes() != classes) throw error("the model has ", m->classes(), " outputs but ", classes, " class names");
     pool.add(std::move(m));
@@ -193,7 +196,8 @@ ClassifyStats classify_batches(const ModelFile& file, FileWalker& walker, const 
     flow::limiter_node<BatchPtr> limiter(g, static_cast<size_t>(2 * threads + 2));
     flow::function_node<BatchPtr, BatchPtr> decode(g, flow::unlimited, [&](BatchPtr b) {
       constexpr size_t kImage = kMnistSide * kMnistSide;
-      b->input = buffers.take(static_cast<size_t>(batch) * kImage);
+      const int64_t rows = b->lead + static_cast<int64_t>(b->paths.size());
+      b->input = buffers.take(static_cast<size_t>(rows) * kImage);
       thread_local std::vector<uint8_t> file;  // each file's bytes; grows to the largest, then stays
       for (size_t i = 0; i < b->paths.size(); ++i) {
         if (!b->errors[i].empty()) continue;
@@ -214,23 +218,36 @@ ClassifyStats classify_batches(const ModelFile& file, FileWalker& walker, const 
       for (int64_t row = 0; row < b->lead; ++row) clear(row);
       for (size_t i = 0; i < b->paths.size(); ++i)
         if (!b->errors[i].empty()) clear(b->lead + static_cast<int64_t>(i));
-      for (int64_t row = b->lead + static_cast<int64_t>(b->paths.size()); row < batch; ++row) clear(row);
       b->files = {};  // the directories may close
       release_if_large(file);
       return b;
     });
     flow::function_node<BatchPtr, BatchPtr> infer(g, static_cast<size_t>(executors), [&](BatchPtr b) {
-      Model* m = pool.acquire();
-      std::copy(b->input.begin(), b->input.end(), m->src());
-      m->forward();
-      const float* logits = m->dst();
+      // Rows [lead, lead + n) hold the files; the model runs on each stretch of `run` rows (from
+      // row 0, so every row keeps its position in its run) that holds a file that decoded.
       const size_t n = b->paths.size();
+      constexpr size_t kImage = kMnistSide * kMnistSide;
+      const int64_t rows = b->lead + static_cast<int64_t>(n);
+      std::vector<float> logits(static_cast<size_t>(rows) * classes);
+      Model* m = pool.acquire();
+      for (int64_t r0 = 0; r0 < rows; r0 += run) {
+        const int64_t r1 = std::min(rows, r0 + run);
+        bool any = false;
+        for (int64_t r = std::max(r0, b->lead); r < r1 && !any; ++r) any = b->errors[r - b->lead].empty();
+        if (!any) continue;
+        std::copy(b->input.begin() + r0 * kImage, b->input.begin() + r1 * kImage, m->src());
+        std::fill(m->src() + (r1 - r0) * kImage, m->src() + run * kImage, 0.f);  // a short run's rest
+        m->forward();
+        std::copy_n(m->dst(), (r1 - r0) * classes, logits.begin() + r0 * classes);
+      }
+      pool.release(m);
       b->labels.resize(n * top_k);
       b->probabilities.resize(n * top_k);
       std::vector<int> order(classes);
       std::vector<double> p(classes);
       for (size_t i = 0; i < n; ++i) {
-        const float* x = logits + (b->lead + i) * classes;
+        if (!b->errors[i].empty()) continue;
+        const float* x = logits.data() + (b->lead + i) * classes;
         // A row is classified only with finite logits: an overflowing model gives an error row,
         // never "ok" with NaN probabilities (which CSV and JSON cannot hold anyway).
         if (!std::all_of(x, x + classes, [](float v) { return std::isfinite(v); })) {
@@ -247,7 +264,6 @@ ClassifyStats classify_batches(const ModelFile& file, FileWalker& walker, const 
           b->probabilities[i * top_k + k] = static_cast<float>(p[order[k]] / sum);
         }
       }
-      pool.release(m);
       buffers.give(std::move(b->input));  // the pixels are no longer needed: recycle them before the batch waits
       b->input = {};
       return b;

@@ -14,6 +14,7 @@
 // graph; they are rethrown from classify_files.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -37,10 +38,18 @@ struct Shard {
   bool owns(int64_t seq) const;
 };
 
+// A batch groups files (one task each to read and decode, the unit of --resume alignment and of
+// sharding); the model runs on at most kMaxRunBatch of its rows at a time, and only on runs that
+// hold a file: memory follows the files in flight, and a short batch costs what it holds (a
+// last batch of 20 files in a batch of 4,096 runs 20 rows, not 4,096).
+inline constexpr int64_t kMaxClassifyBatch = 4096;
+inline constexpr int64_t kMaxRunBatch = 256;
+
 struct ClassifyConfig {
   int threads = 0;        // TBB threads; 0: all cores
   int executors = 0;      // inference models run concurrently, 1 OpenMP thread each; 0: threads
-  int64_t batch = 256;
+  int64_t batch = 256;    // 1 to kMaxClassifyBatch
+  int64_t run_batch() const { return std::min(batch, kMaxRunBatch); }  // the models' batch
   int top_k = 1;
   int64_t max_pixels = 64'000'000;
   const std::atomic<bool>* stop = nullptr;  // set (e.g. by SIGINT): no new batches; in-flight ones finish
@@ -54,7 +63,7 @@ struct ClassifyConfig {
 };
 
 // The int8 plan classification runs for `file` with `config`: plan_int8 for config.precision,
-// then checked against f32 on this machine at the executors' thread count and batch size
+// then checked against f32 on this machine at the executors' thread count and run_batch()
 // (check/plan_check.hpp); its notes say which layers run in f32 and why.
 Int8Plan classify_plan(const ModelFile& file, const ClassifyConfig& config);
 
