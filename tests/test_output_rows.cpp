@@ -1,6 +1,9 @@
 // inkwell-classify's rows: written and read back for --resume, for any file name.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <utility>
+
 #include "inkwell/classify/output_rows.hpp"
 #include "inkwell/core/error.hpp"
 
@@ -83,6 +86,32 @@ TEST(OutputRows, RowsThisRunWouldNotWriteAreRefusedByNumber) {
   EXPECT_NE(read_error(good + "not json\n", RowFormat::jsonl).find("row 2: expected '{'"), std::string::npos);
   EXPECT_NE(read_error(good + good.substr(0, good.size() - 2) + ",\"extra\":1}\n", RowFormat::jsonl).find("row 2: 5 members"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace inkwell
+
+namespace inkwell {
+namespace {
+
+// Every row the writer makes, --resume accepts (issue 20): a probability that is nan, inf or
+// outside 0..1 (found by fuzz_output_rows: 6.7e26 was written and then refused) becomes an error
+// row saying so, in CSV and JSONL.
+TEST(OutputRows, NonProbabilitiesAreWrittenAsErrorRowsThatReadBack) {
+  const std::vector<std::string> classes = {"0", "1"};
+  const std::pair<float, const char*> cases[] = {{NAN, "not finite"}, {INFINITY, "not finite"}, {-INFINITY, "not finite"},
+                                                 {6.7e26f, "not a probability"}, {-0.5f, "not a probability"}};
+  for (const RowFormat format : {RowFormat::csv, RowFormat::jsonl}) {
+    for (const auto& [value, reason] : cases) {
+      const Prediction p{"a.png", "", {1}, {value}};
+      const std::string line = format_row(p, classes, 1, format);
+      EXPECT_NE(line.find(reason), std::string::npos) << line;
+      const std::string file = (format == RowFormat::csv ? csv_header(1) : "") + line;
+      const KeptRows back = read_output_rows(file, format, classes, 1, "rows");
+      ASSERT_EQ(back.paths, std::vector<std::string>{"a.png"});
+      EXPECT_EQ(back.labels, std::vector<std::string>{""}) << "not an error row: " << line;
+    }
+  }
 }
 
 }  // namespace

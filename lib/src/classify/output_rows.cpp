@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <optional>
 
@@ -248,7 +249,16 @@ std::string json_string(std::string_view bytes) {
   return q + "\"";
 }
 
-std::string format_row(const Prediction& p, const std::vector<std::string>& classes, int top_k, RowFormat format) {
+std::string format_row(const Prediction& row, const std::vector<std::string>& classes, int top_k, RowFormat format) {
+  // No cell is ever nan, inf or another non-probability (CSV readers and JSON cannot take the
+  // first two, --resume would refuse the file): such a row is written as the error it is.
+  const auto first = row.probabilities.begin(), last = first + (row.error.empty() ? top_k : 0);
+  const bool finite = std::all_of(first, last, [](float v) { return std::isfinite(v); });
+  const bool probabilities = std::all_of(first, last, [](float v) { return v >= 0 && v <= 1; });
+  Prediction checked;
+  if (!finite) checked = {row.path, "the model's output is not finite (its logits overflowed)", {}, {}};
+  else if (!probabilities) checked = {row.path, "the model's output is not a probability (outside 0 to 1)", {}, {}};
+  const Prediction& p = probabilities ? row : checked;
   std::string line;
   if (format == RowFormat::csv) {
     line = csv_field(p.path);

@@ -18,7 +18,8 @@ namespace inkwell {
 enum class RowFormat { csv, jsonl };
 
 std::string csv_header(int top_k);  // with its newline
-// One row, with its newline; `classes` names the labels.
+// One row, with its newline; `classes` names the labels. A row whose probabilities are not all
+// in 0..1 (nan and inf included) is written as an error row: no cell is ever nan or inf.
 std::string format_row(const Prediction& p, const std::vector<std::string>& classes, int top_k, RowFormat format);
 // A JSON string literal for `bytes` (quotes, escapes, \udcXX for bytes outside valid UTF-8).
 std::string json_string(std::string_view bytes);
