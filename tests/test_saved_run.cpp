@@ -48,6 +48,21 @@ TEST(SavedRun, ARunAsSavedReadsBack) {
   EXPECT_EQ(refusal(saved_meta()), "");
 }
 
+// Written and read back, a run is the same run: every field, the doubles to the bit.
+TEST(SavedRun, WhatIsWrittenReadsBackTheSame) {
+  SavedRun r = read_saved_run(saved_meta(), "m");
+  r.lr = 0.1 + 0.2, r.partial.loss_sum = 1.0 / 3, r.best_valid_acc = 0.9871;
+  const auto meta = saved_run_meta(r);
+  const SavedRun back = read_saved_run(meta, "m");
+  EXPECT_EQ(saved_run_meta(back), meta);
+  EXPECT_EQ(back.lr, r.lr);
+  EXPECT_EQ(back.partial.loss_sum, r.partial.loss_sum);
+  EXPECT_EQ(back.train_images, 55000);
+  EXPECT_EQ(back.optimizer_steps, 960);
+  r.optimizer_steps = -1;  // best.inkw: no optimizer state, no step count
+  EXPECT_FALSE(saved_run_meta(r).contains("optimizer.steps"));
+}
+
 TEST(SavedRun, OlderCheckpointsWithoutNewerKeysRead) {
   auto meta = saved_meta();
   for (const char* key : {"train_images", "keep_best", "test_at_end", "init_from", "freeze", "preprocessing",

@@ -75,12 +75,6 @@ bool any_rank(Communicator& comm, bool flag) {
   return n > 0;
 }
 
-std::string exact(double v) {  // round-trips through text
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
 // A loss as the console shows it: 4 decimals, or 3 significant digits once it has diverged.
 std::string loss_text(double v) {
   char buf[64];
@@ -97,7 +91,8 @@ struct RunState {
   double best_valid_acc = -1;
 };
 
-// The checkpoint: weights, optimizer state, settings and RunState in the metadata.
+// The checkpoint: weights, optimizer state, and the run (settings and where it stands) in the
+// metadata (saved_run.hpp).
 ModelFile checkpoint(const Model& model, const Optimizer* opt, const Options& o, int64_t valid, const DatasetSplits& data,
                      const RunState& st) {
   ModelFile f;
@@ -111,20 +106,15 @@ ModelFile checkpoint(const Model& model, const Optimizer* opt, const Options& o,
       f.optimizer.push_back({p.name + ".m", p.dims, arena.read_plain(p, opt->m().data())});
       if (!opt->v().empty()) f.optimizer.push_back({p.name + ".v", p.dims, arena.read_plain(p, opt->v().data())});
     }
-  f.meta = {{"data", o.data}, {"epochs", std::to_string(o.epochs)}, {"batch", std::to_string(o.batch)},
-            {"lr", exact(o.lr)}, {"weight_decay", exact(o.weight_decay)}, {"optimizer", o.optimizer},
-            {"schedule", o.schedule}, {"seed", std::to_string(o.seed)}, {"valid", std::to_string(valid)},
-            {"train_images", std::to_string(data.train.size() - valid)},
-            {"augment", o.augment ? "yes" : "no"}, {"test_fraction", exact(o.test_fraction)},
-            {"skip_bad", o.skip_bad ? "yes" : "no"}, {"keep_best", o.keep_best ? "yes" : "no"},
-            {"test_at_end", o.test_at_end ? "yes" : "no"}, {"preprocessing", to_string(data.style)},
-            {"init_from", o.init_from}, {"freeze", std::to_string(o.freeze)}, {"precision", o.precision},
-            {"ranks", std::to_string(world().size())},
-            {"epoch", std::to_string(st.epoch)}, {"epoch.steps_done", std::to_string(st.partial.steps_done)},
-            {"epoch.loss_sum", exact(st.partial.loss_sum)}, {"epoch.correct", std::to_string(st.partial.correct)},
-            {"epoch.images", std::to_string(st.partial.images)}, {"epoch.seconds", exact(st.partial.seconds)},
-            {"best.epoch", std::to_string(st.best_epoch)}, {"best.valid_acc", exact(st.best_valid_acc)}};
-  if (opt) f.meta["optimizer.steps"] = std::to_string(opt->steps());
+  SavedRun run;
+  run.data = o.data, run.optimizer = o.optimizer, run.schedule = o.schedule, run.preprocessing = to_string(data.style);
+  run.precision = o.precision, run.init_from = o.init_from, run.epochs = o.epochs, run.batch = o.batch, run.lr = o.lr;
+  run.weight_decay = o.weight_decay, run.test_fraction = o.test_fraction, run.seed = o.seed, run.valid = valid;
+  run.train_images = data.train.size() - valid, run.augment = o.augment, run.skip_bad = o.skip_bad;
+  run.keep_best = o.keep_best, run.test_at_end = o.test_at_end, run.freeze = o.freeze, run.ranks = world().size();
+  run.epoch = st.epoch, run.partial = st.partial, run.best_epoch = st.best_epoch, run.best_valid_acc = st.best_valid_acc;
+  run.optimizer_steps = opt ? opt->steps() : -1;
+  f.meta = saved_run_meta(run);
   return f;
 }
 

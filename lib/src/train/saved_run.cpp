@@ -1,6 +1,7 @@
 #include "inkwell/train/saved_run.hpp"
 
 #include <charconv>
+#include <cstdio>
 #include <cmath>
 #include <initializer_list>
 
@@ -66,6 +67,33 @@ class MetaReader {
 };
 
 }  // namespace
+
+namespace {
+std::string exact(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+std::string yes_no(bool b) { return b ? "yes" : "no"; }
+}  // namespace
+
+std::map<std::string, std::string> saved_run_meta(const SavedRun& r) {
+  const EpochState& e = r.partial;
+  std::map<std::string, std::string> m = {
+      {"data", r.data}, {"epochs", std::to_string(r.epochs)}, {"batch", std::to_string(r.batch)},
+      {"lr", exact(r.lr)}, {"weight_decay", exact(r.weight_decay)}, {"optimizer", r.optimizer},
+      {"schedule", r.schedule}, {"seed", std::to_string(r.seed)}, {"valid", std::to_string(r.valid)},
+      {"train_images", std::to_string(r.train_images)}, {"augment", yes_no(r.augment)},
+      {"test_fraction", exact(r.test_fraction)}, {"skip_bad", yes_no(r.skip_bad)}, {"keep_best", yes_no(r.keep_best)},
+      {"test_at_end", yes_no(r.test_at_end)}, {"init_from", r.init_from}, {"freeze", std::to_string(r.freeze)},
+      {"preprocessing", r.preprocessing}, {"precision", r.precision}, {"ranks", std::to_string(r.ranks)},
+      {"epoch", std::to_string(r.epoch)}, {"epoch.steps_done", std::to_string(e.steps_done)},
+      {"epoch.images", std::to_string(e.images)}, {"epoch.correct", std::to_string(e.correct)},
+      {"epoch.loss_sum", exact(e.loss_sum)}, {"epoch.seconds", exact(e.seconds)},
+      {"best.epoch", std::to_string(r.best_epoch)}, {"best.valid_acc", exact(r.best_valid_acc)}};
+  if (r.optimizer_steps >= 0) m["optimizer.steps"] = std::to_string(r.optimizer_steps);
+  return m;
+}
 
 SavedRun read_saved_run(const std::map<std::string, std::string>& meta, const std::string& path) {
   const MetaReader m(meta, path);

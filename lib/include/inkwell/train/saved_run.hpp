@@ -40,6 +40,10 @@ struct SavedRun {
   int64_t steps_per_epoch(int64_t images) const { return (images + batch - 1) / batch; }
 };
 
+// The pair that writes a run into a model file's metadata and reads it back, over one list of
+// keys in one order (saved_run.cpp). Doubles are written with 17 significant digits, so they read
+// back exactly. optimizer_steps < 0 writes no `optimizer.steps` (best.inkw: no optimizer state).
+std::map<std::string, std::string> saved_run_meta(const SavedRun& run);
 // Reads and checks `meta` (from the file at `path`). Throws an Error naming the path and the key.
 SavedRun read_saved_run(const std::map<std::string, std::string>& meta, const std::string& path);
 
