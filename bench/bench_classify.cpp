@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "inkwell/train/checkpoint.hpp"
+#include "inkwell/model_file/model_file.hpp"
 #include "inkwell/classify/classify.hpp"
 #include "inkwell/data/image.hpp"
 #include "inkwell/data/preprocess.hpp"

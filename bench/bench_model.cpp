@@ -11,7 +11,7 @@
 
 #include "inkwell/nn/loss.hpp"
 #include "inkwell/nn/model.hpp"
-#include "inkwell/train/checkpoint.hpp"
+#include "inkwell/model_file/model_file.hpp"
 #include "inkwell/train/optimizer.hpp"
 #include "inkwell/core/rng.hpp"
 

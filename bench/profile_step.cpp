@@ -15,7 +15,7 @@
 #include "inkwell/nn/dnnl_compat.hpp"
 #include "inkwell/nn/loss.hpp"
 #include "inkwell/nn/model.hpp"
-#include "inkwell/train/checkpoint.hpp"
+#include "inkwell/model_file/model_file.hpp"
 #include "inkwell/train/optimizer.hpp"
 
 int main(int argc, char** argv) {

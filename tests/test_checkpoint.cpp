@@ -9,7 +9,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "inkwell/train/checkpoint.hpp"
+#include "inkwell/model_file/model_file.hpp"
 #include "inkwell/core/error.hpp"
 #include "inkwell/nn/model.hpp"
 

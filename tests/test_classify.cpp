@@ -9,7 +9,7 @@
 #include <map>
 
 #include "inkwell/core/error.hpp"
-#include "inkwell/train/checkpoint.hpp"
+#include "inkwell/model_file/model_file.hpp"
 #include "inkwell/classify/classify.hpp"
 #include "inkwell/nn/model.hpp"
 #include "inkwell/data/variants.hpp"

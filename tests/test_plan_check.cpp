@@ -12,7 +12,7 @@
 #include "inkwell/check/plan_cache.hpp"
 #include "inkwell/check/plan_check.hpp"
 #include "inkwell/nn/model.hpp"
-#include "inkwell/train/checkpoint.hpp"
+#include "inkwell/model_file/model_file.hpp"
 
 namespace inkwell {
 namespace {

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <numeric>
 
-#include "inkwell/train/checkpoint.hpp"
+#include "inkwell/model_file/model_file.hpp"
 #include "inkwell/data/dataset.hpp"
 #include "inkwell/core/error.hpp"
 #include "inkwell/data/image.hpp"

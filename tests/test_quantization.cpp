@@ -17,7 +17,7 @@
 #include "inkwell/nn/calibration.hpp"
 #include "inkwell/nn/cpu_isa.hpp"
 #include "inkwell/nn/model.hpp"
-#include "inkwell/train/checkpoint.hpp"
+#include "inkwell/model_file/model_file.hpp"
 
 namespace inkwell {
 namespace {

@@ -27,7 +27,7 @@
 #include "inkwell/dist/communicator.hpp"
 #include "inkwell/core/read_file.hpp"
 #include "inkwell/data/walk.hpp"
-#include "inkwell/train/checkpoint.hpp"
+#include "inkwell/model_file/model_file.hpp"
 #include "label_report.hpp"
 #include "output_file.hpp"
 
@@ -41,7 +41,7 @@ struct Options {
   std::vector<std::string> paths;
   std::string model, out, format = "csv", ext = ".png,.jpg,.jpeg", precision = "auto";
   int top_k = 1, threads = 0, executors = 0;
-  int64_t batch = 64, max_pixels = 64'000'000;  // batch 64: activations stay in cache (docs/performance.md)
+  int64_t batch = 64, max_pixels = kDefaultMaxPixels;  // batch 64: activations stay in cache (docs/performance.md)
   bool labels_from_dirs = false, resume = false, null_separated = false;
   cli::ProgressMode progress = cli::ProgressMode::automatic;
 };
@@ -176,7 +176,8 @@ int run(Options o) {
   config.executors = o.executors;
   config.batch = o.batch;
   config.precision = precision;
-  const Int8Plan plan = classify_plan(model, config);
+  config.plan = classify_plan(model, config);
+  const Int8Plan& plan = *config.plan;
   if (!model.quantization.empty() && precision == Precision::automatic && plan.layers.empty())
     for (const std::string& note : plan.notes) cli::say(stderr, "inkwell-classify: %s\n", note.c_str());
   for (const std::string& warning : plan.warnings) cli::say(stderr, "inkwell-classify: warning: %s\n", warning.c_str());

@@ -16,7 +16,7 @@
 #include "inkwell/nn/dnnl_compat.hpp"
 #include "inkwell/nn/quantization.hpp"
 #include "inkwell/nn/spec.hpp"
-#include "inkwell/train/checkpoint.hpp"
+#include "inkwell/model_file/model_file.hpp"
 
 namespace fs = std::filesystem;
 using namespace inkwell;

@@ -17,7 +17,7 @@
 #include "inkwell/data/image_dataset.hpp"
 #include "inkwell/nn/calibration.hpp"
 #include "inkwell/nn/model.hpp"
-#include "inkwell/train/checkpoint.hpp"
+#include "inkwell/model_file/model_file.hpp"
 #include "inkwell/train/train.hpp"
 
 namespace fs = std::filesystem;

@@ -26,7 +26,7 @@
 #include "inkwell/data/image_dataset.hpp"
 #include "inkwell/dist/communicator.hpp"
 #include "inkwell/nn/model.hpp"
-#include "inkwell/train/checkpoint.hpp"
+#include "inkwell/model_file/model_file.hpp"
 #include "inkwell/train/fine_tune.hpp"
 #include "inkwell/train/optimizer.hpp"
 #include "inkwell/train/saved_run.hpp"

@@ -5,7 +5,7 @@
 #include <cstdlib>
 
 #include "inkwell/core/error.hpp"
-#include "inkwell/train/checkpoint.hpp"
+#include "inkwell/model_file/model_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

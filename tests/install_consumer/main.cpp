@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "inkwell/nn/model.hpp"
-#include "inkwell/train/checkpoint.hpp"  // the model file
+#include "inkwell/model_file/model_file.hpp"  // the model file
 
 int main(int argc, char** argv) {
   if (argc != 2) {

@@ -137,7 +137,7 @@ ClassifyStats classify_batches(const ModelFile& file, FileWalker& walker, const 
   const int top_k = std::clamp(config.top_k, 1, classes);
 
   // Models for inference, built here with the OpenMP threads each will use.
-  const Int8Plan plan = classify_plan(file, config);
+  const Int8Plan plan = config.plan ? *config.plan : classify_plan(file, config);
   ModelPool pool;
   const int omp_before = omp_get_max_threads();
   omp_set_num_threads(layout.per_executor);
@@ -149,8 +149,7 @@ ClassifyStats classify_batches(const ModelFile& file, FileWalker& walker, const 
   }
   omp_set_num_threads(omp_before);
 
-  std::array<float, 256> lut;
-  for (int v = 0; v < 256; ++v) lut[v] = (v / 255.f - file.normalization.mean) / file.normalization.std;
+  const std::array<float, 256> lut = input_table(file.normalization);
   const PreprocessStyle style = preprocess_style(file);  // the model's own: EMNIST-trained, emnist
 
   ClassifyStats stats;

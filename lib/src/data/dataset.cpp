@@ -145,11 +145,15 @@ std::string dataset_dir(const std::string& name) {
   return (root / name).string();
 }
 
+std::array<float, 256> input_table(const Normalization& norm) {
+  std::array<float, 256> table;
+  for (int v = 0; v < 256; ++v) table[v] = (static_cast<float>(v) / 255.f - norm.mean) / norm.std;
+  return table;
+}
+
 void fill_batch(const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm, float* out,
                 std::optional<uint64_t> augment_key, int threads, int64_t first_row) {
-  // One table lookup per pixel: 256 precomputed normalised values.
-  std::array<float, 256> lut;
-  for (int v = 0; v < 256; ++v) lut[v] = (static_cast<float>(v) / 255.f - norm.mean) / norm.std;
+  const std::array<float, 256> lut = input_table(norm);
   const int64_t pixels = data.rows * data.cols, n = static_cast<int64_t>(indices.size());
   // No exception may leave an OpenMP region: each row's is kept, the first row's rethrown.
   std::vector<std::exception_ptr> failed(n);

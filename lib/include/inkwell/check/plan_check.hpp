@@ -16,7 +16,7 @@
 #include "inkwell/nn/bf16.hpp"
 #include "inkwell/nn/quantization.hpp"
 #include "inkwell/nn/spec.hpp"
-#include "inkwell/nn/tensor.hpp"
+#include "inkwell/core/tensor.hpp"
 
 namespace inkwell::check {
 

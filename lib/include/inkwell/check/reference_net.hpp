@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "inkwell/nn/spec.hpp"
-#include "inkwell/nn/tensor.hpp"
+#include "inkwell/core/tensor.hpp"
 
 namespace inkwell::check {
 

@@ -18,12 +18,14 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "inkwell/nn/quantization.hpp"
-#include "inkwell/train/checkpoint.hpp"
+#include "inkwell/model_file/model_file.hpp"
+#include "inkwell/data/image.hpp"
 #include "inkwell/data/walk.hpp"
 
 namespace inkwell {
@@ -51,7 +53,7 @@ struct ClassifyConfig {
   int64_t batch = 256;    // 1 to kMaxClassifyBatch
   int64_t run_batch() const { return std::min(batch, kMaxRunBatch); }  // the models' batch
   int top_k = 1;
-  int64_t max_pixels = 64'000'000;
+  int64_t max_pixels = kDefaultMaxPixels;
   const std::atomic<bool>* stop = nullptr;  // set (e.g. by SIGINT): no new batches; in-flight ones finish
   // Files already done before (--resume): the first batch leaves that many modulo `batch` slots
   // empty, so every file sits where it sat in an uninterrupted run. oneDNN's results depend (in
@@ -59,6 +61,8 @@ struct ClassifyConfig {
   int64_t already_done = 0;
   // int8 where the model is quantised and plan_int8 says so (quantization.hpp); f32 otherwise.
   Precision precision = Precision::automatic;
+  // The plan, when the caller has made it already (classify_plan with this config); else made here.
+  std::optional<Int8Plan> plan;
   Shard shard;  // every batch, by default
 };
 

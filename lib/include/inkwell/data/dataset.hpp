@@ -2,12 +2,14 @@
 // a batch of it into a normalised (N, 1, H, W) f32 tensor.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "inkwell/data/image.hpp"
 #include "inkwell/data/preprocess.hpp"
 
 namespace inkwell {
@@ -16,13 +18,17 @@ struct Normalization {
   float mean = 0.1307f, std = 0.3081f;  // MNIST's; applied to pixels scaled to [0, 1]
 };
 
+// A pixel (0-255) as the model's input, (v / 255 - mean) / std, for each v: one table lookup a
+// pixel wherever images become inputs (training batches, classification).
+std::array<float, 256> input_table(const Normalization& norm);
+
 // Images live in memory (IDX files), or are files decoded each time they are read (PNG trees and
 // manifests, image_dataset.hpp): then memory does not grow with the dataset.
 struct Dataset {
   int64_t rows = 0, cols = 0;
   std::vector<uint8_t> images;     // (size, rows, cols), or empty when `files` is not
   std::vector<std::string> files;  // (size) PNGs, decoded and fitted to 28 x 28 by read()
-  int64_t max_pixels = 64'000'000; // for files: a larger image is an error
+  int64_t max_pixels = kDefaultMaxPixels;  // for files: a larger image is an error
   PreprocessStyle style = PreprocessStyle::mnist;  // for files: how each becomes 28 x 28
   std::vector<uint8_t> labels;     // (size)
   std::vector<std::string> classes;

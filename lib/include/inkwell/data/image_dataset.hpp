@@ -20,7 +20,7 @@ namespace inkwell {
 struct ImageLoadOptions {
   std::vector<std::string> classes;  // empty: from the tree's folders / the manifest's labels (sorted)
   bool skip_bad = false;             // false: the first bad file is an error naming it
-  int64_t max_pixels = 64'000'000;
+  int64_t max_pixels = kDefaultMaxPixels;
   PreprocessStyle style = PreprocessStyle::mnist;  // how each image becomes 28x28 (preprocess.hpp)
 };
 

@@ -9,7 +9,7 @@
 
 #include "inkwell/nn/quantization.hpp"
 #include "inkwell/nn/spec.hpp"
-#include "inkwell/nn/tensor.hpp"
+#include "inkwell/core/tensor.hpp"
 
 namespace inkwell {
 

@@ -23,7 +23,7 @@
 #include "inkwell/nn/params.hpp"
 #include "inkwell/nn/quantization.hpp"
 #include "inkwell/nn/spec.hpp"
-#include "inkwell/nn/tensor.hpp"
+#include "inkwell/core/tensor.hpp"
 
 namespace inkwell {
 

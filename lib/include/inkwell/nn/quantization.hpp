@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "inkwell/nn/spec.hpp"
-#include "inkwell/nn/tensor.hpp"
+#include "inkwell/core/tensor.hpp"
 
 namespace inkwell {
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "inkwell/nn/tensor.hpp"
+#include "inkwell/core/tensor.hpp"
 
 namespace inkwell {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "inkwell/nn/model.hpp"
-#include "inkwell/train/checkpoint.hpp"
+#include "inkwell/model_file/model_file.hpp"
 
 namespace inkwell {
 

@@ -11,7 +11,7 @@
 #include "inkwell/data/dataset.hpp"
 #include "inkwell/nn/quantization.hpp"
 #include "inkwell/nn/spec.hpp"
-#include "inkwell/nn/tensor.hpp"
+#include "inkwell/core/tensor.hpp"
 
 namespace inkwell {
 

@@ -1,4 +1,4 @@
-#include "inkwell/train/checkpoint.hpp"
+#include "inkwell/model_file/model_file.hpp"
 
 #include <zlib.h>
 
