@@ -18,7 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class CheckpointTest : public ::testing::Test {
+class ModelFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir = fs::temp_directory_path() / ("inkwell_ckpt_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
@@ -54,7 +54,7 @@ class CheckpointTest : public ::testing::Test {
   ModelFile file;
 };
 
-TEST_F(CheckpointTest, RoundTripsEverythingAndLeavesNoTemporaryFiles) {
+TEST_F(ModelFileTest, RoundTripsEverythingAndLeavesNoTemporaryFiles) {
   save_model_file(path, file);
   const ModelFile back = load_model_file(path);
   EXPECT_EQ(back.architecture.spec, file.architecture.spec);
@@ -99,7 +99,7 @@ TEST(ShippedModels, LoadBitForBitUnderThisOneDnnAndIsa) {
   }
 }
 
-TEST_F(CheckpointTest, DetectsCorruptionTruncationAndWrongVersion) {
+TEST_F(ModelFileTest, DetectsCorruptionTruncationAndWrongVersion) {
   save_model_file(path, file);
   const std::vector<char> good = bytes();
 
@@ -130,7 +130,7 @@ TEST_F(CheckpointTest, DetectsCorruptionTruncationAndWrongVersion) {
 
 // A file is distrusted until checked: sizes against the bytes really there, the spec against its
 // bounds, every tensor against the spec, every value finite, and only then is a model built.
-TEST_F(CheckpointTest, HostileFilesAreRefusedBeforeAnythingIsBuiltOrAllocated) {
+TEST_F(ModelFileTest, HostileFilesAreRefusedBeforeAnythingIsBuiltOrAllocated) {
   // A tensor declaring 2^28 floats (1 GiB), with a valid checksum over a few hundred bytes.
   ModelFile huge = file;
   huge.tensors[0].dims = {1 << 14, 1 << 14};
@@ -228,7 +228,7 @@ TEST(StateShapes, MatchTheBuiltModels) {
   EXPECT_THROW(state_shapes({"conv8192k3p1-fc10", {1, 28, 28}}), Error);  // 6.4M activations an image
 }
 
-TEST_F(CheckpointTest, MismatchedArchitectureIsRefused) {
+TEST_F(ModelFileTest, MismatchedArchitectureIsRefused) {
   Model other({"conv5k3p1-relu-maxpool2-fc3", {1, 6, 6}}, 2, Mode::infer);
   try {
     other.load_state(file.tensors);
@@ -238,7 +238,7 @@ TEST_F(CheckpointTest, MismatchedArchitectureIsRefused) {
   }
 }
 
-TEST_F(CheckpointTest, KeepsTheOldFileWhenTheDirectoryIsGone) {
+TEST_F(ModelFileTest, KeepsTheOldFileWhenTheDirectoryIsGone) {
   const std::string nowhere = (dir / "no-such-dir" / "model.inkw").string();
   EXPECT_THROW(save_model_file(nowhere, file), Error);
 }
