@@ -4,12 +4,14 @@
 // images, ranks 0), and data that changed since the save is named as such.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 #include <utility>
 #include <vector>
 #include <string>
 
 #include "inkwell/core/error.hpp"
+#include "inkwell/nn/model.hpp"
 #include "inkwell/train/saved_run.hpp"
 
 namespace inkwell {
@@ -122,6 +124,46 @@ TEST(SavedRun, DataThatChangedSinceTheSaveIsNamed) {
   meta = saved_meta();
   meta.erase("train_images");
   EXPECT_NE(refusal(meta, 50000).find("'optimizer.steps' is 960"), std::string::npos);
+}
+
+// Optimizer state goes by name and is checked: a hostile checkpoint's missing, reshaped,
+// non-finite, negative, doubled or extra tensor is refused naming the file and the tensor.
+TEST(SavedRun, OptimizerStateRestoresByNameAndIsChecked) {
+  const Architecture arch{"conv4k3p1-relu-maxpool2-fc10", {1, 28, 28}};
+  Model model(arch, 2, Mode::train);
+  model.init_params(3);
+  Optimizer adam({OptimizerConfig::Kind::adam, 0}, model.params().size());
+  for (size_t i = 0; i < adam.m().size(); ++i) adam.m()[i] = 0.001f * static_cast<float>(i % 97), adam.v()[i] = 1e-6f * static_cast<float>(i % 13);
+  const std::vector<NamedTensor> state = optimizer_state(model.params(), adam);
+  ASSERT_EQ(state.size(), 2 * model.params().params().size());
+  std::vector<NamedTensor> shuffled(state.rbegin(), state.rend());  // by name, not by position
+  Optimizer back({OptimizerConfig::Kind::adam, 0}, model.params().size());
+  restore_optimizer_state(shuffled, "run/model.inkw", model.params(), back);
+  EXPECT_EQ(optimizer_state(model.params(), back).front().data, state.front().data);
+  EXPECT_EQ(optimizer_state(model.params(), back).back().data, state.back().data);
+
+  auto refusal = [&](std::vector<NamedTensor> bad) -> std::string {
+    Optimizer o({OptimizerConfig::Kind::adam, 0}, model.params().size());
+    try {
+      restore_optimizer_state(bad, "run/model.inkw", model.params(), o);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  std::vector<NamedTensor> bad = state;
+  bad.pop_back();
+  EXPECT_NE(refusal(bad).find("run/model.inkw: no optimizer tensor"), std::string::npos) << refusal(bad);
+  bad = state, bad[0].dims = {static_cast<int64_t>(bad[0].data.size())};
+  EXPECT_NE(refusal(bad).find("' is "), std::string::npos) << refusal(bad);
+  bad = state, bad[0].data[5] = NAN;
+  EXPECT_NE(refusal(bad).find("not finite"), std::string::npos) << refusal(bad);
+  bad = state, bad[1].data[2] = -1;
+  EXPECT_NE(refusal(bad).find("non-negative"), std::string::npos) << refusal(bad);
+  bad = state, bad.push_back(state[0]);
+  EXPECT_NE(refusal(bad).find("appears twice"), std::string::npos) << refusal(bad);
+  bad = state, bad.push_back({"nothing.m", {1}, {0.f}});
+  EXPECT_NE(refusal(bad).find("1 optimizer tensors that no parameter"), std::string::npos) << refusal(bad);
 }
 
 }  // namespace

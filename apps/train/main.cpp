@@ -100,12 +100,7 @@ ModelFile checkpoint(const Model& model, const Optimizer* opt, const Options& o,
   f.classes = data.train.classes;
   f.normalization = data.normalization;
   f.tensors = model.state();
-  const ParamArena& arena = model.params();
-  if (opt)
-    for (const Param& p : arena.params()) {
-      f.optimizer.push_back({p.name + ".m", p.dims, arena.read_plain(p, opt->m().data())});
-      if (!opt->v().empty()) f.optimizer.push_back({p.name + ".v", p.dims, arena.read_plain(p, opt->v().data())});
-    }
+  if (opt) f.optimizer = optimizer_state(model.params(), *opt);
   SavedRun run;
   run.data = o.data, run.optimizer = o.optimizer, run.schedule = o.schedule, run.preprocessing = to_string(data.style);
   run.precision = o.precision, run.init_from = o.init_from, run.epochs = o.epochs, run.batch = o.batch, run.lr = o.lr;
@@ -230,12 +225,7 @@ int run(Options o) {
   std::vector<EpochRow> rows;
   if (o.resume) {
     model.load_state(saved.tensors);
-    ParamArena& arena = model.params();
-    size_t t = 0;
-    for (const Param& p : arena.params()) {
-      arena.write_plain(p, optimizer.m().data(), saved.optimizer.at(t++).data);
-      if (!optimizer.v().empty()) arena.write_plain(p, optimizer.v().data(), saved.optimizer.at(t++).data);
-    }
+    restore_optimizer_state(saved.optimizer, model_path, model.params(), optimizer);
     optimizer.set_steps(resumed.optimizer_steps);
     rows = read_rows((fs::path(o.out) / "metrics.csv").string(), st.epoch - 1);
     cli::say(stdout, "inkwell-train: resuming %s at epoch %d, step %lld\n", o.out.c_str(), st.epoch,

@@ -144,6 +144,43 @@ SavedRun read_saved_run(const std::map<std::string, std::string>& meta, const st
   return r;
 }
 
+std::vector<NamedTensor> optimizer_state(const ParamArena& arena, const Optimizer& optimizer) {
+  std::vector<NamedTensor> state;
+  for (const Param& p : arena.params()) {
+    state.push_back({p.name + ".m", p.dims, arena.read_plain(p, optimizer.m().data())});
+    if (!optimizer.v().empty()) state.push_back({p.name + ".v", p.dims, arena.read_plain(p, optimizer.v().data())});
+  }
+  return state;
+}
+
+void restore_optimizer_state(const std::vector<NamedTensor>& state, const std::string& path, const ParamArena& arena,
+                             Optimizer& optimizer) {
+  std::map<std::string, const NamedTensor*> by_name;
+  for (const NamedTensor& t : state)
+    if (!by_name.emplace(t.name, &t).second) throw error(path, ": optimizer tensor '", t.name, "' appears twice");
+  const bool second_moments = !optimizer.v().empty();
+  size_t used = 0;
+  auto restore = [&](const Param& p, const char* moment, float* base) {
+    const auto it = by_name.find(p.name + moment);
+    if (it == by_name.end()) throw error(path, ": no optimizer tensor '", p.name, moment, "' (the ", p.name, " parameter's)");
+    const NamedTensor& t = *it->second;
+    if (t.dims != p.dims)
+      throw error(path, ": optimizer tensor '", t.name, "' is ", to_string(t.dims), ", its parameter ", to_string(p.dims));
+    for (size_t i = 0; i < t.data.size(); ++i)
+      if (!std::isfinite(t.data[i]) || (moment[1] == 'v' && t.data[i] < 0))
+        throw error(path, ": optimizer tensor '", t.name, "' holds ", t.data[i], " at ", i,
+                    moment[1] == 'v' ? " (second moments are finite and non-negative)" : " (not finite)");
+    arena.write_plain(p, base, t.data);
+    ++used;
+  };
+  for (const Param& p : arena.params()) {
+    restore(p, ".m", optimizer.m().data());
+    if (second_moments) restore(p, ".v", optimizer.v().data());
+  }
+  if (used != state.size())
+    throw error(path, ": ", state.size() - used, " optimizer tensors that no parameter of this model and optimizer has");
+}
+
 void check_saved_run_fits_data(const SavedRun& run, const std::string& path, int64_t train_images) {
   if (run.train_images >= 0 && run.train_images != train_images)
     throw error(path, ": the run trained on ", run.train_images, " images an epoch, the data at hand (", run.data,

@@ -10,7 +10,11 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
+#include "inkwell/core/tensor.hpp"
+#include "inkwell/nn/params.hpp"
+#include "inkwell/train/optimizer.hpp"
 #include "inkwell/train/train.hpp"
 
 namespace inkwell {
@@ -46,6 +50,15 @@ struct SavedRun {
 std::map<std::string, std::string> saved_run_meta(const SavedRun& run);
 // Reads and checks `meta` (from the file at `path`). Throws an Error naming the path and the key.
 SavedRun read_saved_run(const std::map<std::string, std::string>& meta, const std::string& path);
+
+// The optimizer's state as a model file stores it, by parameter name: "<param>.m" and, for Adam
+// and AdamW, "<param>.v", each plain with its parameter's dims.
+std::vector<NamedTensor> optimizer_state(const ParamArena& arena, const Optimizer& optimizer);
+// Restores `state` into `optimizer` by name, checked: exactly the tensors the optimizer keeps, each
+// with its parameter's dims and finite values (second moments non-negative). Throws an Error
+// naming `path` and the tensor.
+void restore_optimizer_state(const std::vector<NamedTensor>& state, const std::string& path, const ParamArena& arena,
+                             Optimizer& optimizer);
 
 // Checks a run against the data it goes on with: `train_images` an epoch after validation is held
 // out. If the data changed since the run was saved, says what changed.
