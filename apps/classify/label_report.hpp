@@ -44,7 +44,7 @@ class LabelReport {  // --labels-from-dirs
     }
     if (unknown_) cli::say(stderr, "%lld images were in folders not named after a class: not scored\n", static_cast<long long>(unknown_));
     cli::say(stderr, "accuracy: %.4f (%lld of %lld)\n", total ? static_cast<double>(right) / total : 0.0,
-                 static_cast<long long>(right), static_cast<long long>(total));
+             static_cast<long long>(right), static_cast<long long>(total));
   }
 
  private:

@@ -201,7 +201,7 @@ int run(Options o) {
     const KeptRows kept = read_output_rows(content, format, model.classes, top_k, o.out);
     if (kept.keep_bytes != content.size()) {
       cli::say(stderr, "inkwell-classify: %s: removing a partial last row (%zu bytes)\n", o.out.c_str(),
-                   content.size() - kept.keep_bytes);
+               content.size() - kept.keep_bytes);
       fs::resize_file(o.out, kept.keep_bytes);
     }
     for (size_t i = 0; i < kept.paths.size(); ++i) {
@@ -275,7 +275,7 @@ int run(Options o) {
   if (!comm.alone()) {
     if (leader)
       cli::say(stderr, "inkwell-classify: %s; each rank %d threads, batches of %lld round-robin\n",
-                   comm.describe().c_str(), o.threads, static_cast<long long>(o.batch));
+               comm.describe().c_str(), o.threads, static_cast<long long>(o.batch));
     config.shard = {comm.rank(), comm.size()};
   }
   ClassifyStats own;
@@ -295,10 +295,10 @@ int run(Options o) {
   // The rows written this run, every rank's (`own` counts only this rank's).
   const int64_t done = rows;
   cli::say(stderr, "inkwell-classify: %lld classified, %lld failed%s, %.2f s, %.0f img/s, model %s (%s)%s\n",
-               static_cast<long long>(rows - failed), static_cast<long long>(failed),
-               resumed ? (", " + std::to_string(resumed) + " rows kept from before").c_str() : "", own.seconds,
-               own.seconds > 0 ? done / own.seconds : 0.0, model_path.c_str(), precision_text.c_str(),
-               cli::stop_requested ? " (interrupted)" : "");
+           static_cast<long long>(rows - failed), static_cast<long long>(failed),
+           resumed ? (", " + std::to_string(resumed) + " rows kept from before").c_str() : "", own.seconds,
+           own.seconds > 0 ? done / own.seconds : 0.0, model_path.c_str(), precision_text.c_str(),
+           cli::stop_requested ? " (interrupted)" : "");
   if (cli::stop_requested) {
     if (!o.out.empty()) cli::say(stderr, "inkwell-classify: interrupted; --resume --out %s continues\n", o.out.c_str());
     return cli::kInterrupted;
@@ -307,7 +307,7 @@ int run(Options o) {
     std::string kept;
     for (const std::string& e : extensions) kept += (kept.empty() ? "" : ", ") + e;
     cli::say(stderr, "inkwell-classify: no files found%s (--ext \"\" keeps every file)\n",
-                 extensions.empty() ? "" : (" with extension " + kept).c_str());
+             extensions.empty() ? "" : (" with extension " + kept).c_str());
     return cli::kSomeFailed;
   }
   return failed ? cli::kSomeFailed : cli::kOk;

@@ -78,7 +78,7 @@ void configure(CLI::App& app, const std::string& footer) {
 
 [[noreturn]] void usage_error(const CLI::App& app, const std::string& message) {
   cli::say(stderr, "%s: %s\nRun '%s --help' for the options.\n", app.get_name().c_str(), message.c_str(),
-               app.get_name().c_str());
+           app.get_name().c_str());
   std::exit(kUsage);
 }
 

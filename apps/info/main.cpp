@@ -48,7 +48,7 @@ void print_layers(const Architecture& arch) {
   for (size_t i = 0; i < shapes.layers.size(); ++i) {
     const LayerSummary& l = shapes.layers[i];
     cli::say(stdout, "%3zu  %-14s %-12s %12s %12s\n", i + 1, l.layer.c_str(), dims_text(l.output).c_str(),
-                l.parameters ? cli::thousands(l.parameters).c_str() : "-", l.flops > 0 ? flops_text(l.flops).c_str() : "-");
+             l.parameters ? cli::thousands(l.parameters).c_str() : "-", l.flops > 0 ? flops_text(l.flops).c_str() : "-");
     params += l.parameters, flops += l.flops;
   }
   cli::say(stdout, "     %-27s %12s %12s\n", "total", cli::thousands(params).c_str(), flops_text(flops).c_str());
@@ -66,12 +66,12 @@ std::string cpu_name() {
 cli::ExitCode run_self_test() {
   cli::say(stdout, "inkwell self-test: %s, %s, %s\n", cpu_name().c_str(), compat::version().c_str(), compat::isa_name().c_str());
   cli::say(stdout, "%-10s %-28s %-9s %-9s %7s %10s %10s\n", "layer", "in", "precision", "direction", "threads", "error",
-              "tolerance");
+           "tolerance");
   int failed = 0;
   const std::vector<check::SelfTestRow> rows = check::self_test();
   for (const check::SelfTestRow& r : rows) {
     cli::say(stdout, "%-10s %-28s %-9s %-9s %7d %10.2e %10.0e  %s\n", r.kind.c_str(), r.spec.c_str(), r.precision.c_str(),
-                r.direction.c_str(), r.threads, r.error, r.tolerance, r.ok() ? "ok" : "MISMATCH");
+             r.direction.c_str(), r.threads, r.error, r.tolerance, r.ok() ? "ok" : "MISMATCH");
     failed += !r.ok();
   }
   cli::say(stdout, "self-test: %zu passed, %d failed\n", rows.size() - failed, failed);
@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
     cli::say(stdout, "\nclasses       %zu: %s\n", f.classes.size(), classes.c_str());
     const bool emnist = preprocess_style(f) == PreprocessStyle::emnist;
     cli::say(stdout, "preprocessing real-world images %s\n",
-                emnist ? "EMNIST-style (crop, square, 2-pixel border: 24 of 28 pixels, box centred)"
+             emnist ? "EMNIST-style (crop, square, 2-pixel border: 24 of 28 pixels, box centred)"
                        : "MNIST-style (fit in 20x20, centre of mass to the centre of 28x28)");
     cli::say(stdout, "normalisation (pixel / 255 - %.4f) / %.4f\n", f.normalization.mean, f.normalization.std);
     cli::say(stdout, "optimizer state %s\n", f.optimizer.empty() ? "none (inference only)" : "stored (resumable checkpoint)");

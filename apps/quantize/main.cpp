@@ -106,14 +106,14 @@ int main(int argc, char** argv) {
     file.meta["quantization.data"] = data;
 
     cli::say(stdout, "calibrated on %lld images of %s (%s)\n", static_cast<long long>(n), data.c_str(),
-                file.meta["quantization.method"].c_str());
+             file.meta["quantization.method"].c_str());
     // What inkwell-classify runs by default on this machine: checked against f32 here.
     const Int8Plan plan = classify_plan(file, ClassifyConfig{});
     for (const LayerQuantization& l : file.quantization) {
       const auto it = plan.layers.find(l.layer);
       cli::say(stdout, "  %-6s input range [%.4g, %.4g]  %s\n", l.layer.c_str(), l.lo, l.hi,
-                  it == plan.layers.end() ? "f32 on this CPU"
-                  : it->second.dst_scale != 0 ? "int8, u8 out"
+               it == plan.layers.end() ? "f32 on this CPU"
+               : it->second.dst_scale != 0 ? "int8, u8 out"
                                               : "int8, f32 out");
     }
     for (const std::string& note : plan.notes) cli::say(stdout, "  (%s)\n", note.c_str());

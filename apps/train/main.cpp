@@ -229,7 +229,7 @@ int run(Options o) {
     optimizer.set_steps(resumed.optimizer_steps);
     rows = read_rows((fs::path(o.out) / "metrics.csv").string(), st.epoch - 1);
     cli::say(stdout, "inkwell-train: resuming %s at epoch %d, step %lld\n", o.out.c_str(), st.epoch,
-                static_cast<long long>(st.partial.steps_done));
+             static_cast<long long>(st.partial.steps_done));
   } else {
     model.init_params(o.seed);
     if (fine_tune) {
@@ -237,7 +237,7 @@ int run(Options o) {
       std::string names;
       for (const std::string& n : copy.fresh) names += (names.empty() ? "; initialised anew: " : ", ") + n;
       cli::say(stdout, "inkwell-train: %zu of %zu tensors from %s%s\n", copy.copied, copy.copied + copy.fresh.size(),
-                  o.init_from.c_str(), names.c_str());
+               o.init_from.c_str(), names.c_str());
     }
   }
   if (o.freeze > 0) {
@@ -259,22 +259,22 @@ int run(Options o) {
   std::string bf16_layers;
   for (const std::string& layer : bf16.layers) bf16_layers += (bf16_layers.empty() ? "" : " ") + layer;
   cli::say(stdout, "inkwell-train: %s on %s (%lld train, %lld valid, %lld test), %s lr %g wd %g %s%s, batch %lld, %d threads, %s\n",
-              arch.spec.c_str(), o.data.c_str(), static_cast<long long>(train_idx.size()),
-              static_cast<long long>(valid_idx.size()), static_cast<long long>(test_idx.size()), o.optimizer.c_str(),
-              o.lr, o.weight_decay, o.schedule.c_str(), o.augment ? ", augmented" : "", static_cast<long long>(o.batch),
-              omp_get_max_threads(), bf16_layers.empty() ? "f32" : ("bf16: " + bf16_layers).c_str());
+           arch.spec.c_str(), o.data.c_str(), static_cast<long long>(train_idx.size()),
+           static_cast<long long>(valid_idx.size()), static_cast<long long>(test_idx.size()), o.optimizer.c_str(),
+           o.lr, o.weight_decay, o.schedule.c_str(), o.augment ? ", augmented" : "", static_cast<long long>(o.batch),
+           omp_get_max_threads(), bf16_layers.empty() ? "f32" : ("bf16: " + bf16_layers).c_str());
   std::fflush(stdout);
   if (o.resume && resumed.ranks != comm.size())
     cli::say(stdout, "inkwell-train: the run was trained by %d ranks, it goes on with %d: the same global batches, so the "
-                "same steps up to float rounding (batch norm's batch statistics are per rank)\n",
-                resumed.ranks, comm.size());
+             "same steps up to float rounding (batch norm's batch statistics are per rank)\n",
+             resumed.ranks, comm.size());
   // Overlapping the gradient sums with backward pays across a network; within a node the one sum
   // after backward costs next to nothing and is as fast or faster (docs/distributed.md).
   const bool overlap = o.allreduce == "overlap" || (o.allreduce == "auto" && comm.local_size() < comm.size());
   if (!comm.alone()) {
     cli::say(stdout, "inkwell-train: %s; each rank %d threads, batch %lld = %d x %lld, gradients summed %s\n",
-                comm.describe().c_str(), omp_get_max_threads(), static_cast<long long>(o.batch), comm.size(),
-                static_cast<long long>(o.batch / comm.size()), overlap ? "during backward" : "after backward");
+             comm.describe().c_str(), omp_get_max_threads(), static_cast<long long>(o.batch), comm.size(),
+             static_cast<long long>(o.batch / comm.size()), overlap ? "during backward" : "after backward");
     // Every rank starts from rank 0's weights (they agree already: same seed, or the same file).
     comm.broadcast(std::span<float>(model.params().values(), model.params().size()));
   }
@@ -323,9 +323,9 @@ int run(Options o) {
       if (any_rank(comm, cli::stop_requested)) {
         status.clear();
         cli::say(stdout, "inkwell-train: interrupted at epoch %d, step %lld of %lld; saved %s\n"
-                    "continue with: inkwell-train --resume %s\n",
-                    st.epoch, static_cast<long long>(st.partial.steps_done), static_cast<long long>(steps_per_epoch),
-                    model_path.c_str(), o.out.c_str());
+                 "continue with: inkwell-train --resume %s\n",
+                 st.epoch, static_cast<long long>(st.partial.steps_done), static_cast<long long>(steps_per_epoch),
+                 model_path.c_str(), o.out.c_str());
         return cli::kInterrupted;
       }
     }
@@ -351,7 +351,7 @@ int run(Options o) {
     if (!warned_divergence && !(train.loss < 1e3)) {
       warned_divergence = true;
       cli::say(stderr, "inkwell-train: the training loss is %s: the run has diverged; a lower --lr (now %g) should help\n",
-                   loss_text(train.loss).c_str(), o.lr);
+               loss_text(train.loss).c_str(), o.lr);
     }
     std::fflush(stdout);
     const bool best = !valid_idx.empty() && valid.accuracy > st.best_valid_acc;
@@ -364,7 +364,7 @@ int run(Options o) {
     if (writer) write_reports(o.out, rows, title, data.test.classes, confusion);
     if (any_rank(comm, cli::stop_requested) && st.epoch <= o.epochs) {
       cli::say(stdout, "inkwell-train: interrupted after epoch %d; saved %s\ncontinue with: inkwell-train --resume %s\n",
-                  st.epoch - 1, model_path.c_str(), o.out.c_str());
+               st.epoch - 1, model_path.c_str(), o.out.c_str());
       return cli::kInterrupted;
     }
   }
@@ -372,9 +372,9 @@ int run(Options o) {
   cli::say(stdout, "test loss %.4f  test accuracy %.4f (%.2f%%)\n", last.test_loss, last.test_acc, 100 * last.test_acc);
   if (o.keep_best)
     cli::say(stdout, "best validation accuracy %.4f at epoch %d: %s\n", st.best_valid_acc, st.best_epoch,
-                (fs::path(o.out) / "best.inkw").c_str());
+             (fs::path(o.out) / "best.inkw").c_str());
   cli::say(stdout, "wrote %s, metrics.csv, curves.svg, confusion.csv/.svg and per_class.csv in %s\n", model_path.c_str(),
-              o.out.c_str());
+           o.out.c_str());
   return cli::kOk;
 }
 
