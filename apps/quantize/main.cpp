@@ -14,7 +14,7 @@
 #include "inkwell/core/error.hpp"
 #include "inkwell/core/rng.hpp"
 #include "inkwell/data/dataset.hpp"
-#include "inkwell/data/image_dataset.hpp"
+#include "inkwell/data/data_source.hpp"
 #include "inkwell/nn/calibration.hpp"
 #include "inkwell/nn/model.hpp"
 #include "inkwell/model_file/model_file.hpp"
@@ -24,29 +24,6 @@ namespace fs = std::filesystem;
 using namespace inkwell;
 
 namespace {
-
-// --data: a named IDX dataset or IDX directory, or an image tree (with train/ and test/, or not:
-// then every image calibrates and there is no test).
-DatasetSplits load_data(const std::string& data, PreprocessStyle style) {
-  if (std::optional<DatasetSplits> idx = load_idx_data(data)) return std::move(*idx);
-  const fs::path path(data);
-  if (!fs::is_directory(path)) throw error(data, ": neither a dataset name (", [] {
-    std::string names;
-    for (const std::string& n : dataset_names()) names += (names.empty() ? "" : ", ") + n;
-    return names;
-  }(), ") nor a directory");
-  ImageLoadOptions options;
-  options.style = style;
-  DatasetSplits s;
-  if (fs::is_directory(path / "train")) {
-    s.train = load_image_folder((path / "train").string(), options);
-    options.classes = s.train.classes;
-    if (fs::is_directory(path / "test")) s.test = load_image_folder((path / "test").string(), options);
-  } else {
-    s.train = load_image_folder(data, options);
-  }
-  return s;
-}
 
 double percent(double x) { return 100.0 * x; }
 
@@ -64,7 +41,9 @@ int main(int argc, char** argv) {
                "inkwell-quantize");
   cli::configure(app, "\nexit: 0 done, 1 error (named), 2 usage error\n");
   app.add_option("--model", model_path, "the model file to quantise")->required()->type_name("FILE");
-  app.add_option("--data", data, "calibration and test data: a dataset name, an IDX directory or an image tree")
+  app.add_option("--data", data,
+                 "calibration and test data, as inkwell-train takes it: a dataset name, an IDX directory, an image "
+                 "tree or a CSV manifest")
       ->required()->type_name("NAME|DIR");
   app.add_option("--out", out, "where to write the quantised model")->required()->type_name("FILE");
   app.add_option("--images", images, "training images to calibrate on (held in memory: 3 KiB each)")->type_name("N")->check(cli::whole(1, 100'000))
@@ -80,7 +59,11 @@ int main(int argc, char** argv) {
   return cli::run_or_report("inkwell-quantize", [&] {
     if (threads > 0) omp_set_num_threads(threads);
     ModelFile file = load_model_file(model_path);
-    const DatasetSplits splits = load_data(data, preprocess_style(file));
+    // As inkwell-train reads --data (data_source.hpp): a single tree or manifest calibrates on its
+    // training share and is tested on the rest, split as inkwell-train splits it by default.
+    DataSource source;
+    source.data = data, source.style = preprocess_style(file), source.measure_normalization = false;
+    const DatasetSplits splits = load_data_source(source);
     check_model_fits(file, model_path, {1, splits.train.rows, splits.train.cols}, splits.train.classes.size(), data);
 
     // Calibration images: a seeded sample of the training split, normalised as the model was.
