@@ -70,15 +70,13 @@ exit: 0 done, 1 error (named), 2 usage error, 130 interrupted
 
 }  // namespace
 
-int64_t ValidSize::resolve(int64_t train_images) const {
-  if (count >= 0) return count;
-  return std::min<int64_t>(cap, static_cast<int64_t>(fraction * static_cast<double>(train_images)));
-}
-
 [[noreturn]] void usage_error(const std::string& message) { cli::usage_error(*g_app, message); }
 
 Options parse_options(int argc, char** argv) {
-  Options o;
+  Options options;
+  RunSettings& o = options.run;
+  RunControls& c = options.controls;
+  std::string model = "seed";
   g_app = std::make_unique<CLI::App>(
       "Trains a CNN on MNIST, Fashion-MNIST, EMNIST or a tree of images, with a train/valid/test split,\n"
       "and writes model.inkw, metrics.csv, curves.svg, confusion.csv/.svg and per_class.csv to --out.",
@@ -95,7 +93,7 @@ Options parse_options(int argc, char** argv) {
   app.add_option("--test-fraction", o.test_fraction, "test share of a single image tree or manifest (seeded; MNIST's 1/7)")
       ->type_name("X")->check(cli::real(0, 1, true))->capture_default_str();
   app.add_flag("--skip-bad", o.skip_bad, "count and skip unreadable or corrupt images instead of stopping");
-  app.add_option("--model", o.model,
+  app.add_option("--model", model,
                  "preset (seed, fast, best) or spec, e.g. conv16k5p2-relu-maxpool2-fc10. best brings its own recipe: "
                  "15 epochs, batch 128, lr 0.003, onecycle, --augment (not for fashion); flags override it")
       ->type_name("NAME|SPEC")->check(CLI::Validator(check_model, "", "model"))->capture_default_str();
@@ -109,7 +107,7 @@ Options parse_options(int argc, char** argv) {
       ->type_name("NAME")->check(cli::one_of({"cosine", "constant", "onecycle"}));
   app.add_option("--seed", o.seed, "split, shuffling, initialisation and augmentation")
       ->type_name("N")->check(cli::whole(0, INT64_MAX))->capture_default_str();
-  app.add_option("--threads", o.threads, "compute threads; 0: all cores")->type_name("N")->check(cli::whole(0, 4096))->capture_default_str();
+  app.add_option("--threads", c.threads, "compute threads; 0: all cores")->type_name("N")->check(cli::whole(0, 4096))->capture_default_str();
   app.add_option("--prefetch", prefetch,
                  "batches prepared (read, decoded, augmented) ahead of the step on a flow graph; 0: right before "
                  "each step, on its own threads; auto: 0 when the step has every core, else 4. Same results either way")
@@ -118,7 +116,7 @@ Options parse_options(int argc, char** argv) {
         std::string copy = t;
         return t == "auto" || cli::whole(0, 64)(copy).empty() ? "" : "takes auto or 0 to 64, got '" + t + "'";
       }, "", "prefetch"))->capture_default_str();
-  app.add_option("--allreduce", o.allreduce,
+  app.add_option("--allreduce", c.allreduce,
                  "under mpirun, how the ranks sum gradients: once after backward, or overlapped with it, layer by "
                  "layer (faster over networks); auto: overlap when the ranks span nodes. Same results up to float rounding")
       ->type_name("auto|once|overlap")->check(cli::one_of({"auto", "once", "overlap"}))->capture_default_str();
@@ -134,8 +132,8 @@ Options parse_options(int argc, char** argv) {
   auto* augment = app.add_flag("--augment", augment_flag, "augment training images on the fly (rotation, scale, shift, stroke)");
   auto* no_augment = app.add_flag("--no-augment", no_augment_flag, "do not (for best, whose recipe augments)");
   augment->excludes(no_augment);
-  app.add_option("--out", o.out, "where model.inkw, metrics.csv and the reports go")->type_name("DIR")->capture_default_str();
-  app.add_flag("--force", o.force, "start a new run in --out even if it holds an unfinished one");
+  app.add_option("--out", c.out, "where model.inkw, metrics.csv and the reports go")->type_name("DIR")->capture_default_str();
+  app.add_flag("--force", c.force, "start a new run in --out even if it holds an unfinished one");
   app.add_flag("--keep-best", o.keep_best, "also keep best.inkw: the epoch with the best validation accuracy");
   app.add_flag("--test-at-end", o.test_at_end,
                "score the test set after the last epoch only (choose models on validation, not on test)");
@@ -146,7 +144,7 @@ Options parse_options(int argc, char** argv) {
       ->type_name("MODEL.inkw")->check(CLI::ExistingFile);
   app.add_option("--freeze", o.freeze, "keep the first N parameterised layers (conv, bn, fc) fixed; with --init-from")
       ->type_name("N")->check(cli::whole(0, 255))->capture_default_str();
-  app.add_option("--preprocess", o.preprocess,
+  app.add_option("--preprocess", o.preprocessing,
                  "how images of a tree or manifest become 28x28: mnist (fit in 20x20, centre of mass) or emnist (crop, "
                  "square, 2-pixel border); default: --init-from's, else mnist. IDX data keep their own (EMNIST: emnist). "
                  "Recorded in the model, so inkwell-classify does the same")
@@ -168,12 +166,12 @@ Options parse_options(int argc, char** argv) {
           return "";
         return "takes N steps or M minutes (10m), N, M > 0, got '" + t + "'";
       }, "", "every"));
-  app.add_option("--resume", o.out, "continue the interrupted run in DIR")->type_name("DIR");
-  cli::add_progress_option(app, o.progress);
+  app.add_option("--resume", c.out, "continue the interrupted run in DIR")->type_name("DIR");
+  cli::add_progress_option(app, options.progress);
   cli::parse(app, argc, argv);
 
-  o.resume = app.count("--resume") > 0;
-  if (o.resume) {
+  options.resume = app.count("--resume") > 0;
+  if (options.resume) {
     if (app.count("--out")) usage_error("--resume DIR is the run's --out: give one of them");
     for (const CLI::Option* opt : app.get_options())
       if (opt->count() && opt->get_name() != "--resume" && opt->get_name() != "--threads" &&
@@ -184,7 +182,7 @@ Options parse_options(int argc, char** argv) {
   }
   // The preset's recipe fills what the flags leave. Its augmentation models handwriting
   // (rotation, stroke width), so it stays off for Fashion-MNIST's clothes (docs/decisions.md).
-  const Recipe r = preset_recipe(o.model);
+  const Recipe r = preset_recipe(model);
   if (!app.count("--epochs")) o.epochs = r.epochs;
   if (!app.count("--batch")) o.batch = r.batch;
   if (!app.count("--lr")) o.lr = r.lr;
@@ -192,26 +190,27 @@ Options parse_options(int argc, char** argv) {
   if (!app.count("--schedule")) o.schedule = r.schedule;
   o.augment = augment_flag ? true : no_augment_flag ? false : r.augment_handwriting && o.data != "fashion";
 
-  o.prefetch = prefetch == "auto" ? kAutoPrefetch : std::stoi(prefetch);
+  c.prefetch = prefetch == "auto" ? kAutoPrefetch : std::stoi(prefetch);
   if (app.count("--valid")) parse_valid(valid, o.valid);  // a share given is not capped
   if (!checkpoint_every.empty()) {
-    if (checkpoint_every.back() == 'm') o.checkpoint_minutes = std::stod(checkpoint_every);
-    else o.checkpoint_steps = std::stoll(checkpoint_every);
+    if (checkpoint_every.back() == 'm') c.checkpoint_minutes = std::stod(checkpoint_every);
+    else c.checkpoint_steps = std::stoll(checkpoint_every);
   }
   if (o.keep_best && o.valid.count == 0) usage_error("--keep-best chooses by validation accuracy: it needs --valid above 0");
   if (o.freeze > 0 && o.init_from.empty()) usage_error("--freeze keeps pretrained layers fixed: it needs --init-from");
-  o.model_given = app.count("--model") > 0;
+  // Not given, --model is --init-from's architecture (training_run.hpp), else the seed preset.
+  if (app.count("--model") || o.init_from.empty()) o.model = model;
 
   // --data: a known name, or a path that exists; a typo of a name is told as one.
   const std::vector<std::string> names = dataset_names();
-  if (!o.resume && std::find(names.begin(), names.end(), o.data) == names.end() && !std::filesystem::exists(o.data)) {
+  if (!options.resume && std::find(names.begin(), names.end(), o.data) == names.end() && !std::filesystem::exists(o.data)) {
     std::string message = "--data: '" + o.data + "' is neither a dataset name (";
     for (size_t i = 0; i < names.size(); ++i) message += (i ? ", " : "") + names[i];
     message += ") nor an existing file or directory";
     if (const std::string near = cli::did_you_mean(o.data, names); !near.empty()) message += "; did you mean " + near + "?";
     usage_error(message);
   }
-  return o;
+  return options;
 }
 
 }  // namespace inkwell::train_app

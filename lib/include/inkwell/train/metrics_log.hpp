@@ -10,7 +10,7 @@
 #include "inkwell/train/report.hpp"
 #include "inkwell/train/train.hpp"
 
-namespace inkwell::train_app {
+namespace inkwell {
 
 struct EpochRow {
   std::string csv;   // the metrics.csv line, without its newline
@@ -29,4 +29,4 @@ std::vector<EpochRow> read_rows(const std::string& path, int epochs_done);
 void write_reports(const std::string& dir, const std::vector<EpochRow>& rows, const std::string& title,
                    const std::vector<std::string>& classes, const std::vector<int64_t>& confusion);
 
-}  // namespace inkwell::train_app
+}  // namespace inkwell

@@ -1,4 +1,4 @@
-#include "metrics_log.hpp"
+#include "inkwell/train/metrics_log.hpp"
 
 #include <cstdio>
 #include <filesystem>
@@ -10,7 +10,7 @@
 
 namespace fs = std::filesystem;
 
-namespace inkwell::train_app {
+namespace inkwell {
 
 namespace {
 
@@ -87,4 +87,4 @@ void write_reports(const std::string& dir, const std::vector<EpochRow>& rows, co
   write_file_atomically((fs::path(dir) / "per_class.csv").string(), per_class_csv(classes, confusion));
 }
 
-}  // namespace inkwell::train_app
+}  // namespace inkwell
