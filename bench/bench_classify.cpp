@@ -65,14 +65,13 @@ BENCHMARK(BM_ClassifyTree)
 void BM_DecodeTree(benchmark::State& state) {
   const int64_t files = state.range(0);
   const fs::path root = make_tree(files, state.range(1) == 2);
-  std::vector<uint8_t> buffer;
   for (auto _ : state) {
     FileWalker walker({root.string()});
     int64_t sum = 0;
     while (auto e = walker.next()) {
-      const auto bytes = e->dir ? read_image_file_at(e->dir->fd(), e->name, kDefaultMaxPixels, buffer)
-                                : read_image_file(e->path, kDefaultMaxPixels, buffer);
-      sum += to_mnist_like(decode_image(bytes))[14 * 28 + 14];
+      const MnistImage x = e->dir ? read_mnist_like(e->name, PreprocessStyle::mnist, kDefaultMaxPixels, e->dir->fd())
+                                  : read_mnist_like(e->path, PreprocessStyle::mnist);
+      sum += x[14 * 28 + 14];
     }
     benchmark::DoNotOptimize(sum);
   }

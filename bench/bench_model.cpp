@@ -70,7 +70,7 @@ void BM_Forward(benchmark::State& state, const char* preset) {
 
 void BM_ForwardInt8(benchmark::State& state, const char* file) {
   const ModelFile f = load_model_file(std::string(INKWELL_SOURCE_DIR) + "/models/" + file);
-  Model m(f.architecture, state.range(0), plan_int8(f.architecture, f.quantization, Precision::automatic));
+  Model m(f.architecture, state.range(0), plan_int8(f.architecture, f.calibration, Precision::automatic));
   m.load_state(f.tensors);
   forward_loop(state, m);
 }

@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
   const ModelFile file = from_file ? load_model_file(preset) : ModelFile{};
   infer = infer || from_file;
   const Architecture arch = from_file ? file.architecture : Architecture{resolve_spec(preset), {1, 28, 28}};
-  Model m = infer ? Model(arch, batch, plan_int8(arch, file.quantization, parse_precision(precision)))
+  Model m = infer ? Model(arch, batch, plan_int8(arch, file.calibration, parse_precision(precision)))
                   : Model(arch, batch, Mode::train, plan_bf16(arch, parse_train_precision(precision)));
   if (from_file) m.load_state(file.tensors);
   else m.init_params(0);

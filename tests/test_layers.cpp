@@ -7,7 +7,7 @@
 #include "inkwell/core/rng.hpp"
 #include "inkwell/nn/dropout.hpp"
 #include "inkwell/nn/model.hpp"
-#include "inkwell/nn/pool.hpp"
+#include "inkwell/nn/max_pool.hpp"
 #include "inkwell/check/reference_net.hpp"
 
 namespace inkwell {
@@ -174,6 +174,10 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"maxpool2", {3, 6, 6}, 2},
                       Case{"maxpool3s2", {5, 7, 7}, 1},         // overlapping windows
                       Case{"maxpool2-relu", {4, 6, 6}, 2},      // standalone ReLU
+                      Case{"avgpool2", {3, 6, 6}, 2},
+                      Case{"avgpool3s2", {5, 7, 7}, 1},         // overlapping windows, a row and column left over
+                      Case{"conv8k3p1-relu-avgpool2", {3, 7, 7}, 2},    // the conv does its ReLU backward itself
+                      Case{"conv20k3p1-relu-avgpool2-fc5", {2, 8, 8}, 2},  // 2 channel blocks, then an fc
                       Case{"conv8k3p1-relu-maxpool2", {3, 7, 7}, 2},    // pool does the ReLU backward; 7 is not tiled
                       Case{"conv20k3p1-relu-maxpool3s2", {2, 9, 9}, 2}, // same, overlapping windows, 2 channel blocks
                       Case{"fc7", {3, 4, 4}, 2},                // 4-D src

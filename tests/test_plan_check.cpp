@@ -42,7 +42,7 @@ class PlanCheck : public ::testing::Test {
     text = text.substr(0, text.find('\t') + 1) + value + "\n";
     std::ofstream(dir / "plans.tsv") << text;
   }
-  Int8Plan all_int8() const { return plan_int8(file.architecture, file.quantization, Precision::int8); }
+  Int8Plan all_int8() const { return plan_int8(file.architecture, file.calibration, Precision::int8); }
   Int8Plan checked(Int8Plan plan) { return check::check_int8_plan(file.architecture, file.tensors, file.normalization, plan, 32, *cache); }
 
   fs::path dir;

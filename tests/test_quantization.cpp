@@ -26,7 +26,7 @@ const std::string kDefaultModel = std::string(INKWELL_SOURCE_DIR) + "/models/def
 
 ModelFile default_model() {
   ModelFile f = load_model_file(kDefaultModel);
-  f.quantization.clear();
+  f.calibration.clear();
   return f;
 }
 
@@ -44,7 +44,7 @@ const DatasetSplits& mnist() {
   return data;
 }
 
-Quantization calibrated(const ModelFile& f, CalibrationOptions options = {}) {
+Calibration calibrated(const ModelFile& f, CalibrationOptions options = {}) {
   // Calibration on the last 2,000 test images; accuracy is checked on the first 5,000.
   const std::vector<float> x = test_images(f, mnist(), 2000, 8000);
   return calibrate(f.architecture, f.tensors, x, 2000, options);
@@ -54,7 +54,7 @@ TEST(Quantization, CalibrationWithMaxKeepsTheExtremesOfTheFirstLayersInput) {
   const ModelFile f = default_model();
   CalibrationOptions options;
   options.method = CalibrationOptions::Method::max;
-  const Quantization q = calibrated(f, options);
+  const Calibration q = calibrated(f, options);
   ASSERT_EQ(q.size(), 3u);
   EXPECT_EQ(q[0].layer, "conv1");
   EXPECT_EQ(q[2].layer, "fc1");
@@ -80,13 +80,13 @@ TEST(Quantization, APercentileClipsBelowTheMax) {
   CalibrationOptions max, p99;
   max.method = CalibrationOptions::Method::max;
   p99.percentile = 99;
-  const Quantization a = calibrated(f, max), b = calibrated(f, p99);
+  const Calibration a = calibrated(f, max), b = calibrated(f, p99);
   for (size_t i = 1; i < a.size(); ++i) EXPECT_LT(b[i].hi, a[i].hi) << a[i].layer;
 }
 
 TEST(Quantization, PlansFollowThePrecisionAsked) {
   const ModelFile f = default_model();
-  const Quantization q = calibrated(f);
+  const Calibration q = calibrated(f);
   EXPECT_TRUE(plan_int8(f.architecture, q, Precision::f32).layers.empty());
   EXPECT_TRUE(plan_int8(f.architecture, {}, Precision::int8).layers.empty());
 
@@ -122,7 +122,7 @@ double relative_error(const std::vector<float>& a, const std::vector<float>& b) 
 // within 0.1 point, logits close. Every plan, so mixed f32/int8 boundaries are covered too.
 TEST(Quantization, Int8AgreesWithF32OnRealDigits) {
   const ModelFile f = default_model();
-  const Quantization q = calibrated(f);
+  const Calibration q = calibrated(f);
   const int64_t n = 5000, batch = 250;
   const std::vector<float> x = test_images(f, mnist(), n);
   auto run = [&](Model& m) {
@@ -195,11 +195,11 @@ TEST_P(Int8LayerTest, AgreesWithF32OnRealDigits) {
   Model f32(arch, c.batch, Mode::infer);
   f32.init_params(7);
   const std::vector<NamedTensor> state = f32.state();
-  const Quantization q = calibrate(arch, state, test_images(f, mnist(), 500, 9000), 500);
+  const Calibration q = calibrate(arch, state, test_images(f, mnist(), 500, 9000), 500);
   const Int8Plan plan = plan_int8(arch, q, Precision::int8);
   // Every conv and fc in int8, except one reading a signed input on a CPU without VNNI, which
   // oneDNN computes 9-40% off there (plan_int8).
-  for (const LayerQuantization& l : q)
+  for (const LayerCalibration& l : q)
     EXPECT_EQ(plan.layers.count(l.layer), l.lo < 0 && !cpu_has_int8_vnni() ? 0u : 1u) << l.layer;
   Model int8(arch, c.batch, plan);
   int8.load_state(state);
@@ -224,7 +224,7 @@ std::vector<Int8Case> int8_cases() {
   std::vector<Int8Case> out;
   for (const std::string spec : {"fc10", "conv8k5p2-fc10", "conv3k3p1-relu-conv20k3p1-relu-fc10",
                                  "conv8k3p1-relu-maxpool2-fc10", "conv16k5p2-relu-maxpool2-conv32k5p2-relu-maxpool2-fc10",
-                                 "conv20k3p1-relu-maxpool2-fc32-relu-fc10"})
+                                 "conv20k3p1-relu-maxpool2-fc32-relu-fc10", "conv16k3p1-relu-avgpool2-conv16k3p1-relu-avgpool2-fc10"})
     for (const int64_t batch : {7, 64})
       for (const int threads : {1, 2}) out.push_back({spec, batch, threads});
   return out;
@@ -250,31 +250,31 @@ class QuantizedFile : public ::testing::Test {
 
 TEST_F(QuantizedFile, RoundTripsAndVersionOneFilesStillLoad) {
   ModelFile f = default_model();
-  f.quantization = calibrated(f);
+  f.calibration = calibrated(f);
   save_model_file(path, f);
   const ModelFile back = load_model_file(path);
-  ASSERT_EQ(back.quantization.size(), f.quantization.size());
-  for (size_t i = 0; i < f.quantization.size(); ++i) {
-    EXPECT_EQ(back.quantization[i].layer, f.quantization[i].layer);
-    EXPECT_EQ(back.quantization[i].hi, f.quantization[i].hi);
-    EXPECT_EQ(back.quantization[i].weight_scales, f.quantization[i].weight_scales);
+  ASSERT_EQ(back.calibration.size(), f.calibration.size());
+  for (size_t i = 0; i < f.calibration.size(); ++i) {
+    EXPECT_EQ(back.calibration[i].layer, f.calibration[i].layer);
+    EXPECT_EQ(back.calibration[i].hi, f.calibration[i].hi);
+    EXPECT_EQ(back.calibration[i].weight_scales, f.calibration[i].weight_scales);
   }
   // A version 1 file: no quantization section (an empty one is a 4-byte zero count before the CRC).
-  f.quantization.clear();
+  f.calibration.clear();
   save_model_file(path, f);
   std::vector<char> b = bytes();
   b[8] = 1;
   b.erase(b.end() - 8, b.end() - 4);
   rewrite(b);
   const ModelFile old = load_model_file(path);
-  EXPECT_TRUE(old.quantization.empty());
+  EXPECT_TRUE(old.calibration.empty());
   EXPECT_EQ(old.tensors.size(), f.tensors.size());
 }
 
 TEST_F(QuantizedFile, RefusesABadSectionNamingTheFile) {
   const ModelFile base = [] {
     ModelFile f = default_model();
-    f.quantization = calibrated(f);
+    f.calibration = calibrated(f);
     return f;
   }();
   auto expect_refused = [&](const ModelFile& f, const std::string& what) {
@@ -288,35 +288,35 @@ TEST_F(QuantizedFile, RefusesABadSectionNamingTheFile) {
     }
   };
   ModelFile f = base;
-  f.quantization.pop_back();
+  f.calibration.pop_back();
   expect_refused(f, "a layer missing");
   f = base;
-  f.quantization[1].weight_scales.push_back(1);
+  f.calibration[1].weight_scales.push_back(1);
   expect_refused(f, "one scale too many");
   f = base;
-  f.quantization[1].weight_scales[3] = 0;
+  f.calibration[1].weight_scales[3] = 0;
   expect_refused(f, "a zero scale");
   f = base;
-  f.quantization[0].hi = NAN;
+  f.calibration[0].hi = NAN;
   expect_refused(f, "a NaN range");
   f = base;
-  f.quantization[2].lo = 5, f.quantization[2].hi = 1;
+  f.calibration[2].lo = 5, f.calibration[2].hi = 1;
   expect_refused(f, "lo > hi");
   f = base;
-  f.quantization[1].layer = "conv9";
+  f.calibration[1].layer = "conv9";
   expect_refused(f, "a layer the spec does not have");
   // Finite but absurd: a scale that is a denormal or past any trained one, a range of 1e-45.
   f = base;
-  f.quantization[1].weight_scales[0] = 1e-45f;
+  f.calibration[1].weight_scales[0] = 1e-45f;
   expect_refused(f, "a denormal scale");
   f = base;
-  f.quantization[1].weight_scales[0] = 1e30f;
+  f.calibration[1].weight_scales[0] = 1e30f;
   expect_refused(f, "a huge scale");
   f = base;
-  f.quantization[0].lo = 0, f.quantization[0].hi = 1e-45f;
+  f.calibration[0].lo = 0, f.calibration[0].hi = 1e-45f;
   expect_refused(f, "a denormal range");
   f = base;
-  f.quantization[0].lo = -1e30f;
+  f.calibration[0].lo = -1e30f;
   expect_refused(f, "a huge range");
 }
 

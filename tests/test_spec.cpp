@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "inkwell/core/error.hpp"
+#include "inkwell/nn/layer_kinds.hpp"
 #include "inkwell/nn/spec.hpp"
 
 namespace inkwell {
@@ -33,9 +34,44 @@ TEST(Spec, StridesAndOverlappingPools) {
   EXPECT_EQ(layers[1].stride, 2);
 }
 
+TEST(Spec, StridesAndOverlappingPools_Average) {
+  const auto layers = parse_spec("avgpool2-avgpool3s2");
+  EXPECT_EQ(layers[0].kind, LayerSpec::Kind::avgpool);
+  EXPECT_EQ(layers[0].stride, 2);
+  EXPECT_EQ(layers[1].kernel, 3);
+  EXPECT_EQ(layers[1].stride, 2);
+  EXPECT_EQ(to_string(layers[0]), "avgpool2");
+  EXPECT_EQ(to_string(layers[1]), "avgpool3s2");
+}
+
+// Every kind has its row in the table, and its token round-trips.
+TEST(Spec, EveryKindHasOneRowOfTheTable) {
+  const std::vector<std::string> specs = {"conv8k3p1s2", "maxpool3s2", "avgpool2", "fc10", "relu", "bn", "dropout30"};
+  ASSERT_EQ(layer_kinds().size(), specs.size());
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const auto layers = parse_spec(specs[i]);
+    ASSERT_EQ(layers.size(), 1u);
+    EXPECT_EQ(&layer_kind(layers[0].kind), &layer_kinds()[i]) << specs[i];
+    EXPECT_EQ(to_string(layers[0]), specs[i]);
+  }
+  // Shapes: a 3x9x9 input through each windowed kind.
+  const auto shapes = describe({"conv8k3p1s2-avgpool2-maxpool2s1-fc10", {3, 9, 9}}).layers;
+  EXPECT_EQ(shapes[0].output, (Dims{8, 5, 5}));
+  EXPECT_EQ(shapes[1].output, (Dims{8, 2, 2}));
+  EXPECT_EQ(shapes[2].output, (Dims{8, 1, 1}));
+  EXPECT_EQ(shapes[3].output, (Dims{10}));
+  EXPECT_EQ(shapes[3].parameters, 8 * 10 + 10);
+  try {
+    parse_spec("pool2");
+    ADD_FAILURE() << "accepted pool2";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("expected conv, maxpool, avgpool, fc, relu, bn or dropout"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Spec, RejectsMalformedSpecsWithTheToken) {
   for (const char* bad : {"", "conv16", "conv16k5p5", "convk5", "fc", "fc10x", "pool2", "relu--fc10", "conv16k5q2",
-                          "maxpool0", "fc99999999"}) {
+                          "maxpool0", "fc99999999", "avgpool", "avgpool2p1", "avgpool0", "avgpool2k3"}) {
     try {
       parse_spec(bad);
       ADD_FAILURE() << "accepted '" << bad << "'";

@@ -169,7 +169,7 @@ int run(Options o) {
   const std::string model_path = o.model.empty() ? default_model() : o.model;
   const ModelFile model = load_model_file(model_path);
   const Precision precision = parse_precision(o.precision);
-  if (precision == Precision::int8 && model.quantization.empty())
+  if (precision == Precision::int8 && model.calibration.empty())
     throw error(model_path, ": has no int8 calibration (make one with inkwell-quantize)");
   ClassifyConfig config;
   config.threads = o.threads;
@@ -178,7 +178,7 @@ int run(Options o) {
   config.precision = precision;
   config.plan = classify_plan(model, config);
   const Int8Plan& plan = *config.plan;
-  if (!model.quantization.empty() && precision == Precision::automatic && plan.layers.empty())
+  if (!model.calibration.empty() && precision == Precision::automatic && plan.layers.empty())
     for (const std::string& note : plan.notes) cli::say(stderr, "inkwell-classify: %s\n", note.c_str());
   for (const std::string& warning : plan.warnings) cli::say(stderr, "inkwell-classify: warning: %s\n", warning.c_str());
   std::string int8_layers;

@@ -122,13 +122,13 @@ int main(int argc, char** argv) {
                        : "MNIST-style (fit in 20x20, centre of mass to the centre of 28x28)");
     cli::say(stdout, "normalisation (pixel / 255 - %.4f) / %.4f\n", f.normalization.mean, f.normalization.std);
     cli::say(stdout, "optimizer state %s\n", f.optimizer.empty() ? "none (inference only)" : "stored (resumable checkpoint)");
-    if (f.quantization.empty()) {
+    if (f.calibration.empty()) {
       cli::say(stdout, "int8          not calibrated (inkwell-quantize makes a calibrated copy)\n");
     } else {
       // What inkwell-classify --precision auto runs on this CPU and oneDNN version, checked here.
       const Int8Plan plan = classify_plan(f, ClassifyConfig{});
       std::string layers;
-      for (const LayerQuantization& l : f.quantization)
+      for (const LayerCalibration& l : f.calibration)
         layers += (layers.empty() ? "" : ", ") + l.layer + (plan.layers.count(l.layer) ? " int8" : " f32");
       cli::say(stdout, "int8          calibrated; here (%s): %s\n", compat::version().c_str(), layers.c_str());
       for (const std::string& note : plan.notes) cli::say(stdout, "              (%s)\n", note.c_str());

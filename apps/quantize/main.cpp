@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
     CalibrationOptions options;
     options.method = method == "max" ? CalibrationOptions::Method::max : CalibrationOptions::Method::percentile;
     options.percentile = percentile;
-    file.quantization = calibrate(file.architecture, file.tensors, x, n, options);
+    file.calibration = calibrate(file.architecture, file.tensors, x, n, options);
     file.meta["quantization.method"] = method == "max" ? "max" : "percentile " + [&] {
       char buf[32];
       std::snprintf(buf, sizeof buf, "%g", percentile);
@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
              file.meta["quantization.method"].c_str());
     // What inkwell-classify runs by default on this machine: checked against f32 here.
     const Int8Plan plan = classify_plan(file, ClassifyConfig{});
-    for (const LayerQuantization& l : file.quantization) {
+    for (const LayerCalibration& l : file.calibration) {
       const auto it = plan.layers.find(l.layer);
       cli::say(stdout, "  %-6s input range [%.4g, %.4g]  %s\n", l.layer.c_str(), l.lo, l.hi,
                it == plan.layers.end() ? "f32 on this CPU"
@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
       const Metrics a = evaluate(f32, splits.test, all, file.normalization);
       cli::say(stdout, "test accuracy  f32 %.2f%%", percent(a.accuracy));
       // auto: the checked plan above; all layers: forced and unchecked, so a disagreement shows.
-      for (const auto& [label, p] : {std::pair{"int8 (auto)", plan}, {"int8 (all layers)", plan_int8(file.architecture, file.quantization, Precision::int8)}}) {
+      for (const auto& [label, p] : {std::pair{"int8 (auto)", plan}, {"int8 (all layers)", plan_int8(file.architecture, file.calibration, Precision::int8)}}) {
         Model q(file.architecture, 256, p);
         q.load_state(file.tensors);
         const Metrics b = evaluate(q, splits.test, all, file.normalization);

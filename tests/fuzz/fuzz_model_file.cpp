@@ -15,7 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (size_t i = 0; i < shapes.size(); ++i)
       if (shapes[i].dims != m.tensors[i].dims || static_cast<int64_t>(m.tensors[i].data.size()) != inkwell::element_count(shapes[i].dims))
         std::abort();
-    if (!m.quantization.empty() && m.quantization.size() != inkwell::quantizable_layers(m.architecture).size())
+    if (!m.calibration.empty() && m.calibration.size() != inkwell::quantizable_layers(m.architecture).size())
       std::abort();
   } catch (const inkwell::Error&) {
   }

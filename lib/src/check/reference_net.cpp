@@ -96,17 +96,21 @@ RefTensor ReferenceNet::forward(const RefTensor& input) {
                   }
               y.data[((i * oc + o) * oh + r) * ow + c] = acc;
             }
-    } else if (s.kind == LayerSpec::Kind::maxpool) {
+    } else if (s.kind == LayerSpec::Kind::maxpool || s.kind == LayerSpec::Kind::avgpool) {
+      const bool average = s.kind == LayerSpec::Kind::avgpool;
       const int64_t n = d[0], ch = d[1], h = d[2], w = d[3], k = s.kernel, str = s.stride;
       const int64_t oh = (h - k) / str + 1, ow = (w - k) / str + 1;
       y = {{n, ch, oh, ow}, std::vector<double>(n * ch * oh * ow)};
       for (int64_t i = 0; i < n * ch; ++i)
         for (int64_t r = 0; r < oh; ++r)
           for (int64_t c = 0; c < ow; ++c) {
-            double m = -1e300;
+            double m = average ? 0 : -1e300;  // the window's sum, or its max
             for (int64_t kr = 0; kr < k; ++kr)
-              for (int64_t kc = 0; kc < k; ++kc) m = std::max(m, x.data[(i * h + r * str + kr) * w + c * str + kc]);
-            y.data[(i * oh + r) * ow + c] = m;
+              for (int64_t kc = 0; kc < k; ++kc) {
+                const double v = x.data[(i * h + r * str + kr) * w + c * str + kc];
+                m = average ? m + v : std::max(m, v);
+              }
+            y.data[(i * oh + r) * ow + c] = average ? m / static_cast<double>(k * k) : m;
           }
     } else {  // fc over the flattened (C, H, W)
       const int64_t n = d[0], f = element_count(d) / n, oc = s.out;
@@ -197,6 +201,16 @@ RefTensor ReferenceNet::backward(const RefTensor& diff_dst) {
                 if (best < 0 || x.data[xi] > x.data[best]) best = xi;
               }
             dx.data[best] += dy.data[(i * oh + r) * ow + c];
+          }
+    } else if (s.kind == LayerSpec::Kind::avgpool) {
+      const int64_t n = d[0], ch = d[1], h = d[2], w = d[3], k = s.kernel, str = s.stride;
+      const int64_t oh = st.dst.dims[2], ow = st.dst.dims[3];
+      for (int64_t i = 0; i < n * ch; ++i)
+        for (int64_t r = 0; r < oh; ++r)
+          for (int64_t c = 0; c < ow; ++c) {
+            const double g = dy.data[(i * oh + r) * ow + c] / static_cast<double>(k * k);
+            for (int64_t kr = 0; kr < k; ++kr)
+              for (int64_t kc = 0; kc < k; ++kc) dx.data[(i * h + r * str + kr) * w + c * str + kc] += g;
           }
     } else {
       const int64_t n = d[0], f = element_count(d) / n, oc = s.out;

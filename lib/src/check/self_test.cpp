@@ -105,7 +105,7 @@ void run_kind(const Kind& k, int threads, std::vector<SelfTestRow>& rows) {
   // int8: inference, calibrated on the inputs themselves. Against the reference where inference
   // computes what training does; with batch norm (running statistics) or dropout (the identity),
   // against f32 inference, itself checked above through training's forward.
-  const Quantization q = calibrate(arch, state, src, kBatch);
+  const Calibration q = calibrate(arch, state, src, kBatch);
   const Int8Plan int8_plan = plan_int8(arch, q, Precision::int8);
   if (!int8_plan.layers.empty()) {
     Model f32_infer(arch, kBatch, Mode::infer), int8(arch, kBatch, int8_plan);
@@ -124,6 +124,7 @@ std::vector<SelfTestRow> self_test() {
       {"conv", "conv5k3p1", {3, 9, 9}},
       {"fc", "fc7", {6, 3, 3}},
       {"max pool", "conv4k3p1-relu-maxpool2-fc5", {3, 8, 8}},
+      {"average pool", "conv4k3p1-relu-avgpool2-fc5", {3, 8, 8}},
       {"relu", "conv4k3p1-maxpool2-relu-fc5", {3, 6, 6}},  // a ReLU of its own (others fuse)
       {"batch norm", "conv6k3p1-bn-relu-fc5", {3, 6, 6}},
       {"dropout", "fc12-dropout30-fc5", {2, 3, 3}},

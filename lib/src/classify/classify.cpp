@@ -19,15 +19,18 @@
 #include "inkwell/check/plan_check.hpp"
 #include "inkwell/core/error.hpp"
 #include "inkwell/data/image.hpp"
-#include "inkwell/nn/model.hpp"
 #include "inkwell/data/preprocess.hpp"
 #include "inkwell/dist/communicator.hpp"
+#include "inkwell/nn/loss.hpp"
+#include "inkwell/nn/model.hpp"
 
 namespace inkwell {
 
 namespace {
 
 namespace flow = tbb::flow;
+
+constexpr size_t kImage = kMnistSide * kMnistSide;  // one input row: 28x28 pixels
 
 // Where a file is: its open directory and its name there (or no directory: open the path).
 struct Location {
@@ -118,7 +121,7 @@ Int8Plan classify_plan(const ModelFile& file, const ClassifyConfig& config) {
   const int omp_before = omp_get_max_threads();
   omp_set_num_threads(thread_layout(config).per_executor);  // as the executors' models are built
   Int8Plan plan = check::check_int8_plan(file.architecture, file.tensors, file.normalization,
-                                         plan_int8(file.architecture, file.quantization, config.precision), config.run_batch());
+                                         plan_int8(file.architecture, file.calibration, config.precision), config.run_batch());
   omp_set_num_threads(omp_before);
   return plan;
 }
@@ -194,18 +197,14 @@ ClassifyStats classify_batches(const ModelFile& file, FileWalker& walker, const 
     // Batches in flight: enough to keep every thread busy, few enough to bound memory.
     flow::limiter_node<BatchPtr> limiter(g, static_cast<size_t>(2 * threads + 2));
     flow::function_node<BatchPtr, BatchPtr> decode(g, flow::unlimited, [&](BatchPtr b) {
-      constexpr size_t kImage = kMnistSide * kMnistSide;
       const int64_t rows = b->lead + static_cast<int64_t>(b->paths.size());
       b->input = buffers.take(static_cast<size_t>(rows) * kImage);
-      thread_local std::vector<uint8_t> file;  // each file's bytes; grows to the largest, then stays
       for (size_t i = 0; i < b->paths.size(); ++i) {
         if (!b->errors[i].empty()) continue;
         try {
           const Location& f = b->files[i];
-          const auto bytes = f.dir ? read_image_file_at(f.dir->fd(), f.name, config.max_pixels, file)
-                                   : read_image_file(b->paths[i], config.max_pixels, file);
-          const GrayImage image = decode_image(bytes, config.max_pixels);
-          const MnistImage x = to_mnist_like(image, style);
+          const MnistImage x = f.dir ? read_mnist_like(f.name, style, config.max_pixels, f.dir->fd())
+                                     : read_mnist_like(b->paths[i], style, config.max_pixels);
           float* dst = b->input.data() + (b->lead + i) * kImage;
           for (size_t p = 0; p < kImage; ++p) dst[p] = lut[x[p]];
         } catch (const std::exception& e) {
@@ -218,14 +217,12 @@ ClassifyStats classify_batches(const ModelFile& file, FileWalker& walker, const 
       for (size_t i = 0; i < b->paths.size(); ++i)
         if (!b->errors[i].empty()) clear(b->lead + static_cast<int64_t>(i));
       b->files = {};  // the directories may close
-      release_if_large(file);
       return b;
     });
     flow::function_node<BatchPtr, BatchPtr> infer(g, static_cast<size_t>(executors), [&](BatchPtr b) {
       // Rows [lead, lead + n) hold the files; the model runs on each stretch of `run` rows (from
       // row 0, so every row keeps its position in its run) that holds a file that decoded.
       const size_t n = b->paths.size();
-      constexpr size_t kImage = kMnistSide * kMnistSide;
       const int64_t rows = b->lead + static_cast<int64_t>(n);
       std::vector<float> logits(static_cast<size_t>(rows) * classes);
       Model* m = pool.acquire();
@@ -242,7 +239,6 @@ ClassifyStats classify_batches(const ModelFile& file, FileWalker& walker, const 
       pool.release(m);
       b->labels.resize(n * top_k);
       b->probabilities.resize(n * top_k);
-      std::vector<int> order(classes);
       std::vector<double> p(classes);
       for (size_t i = 0; i < n; ++i) {
         if (!b->errors[i].empty()) continue;
@@ -253,15 +249,10 @@ ClassifyStats classify_batches(const ModelFile& file, FileWalker& walker, const 
           if (b->errors[i].empty()) b->errors[i] = "the model's output is not finite (its logits overflowed)";
           continue;
         }
-        const float max = *std::max_element(x, x + classes);
-        double sum = 0;
-        for (int c = 0; c < classes; ++c) sum += p[c] = std::exp(static_cast<double>(x[c] - max));
-        std::iota(order.begin(), order.end(), 0);
-        std::partial_sort(order.begin(), order.begin() + top_k, order.end(), [&](int a, int c) { return p[a] > p[c]; });
-        for (int k = 0; k < top_k; ++k) {
-          b->labels[i * top_k + k] = order[k];
-          b->probabilities[i * top_k + k] = static_cast<float>(p[order[k]] / sum);
-        }
+        const double sum = softmax_terms({x, static_cast<size_t>(classes)}, p);
+        const std::span<int> labels(b->labels.data() + i * top_k, static_cast<size_t>(top_k));
+        most_probable(p, labels);
+        for (int k = 0; k < top_k; ++k) b->probabilities[i * top_k + k] = static_cast<float>(p[labels[k]] / sum);
       }
       buffers.give(std::move(b->input));  // the pixels are no longer needed: recycle them before the batch waits
       b->input = {};

@@ -126,9 +126,7 @@ const uint8_t* Dataset::read(int64_t i, std::vector<uint8_t>& scratch) const {
   if (in_memory()) return image(i);
   const std::string& path = files[static_cast<size_t>(i)];
   try {
-    thread_local std::vector<uint8_t> buffer;  // the file's bytes, reused by each thread's next read
-    const MnistImage x = to_mnist_like(decode_image(read_image_file(path, max_pixels, buffer), max_pixels), style);
-    release_if_large(buffer);
+    const MnistImage x = read_mnist_like(path, style, max_pixels);
     scratch.assign(x.begin(), x.end());
     return scratch.data();
   } catch (const std::exception& e) {

@@ -42,10 +42,7 @@ Dataset make_dataset(std::vector<std::string> files, std::vector<uint8_t> labels
     std::vector<std::string> errors(n);
     tbb::parallel_for(size_t{0}, n, [&](size_t i) {
       try {
-        thread_local std::vector<uint8_t> buffer;
-        to_mnist_like(decode_image(read_image_file(files[i], options.max_pixels, buffer), options.max_pixels),
-                      options.style);
-        release_if_large(buffer);
+        read_mnist_like(files[i], options.style, options.max_pixels);
       } catch (const std::exception& e) {
         errors[i] = e.what();
       }

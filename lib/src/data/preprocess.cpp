@@ -93,4 +93,14 @@ MnistImage to_mnist_like(const GrayImage& img, PreprocessStyle style) {
   return out;
 }
 
+MnistImage read_mnist_like(const std::string& name, PreprocessStyle style, int64_t max_pixels, int dir_fd) {
+  thread_local std::vector<uint8_t> buffer;  // the file's bytes, reused by the thread's next read
+  struct Release {  // a rare large file's buffer is given back, however the read ends
+    ~Release() { release_if_large(buffer); }
+  } release;
+  const std::span<const uint8_t> bytes =
+      dir_fd >= 0 ? read_image_file_at(dir_fd, name, max_pixels, buffer) : read_image_file(name, max_pixels, buffer);
+  return to_mnist_like(decode_image(bytes, max_pixels), style);
+}
+
 }  // namespace inkwell

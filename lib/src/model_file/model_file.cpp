@@ -13,6 +13,7 @@
 #include "inkwell/core/error.hpp"
 #include "inkwell/core/read_file.hpp"
 #include "inkwell/data/image_dataset.hpp"
+#include "inkwell/nn/layer_kinds.hpp"
 
 static_assert(std::endian::native == std::endian::little, "model files are little-endian; add byte swapping");
 
@@ -124,7 +125,7 @@ void save_model_file(const std::string& path, const ModelFile& m) {
     w.string(key);
     w.string(value);
   }
-  w.tensors(quantization_tensors(m.quantization));
+  w.tensors(calibration_tensors(m.calibration));
   const uint32_t crc = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(w.out.data()), static_cast<uInt>(w.out.size())));
   w.pod(crc);
   write_file_atomically(path, std::string_view(w.out.data(), w.out.size()));
@@ -208,16 +209,15 @@ ModelFile parse_model_file(std::span<const uint8_t> bytes, const std::string& pa
   }
   // A classifier: a last fc with one output per class name, and names fit to print and to tell apart.
   const std::vector<LayerSpec> layers = parse_spec(m.architecture.spec);
-  const auto last = std::find_if(layers.rbegin(), layers.rend(), [](const LayerSpec& l) {
-    return l.kind == LayerSpec::Kind::fc || l.kind == LayerSpec::Kind::conv || l.kind == LayerSpec::Kind::maxpool;
-  });
+  const auto last = std::find_if(layers.rbegin(), layers.rend(),
+                                 [](const LayerSpec& l) { return layer_kind(l.kind).changes_shape; });
   if (last == layers.rend() || last->kind != LayerSpec::Kind::fc)
     throw error(path, ": the spec '", m.architecture.spec, "' does not end with an fc layer, as a classifier does");
   if (last->out != static_cast<int64_t>(m.classes.size()))
     throw error(path, ": the model has ", last->out, " outputs but ", m.classes.size(), " class names");
   check_class_names(m.classes, path);
   try {
-    m.quantization = quantization_from_tensors(quantization, m.architecture);
+    m.calibration = calibration_from_tensors(quantization, m.architecture);
   } catch (const Error& e) {
     throw error(path, ": ", e.what());
   }

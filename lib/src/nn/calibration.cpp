@@ -42,7 +42,7 @@ float quantile(std::vector<float>& v, double q) {
 
 }  // namespace
 
-Quantization calibrate(const Architecture& arch, const std::vector<NamedTensor>& state, std::span<const float> images,
+Calibration calibrate(const Architecture& arch, const std::vector<NamedTensor>& state, std::span<const float> images,
                        int64_t count, const CalibrationOptions& options) {
   if (count < 1) throw error("calibration needs at least one image");
   const int64_t image_size = element_count(arch.input);
@@ -84,7 +84,7 @@ Quantization calibrate(const Architecture& arch, const std::vector<NamedTensor>&
     }
   }
 
-  Quantization q;
+  Calibration q;
   for (size_t l = 0; l < inputs.size(); ++l) {
     const std::string& name = inputs[l].first;
     Observed& o = seen[l];

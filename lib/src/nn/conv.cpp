@@ -2,6 +2,7 @@
 
 #include "inkwell/core/error.hpp"
 #include "inkwell/nn/dnnl_compat.hpp"
+#include "inkwell/nn/spec.hpp"
 #include "inkwell/nn/relu.hpp"
 
 namespace inkwell {
@@ -21,8 +22,8 @@ memory Conv::build_forward(BuildContext& ctx, const memory& src) {
   src_dims_ = compat::dims(src.get_desc());
   if (src_dims_.size() != 4) throw error(name(), ": needs a 4-D (N, C, H, W) input, got ", src_dims_.size(), "-D");
   const int64_t n = src_dims_[0], ic = src_dims_[1], h = src_dims_[2], w = src_dims_[3];
-  const int64_t oh = (h + 2 * pad_ - kernel_) / stride_ + 1;
-  const int64_t ow = (w + 2 * pad_ - kernel_) / stride_ + 1;
+  const int64_t oh = window_output_size(h, kernel_, pad_, stride_);
+  const int64_t ow = window_output_size(w, kernel_, pad_, stride_);
   if (oh < 1 || ow < 1) throw error(name(), ": kernel ", kernel_, " does not fit a ", h, "x", w, " input");
   weights_dims_ = {out_channels_, ic, kernel_, kernel_};
   dst_dims_ = {n, out_channels_, oh, ow};

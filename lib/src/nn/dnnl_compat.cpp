@@ -156,11 +156,17 @@ dnnl::batch_normalization_backward::primitive_desc batch_norm_backward(
   return {engine, dnnl::prop_kind::backward, src, diff_dst, src, epsilon, flags, hint, attr};
 }
 
-dnnl::pooling_forward::primitive_desc max_pool_inference(const dnnl::engine& engine, const md& src, const md& dst,
-                                                         int64_t kernel, int64_t stride,
-                                                         const dnnl::primitive_attr& attr) {
-  return {engine, dnnl::prop_kind::forward_inference, algorithm::pooling_max, src, dst, {stride, stride},
-          {kernel, kernel}, {0, 0}, {0, 0}, {0, 0}, attr};
+dnnl::pooling_forward::primitive_desc pooling_forward(const dnnl::engine& engine, dnnl::prop_kind prop,
+                                                      algorithm alg, const md& src, const md& dst, int64_t kernel,
+                                                      int64_t stride, const dnnl::primitive_attr& attr) {
+  return {engine, prop, alg, src, dst, {stride, stride}, {kernel, kernel}, {0, 0}, {0, 0}, {0, 0}, attr};
+}
+
+dnnl::pooling_backward::primitive_desc pooling_backward(const dnnl::engine& engine, algorithm alg, const md& diff_src,
+                                                        const md& diff_dst, int64_t kernel, int64_t stride,
+                                                        const dnnl::pooling_forward::primitive_desc& hint,
+                                                        const dnnl::primitive_attr& attr) {
+  return {engine, alg, diff_src, diff_dst, {stride, stride}, {kernel, kernel}, {0, 0}, {0, 0}, {0, 0}, hint, attr};
 }
 
 namespace {
@@ -295,12 +301,17 @@ dnnl::batch_normalization_backward::primitive_desc batch_norm_backward(
   return {{dnnl::prop_kind::backward, diff_dst, src, epsilon, flags}, attr, engine, hint};
 }
 
-dnnl::pooling_forward::primitive_desc max_pool_inference(const dnnl::engine& engine, const md& src, const md& dst,
-                                                         int64_t kernel, int64_t stride,
-                                                         const dnnl::primitive_attr& attr) {
-  return {{dnnl::prop_kind::forward_inference, algorithm::pooling_max, src, dst, {stride, stride}, {kernel, kernel},
-           {0, 0}, {0, 0}},
-          attr, engine};
+dnnl::pooling_forward::primitive_desc pooling_forward(const dnnl::engine& engine, dnnl::prop_kind prop,
+                                                      algorithm alg, const md& src, const md& dst, int64_t kernel,
+                                                      int64_t stride, const dnnl::primitive_attr& attr) {
+  return {{prop, alg, src, dst, {stride, stride}, {kernel, kernel}, {0, 0}, {0, 0}}, attr, engine};
+}
+
+dnnl::pooling_backward::primitive_desc pooling_backward(const dnnl::engine& engine, algorithm alg, const md& diff_src,
+                                                        const md& diff_dst, int64_t kernel, int64_t stride,
+                                                        const dnnl::pooling_forward::primitive_desc& hint,
+                                                        const dnnl::primitive_attr& attr) {
+  return {{alg, diff_src, diff_dst, {stride, stride}, {kernel, kernel}, {0, 0}, {0, 0}}, attr, engine, hint};
 }
 
 ScaleArgs set_int8_scales(dnnl::primitive_attr& attr, const dnnl::engine&, float src,

@@ -1,4 +1,4 @@
-// The max pool kernels (pool.hpp), compiled once per instruction set: max_pool_kernels.inc is
+// The max pool kernels (max_pool.hpp), compiled once per instruction set: max_pool_kernels.inc is
 // included by max_pool_kernels_avx2.cpp (built with -mavx2) and max_pool_kernels_baseline.cpp
 // (baseline x86-64). Which one runs is chosen at model build time from oneDNN's effective ISA
 // (cpu_isa.hpp), so ONEDNN_MAX_CPU_ISA caps inkwell's kernels exactly as it caps oneDNN's.
@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "inkwell/nn/pool.hpp"
+#include "inkwell/nn/max_pool.hpp"
 
 #define INKWELL_DECLARE_MAX_POOL_KERNELS(isa)                                                               \
   namespace inkwell::max_pool_##isa {                                                                        \

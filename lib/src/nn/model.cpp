@@ -7,14 +7,9 @@
 
 #include <omp.h>
 
-#include "inkwell/nn/batch_norm.hpp"
-#include "inkwell/nn/conv.hpp"
 #include "inkwell/nn/dnnl_compat.hpp"
-#include "inkwell/nn/dropout.hpp"
 #include "inkwell/core/error.hpp"
-#include "inkwell/nn/inner_product.hpp"
-#include "inkwell/nn/pool.hpp"
-#include "inkwell/nn/relu.hpp"
+#include "inkwell/nn/layer_kinds.hpp"
 #include "inkwell/core/rng.hpp"
 
 namespace inkwell {
@@ -34,45 +29,24 @@ bool check_every_execute() {
 #endif
 }
 
-// Turns a spec into layers, fusing each ReLU into the conv, fc or bn before it; a conv+ReLU
-// followed by a max pool leaves its ReLU backward to the pool (pool.hpp).
+// Turns a spec into layers (layer_kinds.hpp), fusing each ReLU into the layer before it where
+// that kind allows; a conv+ReLU followed by a max pool leaves its ReLU backward to the pool
+// (max_pool.hpp).
 std::vector<std::unique_ptr<Layer>> make_layers(const std::vector<LayerSpec>& specs) {
   std::vector<std::unique_ptr<Layer>> layers;
-  const std::vector<std::string> names = parameter_layer_names(specs);  // conv1, fc1, bn1
-  int pools = 0, relus = 0, dropouts = 0;
-  auto kind_at = [&](size_t i) { return i < specs.size() ? std::optional(specs[i].kind) : std::nullopt; };
-  bool after_relu = false;  // the previous layer ended in a ReLU whose backward the next pool does
+  const std::vector<std::string> names = layer_names(specs);  // conv1, pool1, fc1, bn1
+  auto kind_at = [&](size_t i) { return i < specs.size() ? &layer_kind(specs[i].kind) : nullptr; };
+  bool after_relu = false;  // the previous layer's ReLU backward is this layer's to do
   for (size_t i = 0; i < specs.size(); ++i) {
-    const LayerSpec& s = specs[i];
-    const bool relu_next = kind_at(i + 1) == LayerSpec::Kind::relu;
-    switch (s.kind) {
-      case LayerSpec::Kind::conv: {
-        const bool pool_after_relu = relu_next && kind_at(i + 2) == LayerSpec::Kind::maxpool;
-        layers.push_back(std::make_unique<Conv>(names[i], s.out, s.kernel, s.pad, s.stride,
-                                                relu_next, pool_after_relu));
-        i += relu_next;
-        after_relu = pool_after_relu;
-        continue;
-      }
-      case LayerSpec::Kind::fc:
-        layers.push_back(std::make_unique<InnerProduct>(names[i], s.out, relu_next));
-        i += relu_next;
-        break;
-      case LayerSpec::Kind::maxpool:
-        layers.push_back(std::make_unique<MaxPool>("pool" + std::to_string(++pools), s.kernel, s.stride, after_relu));
-        break;
-      case LayerSpec::Kind::relu:
-        layers.push_back(std::make_unique<Relu>("relu" + std::to_string(++relus)));
-        break;
-      case LayerSpec::Kind::bn:
-        layers.push_back(std::make_unique<BatchNorm>(names[i], relu_next));
-        i += relu_next;
-        break;
-      case LayerSpec::Kind::dropout:
-        layers.push_back(std::make_unique<Dropout>("dropout" + std::to_string(++dropouts), static_cast<int>(s.out)));
-        break;
+    const LayerKind& kind = *kind_at(i);
+    LayerBuild b{names[i], false, false, after_relu};
+    if (relu_fused_into(specs, i)) {
+      b.relu = true;
+      b.relu_backward_next = kind.kind == LayerSpec::Kind::conv && kind_at(i + 2) && kind_at(i + 2)->takes_relu_backward;
     }
-    after_relu = false;
+    layers.push_back(kind.make(specs[i], b));
+    i += b.relu;
+    after_relu = b.relu_backward_next;
   }
   return layers;
 }

@@ -7,6 +7,7 @@
 
 #include "inkwell/core/error.hpp"
 #include "inkwell/nn/cpu_isa.hpp"
+#include "inkwell/nn/layer_kinds.hpp"
 
 namespace inkwell {
 
@@ -15,27 +16,27 @@ std::vector<std::pair<std::string, int64_t>> quantizable_layers(const Architectu
   const std::vector<LayerSpec> specs = parse_spec(arch.spec);
   const std::vector<std::string> names = parameter_layer_names(specs);
   for (size_t i = 0; i < specs.size(); ++i)
-    if (specs[i].kind == LayerSpec::Kind::conv || specs[i].kind == LayerSpec::Kind::fc)
+    if (layer_kind(specs[i].kind).int8)
       out.emplace_back(names[i], specs[i].out);
   return out;
 }
 
-std::vector<NamedTensor> quantization_tensors(const Quantization& q) {
+std::vector<NamedTensor> calibration_tensors(const Calibration& q) {
   std::vector<NamedTensor> out;
-  for (const LayerQuantization& l : q) {
+  for (const LayerCalibration& l : q) {
     out.push_back({l.layer + ".input_range", {2}, {l.lo, l.hi}});
     out.push_back({l.layer + ".weight_scales", {static_cast<int64_t>(l.weight_scales.size())}, l.weight_scales});
   }
   return out;
 }
 
-Quantization quantization_from_tensors(const std::vector<NamedTensor>& tensors, const Architecture& arch) {
+Calibration calibration_from_tensors(const std::vector<NamedTensor>& tensors, const Architecture& arch) {
   if (tensors.empty()) return {};
   const auto layers = quantizable_layers(arch);
   if (tensors.size() != 2 * layers.size())
     throw error("quantization: ", tensors.size(), " tensors for ", layers.size(), " conv/fc layers (expected ",
                 2 * layers.size(), ")");
-  Quantization q;
+  Calibration q;
   for (size_t i = 0; i < layers.size(); ++i) {
     const auto& [name, channels] = layers[i];
     const NamedTensor& range = tensors[2 * i];
@@ -75,7 +76,7 @@ Precision parse_precision(const std::string& name) {
   throw error("unknown inference precision '", name, "' (expected auto, f32 or int8)");
 }
 
-Int8Plan plan_int8(const Architecture& arch, const Quantization& q, Precision precision) {
+Int8Plan plan_int8(const Architecture& arch, const Calibration& q, Precision precision) {
   Int8Plan plan;
   if (precision == Precision::f32 || q.empty()) return plan;
   if (precision == Precision::automatic && !effective_isa_has(dnnl::cpu_isa::avx2)) {
@@ -92,7 +93,7 @@ Int8Plan plan_int8(const Architecture& arch, const Quantization& q, Precision pr
   };
 
   // Which layers run in int8, and at what input scale.
-  for (const LayerQuantization& l : q) {
+  for (const LayerCalibration& l : q) {
     // A correctness rule, for every precision asked: measured on oneDNN 2.6.3 and 3.7.2 alike.
     if (l.lo < 0 && !cpu_has_int8_vnni()) {
       plan.notes.push_back(l.layer + " stays f32: without VNNI, oneDNN's int8 kernels on a signed input are off by "
@@ -114,13 +115,14 @@ Int8Plan plan_int8(const Architecture& arch, const Quantization& q, Precision pr
     plan.layers[l.layer] = std::move(layer);
   }
 
-  // u8 output where a fused ReLU feeds, through max pools only, an int8 layer taking u8.
+  // u8 output where a fused ReLU feeds, through layers an int8 scale passes (pools), an int8 layer
+  // taking u8.
   const std::vector<std::string> names = parameter_layer_names(specs);
   for (size_t i = 0; i < specs.size(); ++i) {
     const auto it = plan.layers.find(names[i]);
-    if (it == plan.layers.end() || i + 1 >= specs.size() || specs[i + 1].kind != LayerSpec::Kind::relu) continue;
+    if (it == plan.layers.end() || !relu_fused_into(specs, i)) continue;
     size_t j = i + 2;
-    while (j < specs.size() && specs[j].kind == LayerSpec::Kind::maxpool) ++j;
+    while (j < specs.size() && layer_kind(specs[j].kind).int8_scale_passes) ++j;
     if (j >= specs.size()) continue;
     const auto next = plan.layers.find(names[j]);
     if (next != plan.layers.end() && !next->second.src_signed) it->second.dst_scale = next->second.src_scale;

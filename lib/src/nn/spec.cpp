@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "inkwell/core/error.hpp"
+#include "inkwell/nn/layer_kinds.hpp"
 
 namespace inkwell {
 
@@ -34,54 +35,46 @@ int64_t read_int(const std::string& token, const std::string& s, size_t& pos) {
   return v;
 }
 
-LayerSpec parse_layer(const std::string& token) {
-  auto starts = [&](const char* prefix) { return token.rfind(prefix, 0) == 0; };
-  LayerSpec layer{};
-  size_t pos = 0;
-  // Optional suffixes: letter followed by a number, e.g. k5, p2, s1.
-  auto suffixes = [&](const std::string& allowed) {
-    while (pos < token.size()) {
-      const char key = token[pos++];
-      if (allowed.find(key) == std::string::npos) throw error("model spec: unexpected '", key, "' in layer '", token, "'");
-      const int64_t v = read_int(token, token, pos);
-      if (key == 'k') layer.kernel = v;
-      if (key == 'p') layer.pad = v;
-      if (key == 's') layer.stride = v;
-    }
-  };
-  if (token == "relu") {
-    layer.kind = LayerSpec::Kind::relu;
-  } else if (token == "bn") {
-    layer.kind = LayerSpec::Kind::bn;
-  } else if (starts("dropout")) {
-    layer.kind = LayerSpec::Kind::dropout;
-    pos = 7;
-    layer.out = read_int(token, token, pos);
-    suffixes("");
-    if (layer.out < 1 || layer.out > 99) throw error("model spec: dropout '", token, "' needs a percentage from 1 to 99");
-  } else if (starts("conv")) {
-    layer.kind = LayerSpec::Kind::conv;
-    pos = 4;
-    layer.out = read_int(token, token, pos);
-    suffixes("kps");
-    if (layer.kernel == 0) throw error("model spec: conv layer '", token, "' needs a kernel size, e.g. conv16k5");
-  } else if (starts("maxpool")) {
-    layer.kind = LayerSpec::Kind::maxpool;
-    pos = 7;
-    layer.kernel = read_int(token, token, pos);
-    layer.stride = layer.kernel;
-    suffixes("s");
-  } else if (starts("fc")) {
-    layer.kind = LayerSpec::Kind::fc;
-    pos = 2;
-    layer.out = read_int(token, token, pos);
-    suffixes("");
-  } else {
-    throw error("model spec: unknown layer '", token, "' (expected conv, maxpool, fc, relu, bn or dropout)");
+// The kinds' tokens, for messages: "conv, maxpool, avgpool, fc, relu, bn or dropout".
+std::string kind_list() {
+  std::string out;
+  const auto kinds = layer_kinds();
+  for (size_t i = 0; i < kinds.size(); ++i) {
+    if (i > 0) out += i + 1 == kinds.size() ? " or " : ", ";
+    out += kinds[i].token;
   }
-  if ((layer.kind == LayerSpec::Kind::conv || layer.kind == LayerSpec::Kind::fc) && layer.out < 1)
-    throw error("model spec: layer '", token, "' needs at least one output");
-  if ((layer.kind == LayerSpec::Kind::conv || layer.kind == LayerSpec::Kind::maxpool) &&
+  return out;
+}
+
+LayerSpec parse_layer(const std::string& token) {
+  const LayerKind* kind = nullptr;  // the kind whose token starts this one (the longest such)
+  for (const LayerKind& k : layer_kinds()) {
+    const std::string t = k.token;
+    const bool match = k.number == SpecNumber::none ? token == t : token.rfind(t, 0) == 0;
+    if (match && (!kind || t.size() > std::string(kind->token).size())) kind = &k;
+  }
+  if (!kind) throw error("model spec: unknown layer '", token, "' (expected ", kind_list(), ")");
+  LayerSpec layer{};
+  layer.kind = kind->kind;
+  size_t pos = std::string(kind->token).size();
+  if (kind->number == SpecNumber::kernel) layer.kernel = layer.stride = read_int(token, token, pos);
+  else if (kind->number != SpecNumber::none) layer.out = read_int(token, token, pos);
+  // Optional suffixes: letter followed by a number, e.g. k5, p2, s1.
+  const std::string allowed = kind->suffixes;
+  while (pos < token.size()) {
+    const char key = token[pos++];
+    if (allowed.find(key) == std::string::npos) throw error("model spec: unexpected '", key, "' in layer '", token, "'");
+    const int64_t v = read_int(token, token, pos);
+    if (key == 'k') layer.kernel = v;
+    if (key == 'p') layer.pad = v;
+    if (key == 's') layer.stride = v;
+  }
+  if (kind->number == SpecNumber::percent && (layer.out < 1 || layer.out > 99))
+    throw error("model spec: ", kind->token, " '", token, "' needs a percentage from 1 to 99");
+  if (allowed.find('k') != std::string::npos && layer.kernel == 0)
+    throw error("model spec: ", kind->token, " layer '", token, "' needs a kernel size, e.g. ", kind->token, "16k5");
+  if (kind->number == SpecNumber::out && layer.out < 1) throw error("model spec: layer '", token, "' needs at least one output");
+  if ((allowed.find('k') != std::string::npos || kind->number == SpecNumber::kernel) &&
       (layer.kernel < 1 || layer.stride < 1 || layer.pad >= layer.kernel))
     throw error("model spec: layer '", token, "' needs kernel >= 1, stride >= 1 and padding < kernel");
   if (layer.out > kMaxSpecWidth) throw error("model spec: layer '", token, "' has over ", kMaxSpecWidth, " outputs");
@@ -105,17 +98,17 @@ std::vector<LayerSpec> parse_spec(const std::string& spec) {
   return layers;
 }
 
-std::vector<std::string> parameter_layer_names(const std::vector<LayerSpec>& layers) {
-  int convs = 0, fcs = 0, bns = 0;
+std::vector<std::string> layer_names(const std::vector<LayerSpec>& layers) {
+  std::map<LayerSpec::Kind, int> counts;
   std::vector<std::string> names;
-  for (const LayerSpec& l : layers) {
-    switch (l.kind) {
-      case LayerSpec::Kind::conv: names.push_back("conv" + std::to_string(++convs)); break;
-      case LayerSpec::Kind::fc: names.push_back("fc" + std::to_string(++fcs)); break;
-      case LayerSpec::Kind::bn: names.push_back("bn" + std::to_string(++bns)); break;
-      default: names.emplace_back();
-    }
-  }
+  for (const LayerSpec& l : layers) names.push_back(layer_kind(l.kind).prefix + std::to_string(++counts[l.kind]));
+  return names;
+}
+
+std::vector<std::string> parameter_layer_names(const std::vector<LayerSpec>& layers) {
+  std::vector<std::string> names = layer_names(layers);
+  for (size_t i = 0; i < layers.size(); ++i)
+    if (!layer_kind(layers[i].kind).parameters) names[i].clear();
   return names;
 }
 
@@ -140,44 +133,13 @@ ArchitectureShapes describe(const Architecture& arch) {
     const LayerSpec& l = specs[i];
     const std::string& name = names[i];
     const size_t params_before = params.size();
-    const int64_t inputs = element_count(shape);
-    double flops = 0;
-    switch (l.kind) {
-      case LayerSpec::Kind::conv:
-      case LayerSpec::Kind::maxpool: {
-        if (shape.size() != 3) throw error("model spec '", arch.spec, "': ", to_string(l), " needs a (C, H, W) input");
-        const int64_t pad = l.kind == LayerSpec::Kind::conv ? l.pad : 0;
-        const int64_t h = (shape[1] + 2 * pad - l.kernel) / l.stride + 1, w = (shape[2] + 2 * pad - l.kernel) / l.stride + 1;
-        if (shape[1] + 2 * pad < l.kernel || shape[2] + 2 * pad < l.kernel)
-          throw error("model spec '", arch.spec, "': ", to_string(l), " does not fit a ", shape[1], "x", shape[2], " input");
-        if (l.kind == LayerSpec::Kind::conv) {
-          add(params, name + ".weights", {l.out, shape[0], l.kernel, l.kernel});
-          add(params, name + ".bias", {l.out});
-          flops = 2.0 * static_cast<double>(l.out * h * w) * static_cast<double>(shape[0] * l.kernel * l.kernel);
-          shape[0] = l.out;
-        }
-        shape[1] = h, shape[2] = w;
-        break;
-      }
-      case LayerSpec::Kind::fc: {
-        Dims weights = shape;
-        weights.insert(weights.begin(), l.out);
-        add(params, name + ".weights", weights);
-        add(params, name + ".bias", {l.out});
-        flops = 2.0 * static_cast<double>(inputs) * static_cast<double>(l.out);
-        shape = {l.out};
-        break;
-      }
-      case LayerSpec::Kind::bn: {
-        add(params, name + ".scale", {shape[0]});
-        add(params, name + ".shift", {shape[0]});
-        add(buffers, name + ".running_mean", {shape[0]});
-        add(buffers, name + ".running_var", {shape[0]});
-        break;
-      }
-      case LayerSpec::Kind::relu:
-      case LayerSpec::Kind::dropout: break;
-    }
+    const LayerKind& kind = layer_kind(l.kind);
+    const Dims in = shape;
+    shape = kind.output(l, in, arch.spec);
+    LayerTensors tensors = kind.tensors(l, in, name);
+    for (NamedDims& t : tensors.parameters) add(params, std::move(t.name), std::move(t.dims));
+    for (NamedDims& t : tensors.buffers) add(buffers, std::move(t.name), std::move(t.dims));
+    const double flops = kind.flops(l, in, shape);
     if (element_count(shape) > kMaxSpecActivations)
       throw error("model spec '", arch.spec, "': one image's activations ", to_string(shape), " are over ",
                   kMaxSpecActivations, " values");
@@ -190,22 +152,16 @@ ArchitectureShapes describe(const Architecture& arch) {
 }
 
 std::string to_string(const LayerSpec& layer) {
+  const LayerKind& kind = layer_kind(layer.kind);
   std::ostringstream out;
-  switch (layer.kind) {
-    case LayerSpec::Kind::relu: out << "relu"; break;
-    case LayerSpec::Kind::bn: out << "bn"; break;
-    case LayerSpec::Kind::dropout: out << "dropout" << layer.out; break;
-    case LayerSpec::Kind::fc: out << "fc" << layer.out; break;
-    case LayerSpec::Kind::maxpool:
-      out << "maxpool" << layer.kernel;
-      if (layer.stride != layer.kernel) out << 's' << layer.stride;
-      break;
-    case LayerSpec::Kind::conv:
-      out << "conv" << layer.out << 'k' << layer.kernel;
-      if (layer.pad) out << 'p' << layer.pad;
-      if (layer.stride != 1) out << 's' << layer.stride;
-      break;
-  }
+  out << kind.token;
+  if (kind.number == SpecNumber::kernel) out << layer.kernel;
+  else if (kind.number != SpecNumber::none) out << layer.out;
+  const std::string suffixes = kind.suffixes;
+  if (suffixes.find('k') != std::string::npos) out << 'k' << layer.kernel;
+  if (suffixes.find('p') != std::string::npos && layer.pad) out << 'p' << layer.pad;
+  const int64_t default_stride = kind.number == SpecNumber::kernel ? layer.kernel : 1;
+  if (suffixes.find('s') != std::string::npos && layer.stride != default_stride) out << 's' << layer.stride;
   return out.str();
 }
 
@@ -223,7 +179,10 @@ std::string with_outputs(const std::string& spec, int64_t outputs) {
   if (layers.back().kind != LayerSpec::Kind::fc) throw error("model spec '", spec, "' does not end with an fc layer");
   layers.back().out = outputs;
   std::string out;
-  for (const LayerSpec& l : layers) out += (out.empty() ? "" : "-") + to_string(l);
+  for (const LayerSpec& l : layers) {
+    if (!out.empty()) out += '-';
+    out += to_string(l);
+  }
   return out;
 }
 

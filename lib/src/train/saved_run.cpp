@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cmath>
 #include <initializer_list>
+#include <optional>
+#include <type_traits>
 
 #include "inkwell/core/error.hpp"
 
@@ -24,26 +26,27 @@ class MetaReader {
     throw error(path_, ": not a resumable checkpoint (no '", key, "')");
   }
 
-  template <typename Int>
-  Int whole(const char* key, Int lo, Int hi, std::optional<Int> fallback = std::nullopt) const {
+  // A number in lo..hi, whole or real as T is: the one parse for both (std::from_chars, the
+  // whole text, finite).
+  template <typename T>
+  T number(const char* key, T lo, T hi, std::optional<T> fallback = std::nullopt) const {
     if (fallback && !meta_.contains(key)) return *fallback;
     const std::string& t = text(key);
-    Int v{};
+    T v{};
     const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
     if (ec != std::errc() || end != t.data() + t.size() || t.empty())
-      throw error(path_, ": '", key, "' is not a whole number");
+      throw error(path_, ": '", key, "' is not a ", std::is_integral_v<T> ? "whole number" : "number");
+    if constexpr (std::is_floating_point_v<T>)
+      if (!std::isfinite(v)) throw error(path_, ": '", key, "' is ", v, ", outside ", lo, "..", hi);
     if (v < lo || v > hi) throw error(path_, ": '", key, "' is ", v, ", outside ", lo, "..", hi);
     return v;
   }
-
+  template <typename Int>
+  Int whole(const char* key, Int lo, Int hi, std::optional<Int> fallback = std::nullopt) const {
+    return number<Int>(key, lo, hi, fallback);
+  }
   double real(const char* key, double lo, double hi, std::optional<double> fallback = std::nullopt) const {
-    if (fallback && !meta_.contains(key)) return *fallback;
-    const std::string& t = text(key);
-    double v = 0;
-    const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
-    if (ec != std::errc() || end != t.data() + t.size() || t.empty()) throw error(path_, ": '", key, "' is not a number");
-    if (!std::isfinite(v) || v < lo || v > hi) throw error(path_, ": '", key, "' is ", v, ", outside ", lo, "..", hi);
-    return v;
+    return number<double>(key, lo, hi, fallback);
   }
 
   bool yes_no(const char* key, std::optional<bool> fallback = std::nullopt) const {

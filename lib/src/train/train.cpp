@@ -33,8 +33,9 @@ void check_input(const Model& model, const Dataset& data) {
     throw error("the model has ", to_string(model.dst_dims()), " outputs, the dataset ", data.classes.size(), " classes");
 }
 
-// One prepared batch: normalised images for the model's src, labels, and how many rows count.
-struct Slot {
+// One prepared batch: normalised images for the model's src, labels, and how many rows count;
+// the pipeline keeps a ring of them (its slots).
+struct Batch {
   std::vector<float> images;
   std::vector<uint8_t> labels;
   int64_t count = 0;
@@ -47,9 +48,9 @@ struct Rows {
   int64_t global, local, offset;
 };
 
-// Runs `body(slot)` for each batch of `indices` from batch `first` on, in order, with the batches
+// Runs `body(batch)` for each batch of `indices` from batch `first` on, in order, with the batches
 // prepared on the pipeline; body returns false to stop. With `fill_up`, a short last batch is
-// completed with indices[0...] (rows past slot.count). `augment_key(k)`, if set, seeds batch k's
+// completed with indices[0...] (rows past its count). `augment_key(k)`, if set, seeds batch k's
 // augmentation.
 template <typename Body>
 void for_each_batch(Model& model, const Dataset& data, std::span<const uint32_t> indices, const Normalization& norm,
@@ -61,10 +62,10 @@ void for_each_batch(Model& model, const Dataset& data, std::span<const uint32_t>
   const int fill_threads = prefetch == 0 ? model.threads() : 1;
   const int64_t n = static_cast<int64_t>(indices.size()), batch = model.batch();
   const int64_t pixels = element_count(model.src_dims()) / batch;
-  std::vector<Slot> slots(std::max(prefetch, 1));
-  for (Slot& s : slots) s.images.resize(batch * pixels), s.labels.resize(batch);
+  std::vector<Batch> slots(std::max(prefetch, 1));
+  for (Batch& s : slots) s.images.resize(batch * pixels), s.labels.resize(batch);
   auto fill = [&](int64_t k, int slot_index) {
-    Slot& s = slots[slot_index];
+    Batch& s = slots[slot_index];
     const int64_t start = std::min(n, k * rows.global + rows.offset);
     s.count = std::clamp<int64_t>(std::min({rows.local, n - start, (k + 1) * rows.global - start}), 0, batch);
     std::vector<uint32_t> idx(indices.begin() + start, indices.begin() + start + s.count);
@@ -75,7 +76,7 @@ void for_each_batch(Model& model, const Dataset& data, std::span<const uint32_t>
     for (size_t i = 0; i < idx.size(); ++i) s.labels[i] = data.labels[idx[i]];
   };
   auto consume = [&](int64_t, int slot_index) {
-    const Slot& s = slots[slot_index];
+    const Batch& s = slots[slot_index];
     std::memcpy(model.src(), s.images.data(), s.images.size() * sizeof(float));
     return body(s);
   };
@@ -117,7 +118,7 @@ bool train_epoch(Model& model, Optimizer& optimizer, const Dataset& data, std::s
   std::function<uint64_t(int64_t)> augment_key;
   if (options.augment) augment_key = [&](int64_t k) { return hash64(augment_seed, static_cast<uint64_t>(step0 + k)); };
   for_each_batch(model, data, order, norm, state.steps_done, options.prefetch, /*fill_up=*/true, augment_key, rows,
-                 [&](const Slot& s) {
+                 [&](const Batch& s) {
     model.set_noise_key(hash64(noise_seed, static_cast<uint64_t>(optimizer.steps())));
     model.forward();
     const auto labels = std::span<const uint8_t>(s.labels.data(), s.count);
@@ -166,7 +167,7 @@ Metrics evaluate(Model& model, const Dataset& data, std::span<const uint32_t> al
   int64_t correct = 0, images = 0;
   if (confusion) confusion->assign(classes * classes, 0);
   const Rows rows{model.batch(), model.batch(), 0};
-  for_each_batch(model, data, indices, norm, 0, prefetch, /*fill_up=*/false, {}, rows, [&](const Slot& s) {
+  for_each_batch(model, data, indices, norm, 0, prefetch, /*fill_up=*/false, {}, rows, [&](const Batch& s) {
     if (s.count == 0) return true;
     model.forward();
     const LossResult r = softmax_cross_entropy(logits, std::span<const uint8_t>(s.labels.data(), s.count), classes,

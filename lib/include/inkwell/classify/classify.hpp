@@ -9,7 +9,7 @@
 // A sharded run (several processes, docs/distributed.md) walks the whole tree in every process,
 // numbering the same batches, and classifies only the batches of its shard.
 //
-// A bad file becomes a result with its error, travelling with its batch: it is reported, never
+// A bad file becomes a Prediction with its error, travelling with its batch: it is reported, never
 // dropped (which would also stall the sequencer). Only fatal errors (the sink throwing) stop the
 // graph; they are rethrown from classify_files.
 #pragma once
@@ -71,6 +71,8 @@ struct ClassifyConfig {
 // (check/plan_check.hpp); its notes say which layers run in f32 and why.
 Int8Plan classify_plan(const ModelFile& file, const ClassifyConfig& config);
 
+// What classification says of one file. One concept, one name: output_rows.hpp writes each as a
+// row of the CSV or JSONL output, and reads rows back into Predictions for --resume.
 struct Prediction {
   std::string path;
   std::string error;                  // empty: classified
@@ -86,12 +88,12 @@ struct ClassifyStats {
 };
 
 // Classifies the batches of config.shard of the files the walker yields, calling `sink` once per
-// batch with its number in the walk and its rows, in walk order, from one thread at a time.
-using BatchSink = std::function<void(int64_t seq, std::span<const Prediction> rows)>;
+// batch with its number in the walk and its predictions, in walk order, from one thread at a time.
+using BatchSink = std::function<void(int64_t seq, std::span<const Prediction> predictions)>;
 ClassifyStats classify_batches(const ModelFile& model, FileWalker& walker, const ClassifyConfig& config,
                                const BatchSink& sink);
 
-// The same, one row at a time.
+// The same, one prediction at a time.
 ClassifyStats classify_files(const ModelFile& model, FileWalker& walker, const ClassifyConfig& config,
                              const std::function<void(const Prediction&)>& sink);
 

@@ -33,6 +33,14 @@ std::string to_string(PreprocessStyle style);
 
 MnistImage to_mnist_like(const GrayImage& image, PreprocessStyle style = PreprocessStyle::mnist);
 
+// The one path from an image file to a model's 28x28 input, which classification, the image
+// datasets, quantize and the benchmarks all take: read (bounded by max_pixels, into a buffer each
+// thread keeps), decoded (PNG or JPEG) and preprocessed. `dir_fd` >= 0 opens `name` in that open
+// directory (the walker's, walk.hpp), else `name` is a path. Throws an Error with the reason
+// (the caller names the file).
+MnistImage read_mnist_like(const std::string& name, PreprocessStyle style, int64_t max_pixels = kDefaultMaxPixels,
+                           int dir_fd = -1);
+
 // True if a 28x28 image has a dark border (mean < 128): MNIST's convention, left untouched.
 bool is_mnist_like(const GrayImage& image);
 

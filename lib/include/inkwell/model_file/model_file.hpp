@@ -25,7 +25,7 @@ struct ModelFile {
   std::vector<NamedTensor> tensors;            // parameters, plain layouts
   std::vector<NamedTensor> optimizer;          // optional: "<param>.m", "<param>.v", plain
   std::map<std::string, std::string> meta;     // optional: optimizer kind, step, epoch, rng, ...
-  Quantization quantization;                   // optional: int8 calibration (inkwell-quantize)
+  Calibration calibration;                     // optional: int8 calibration (inkwell-quantize)
 };
 
 void save_model_file(const std::string& path, const ModelFile& model);

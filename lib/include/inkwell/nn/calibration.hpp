@@ -22,7 +22,7 @@ struct CalibrationOptions {
 };
 
 // images: (count, C, H, W), normalised as the model takes them; state: the model's tensors.
-Quantization calibrate(const Architecture& arch, const std::vector<NamedTensor>& state, std::span<const float> images,
+Calibration calibrate(const Architecture& arch, const std::vector<NamedTensor>& state, std::span<const float> images,
                        int64_t count, const CalibrationOptions& options = {});
 
 // Weight scales alone: per output channel, max |w| / 127 (1/127 for an all-zero channel).

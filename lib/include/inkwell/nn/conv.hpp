@@ -2,7 +2,7 @@
 //   forward:  src (N, IC, H, W) -> dst (N, OC, OH, OW), OH = (H + 2*pad - K) / stride + 1
 //   backward: diff_dst (N, OC, OH, OW) -> diff_src (N, IC, H, W), diff_weights, diff_bias
 // With fused ReLU, dst is post-activation and backward starts with a ReLU backward on dst,
-// unless relu_backward_in_next: then the next layer (a max pool) applies it (see pool.hpp).
+// unless relu_backward_in_next: then the next layer (a max pool) applies it (see max_pool.hpp).
 // In an int8 plan (quantization.hpp), inference runs u8/s8 src x s8 weights -> u8 or f32 dst.
 // In a bf16 plan (bf16.hpp), it computes in bf16 from f32 master weights, f32 in and out.
 #pragma once

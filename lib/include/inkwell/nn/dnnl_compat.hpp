@@ -110,10 +110,16 @@ dnnl::batch_normalization_backward::primitive_desc batch_norm_backward(
     const dnnl::engine& engine, const md& diff_dst, const md& src, float epsilon, dnnl::normalization_flags flags,
     const dnnl::batch_normalization_forward::primitive_desc& hint, const dnnl::primitive_attr& attr);
 
-// Max pooling for inference (int8 tensors: inkwell's own pool kernels are f32), no padding.
-dnnl::pooling_forward::primitive_desc max_pool_inference(const dnnl::engine& engine, const md& src, const md& dst,
-                                                         int64_t kernel, int64_t stride,
-                                                         const dnnl::primitive_attr& attr);
+// Pooling over KxK windows with stride S, no padding: max pooling for int8 inference (inkwell's
+// own max pool kernels take f32 and most u8 layouts), average pooling (pooling_avg_exclude_padding)
+// for training and inference.
+dnnl::pooling_forward::primitive_desc pooling_forward(const dnnl::engine& engine, dnnl::prop_kind prop,
+                                                      dnnl::algorithm alg, const md& src, const md& dst, int64_t kernel,
+                                                      int64_t stride, const dnnl::primitive_attr& attr);
+dnnl::pooling_backward::primitive_desc pooling_backward(const dnnl::engine& engine, dnnl::algorithm alg,
+                                                        const md& diff_src, const md& diff_dst, int64_t kernel,
+                                                        int64_t stride, const dnnl::pooling_forward::primitive_desc& hint,
+                                                        const dnnl::primitive_attr& attr);
 
 // Quantization (docs/int8.md). A scale turns an int8 value into a real one, x = scale * q, with
 // zero points at 0. v2 folds all scales into one "output scale" fixed when the primitive is

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 namespace inkwell {
 
@@ -22,5 +23,12 @@ LossResult softmax_cross_entropy(std::span<const float> logits, std::span<const 
 
 // Index of the largest of k values (the first on ties).
 int64_t argmax(const float* values, int64_t k);
+
+// The one softmax, for the loss and for classification: p = exp(x - max) (not yet divided), in
+// double, stable for any finite logits. Returns their sum; p / sum are the probabilities.
+double softmax_terms(std::span<const float> logits, std::span<double> p);
+
+// The indices of the out.size() largest of `p`, largest first; ties go to the lower index.
+void most_probable(std::span<const double> p, std::span<int> out);
 
 }  // namespace inkwell

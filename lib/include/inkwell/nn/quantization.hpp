@@ -1,11 +1,12 @@
 // int8 inference: what calibration measured, and which layers run in int8 (docs/int8.md).
 //
-// A model file may carry a Quantization: for each convolution and inner product, in spec order,
+// A model file may carry a Calibration: for each convolution and inner product, in spec order,
 // the range of its input on calibration images and one scale per output channel of its weights.
 // plan_int8() turns it, with a requested precision, into a per-layer plan that Model builds:
 // int8 layers take u8 activations (s8 where their input can be negative: the normalised image),
-// s8 weights and f32 biases, fuse their ReLU, and hand u8 on to the next int8 layer (through max
-// pools, which keep the scale) or f32 to anything else, the logits included.
+// s8 weights and f32 biases, fuse their ReLU, and hand u8 on to the next int8 layer (through the
+// layers that keep the range: max pools, layer_kinds.hpp) or f32 to anything else,
+// the logits included.
 #pragma once
 
 #include <map>
@@ -17,22 +18,22 @@
 
 namespace inkwell {
 
-struct LayerQuantization {
+struct LayerCalibration {
   std::string layer;                 // "conv1"
   float lo = 0, hi = 0;              // input range kept by calibration; lo < 0: a signed input
   std::vector<float> weight_scales;  // per output channel: max |w| / 127
 };
-using Quantization = std::vector<LayerQuantization>;  // conv and fc layers, spec order; empty: none
+using Calibration = std::vector<LayerCalibration>;  // conv and fc layers, spec order; empty: none
 
 // The layer names that can be quantised ("conv1", ..., "fc1", ...), in spec order, with their
 // output channels.
 std::vector<std::pair<std::string, int64_t>> quantizable_layers(const Architecture& arch);
 
 // In the model file: "<layer>.input_range" (lo, hi) and "<layer>.weight_scales" (OC) per layer.
-std::vector<NamedTensor> quantization_tensors(const Quantization& q);
+std::vector<NamedTensor> calibration_tensors(const Calibration& q);
 // Checks every name, count and value against `arch` (finite, positive scales, lo <= hi, hi > 0);
 // throws inkwell::Error naming what is wrong.
-Quantization quantization_from_tensors(const std::vector<NamedTensor>& tensors, const Architecture& arch);
+Calibration calibration_from_tensors(const std::vector<NamedTensor>& tensors, const Architecture& arch);
 
 enum class Precision { automatic, f32, int8 };
 std::string to_string(Precision p);                 // "auto", "f32", "int8"
@@ -57,6 +58,6 @@ struct Int8Plan {
 // and oneDNN version run faster than f32, by the rules measured in docs/int8.md: not at all below
 // AVX2; not a one-channel convolution on oneDNN 2.x. Plans are checked against f32 on the machine
 // before use all the same (check/plan_check.hpp).
-Int8Plan plan_int8(const Architecture& arch, const Quantization& q, Precision precision);
+Int8Plan plan_int8(const Architecture& arch, const Calibration& q, Precision precision);
 
 }  // namespace inkwell

@@ -1,10 +1,11 @@
-#include "inkwell/nn/pool.hpp"
+#include "inkwell/nn/max_pool.hpp"
 
 #include <array>
 
 #include "inkwell/core/error.hpp"
 #include "inkwell/nn/cpu_isa.hpp"
 #include "inkwell/nn/dnnl_compat.hpp"
+#include "inkwell/nn/spec.hpp"
 #include "max_pool_kernels.hpp"
 
 namespace inkwell {
@@ -41,7 +42,7 @@ Layout kernel_layout(const memory::desc& desc) {
   const memory::dims dims = compat::dims(desc);
   auto is = [&](tag t) { return desc == memory::desc(dims, compat::data_type(desc), t); };
   for (int64_t b : {8, 16})
-    if (is(block_tag(b))) return {block_tag(b), b, "b" + std::to_string(b)};
+    if (is(block_tag(b))) return {block_tag(b), b, b == 8 ? "b8" : "b16"};
   if (dims[1] % 8 == 0 && is(tag::acdb)) return {tag::acdb, dims[1], "nhwc"};
   return {tag::aBcd8b, 8, "b8", false};
 }
@@ -60,7 +61,7 @@ memory MaxPool::build_forward(BuildContext& ctx, const memory& src) {
   const memory::dims dims = compat::dims(src.get_desc());
   if (dims.size() != 4) throw error(name(), ": needs a 4-D (N, C, H, W) input, got ", dims.size(), "-D");
   if (kernel_ * kernel_ > 256) throw error(name(), ": window ", kernel_, "x", kernel_, " is over 256 positions");
-  const int64_t oh = (dims[2] - kernel_) / stride_ + 1, ow = (dims[3] - kernel_) / stride_ + 1;
+  const int64_t oh = window_output_size(dims[2], kernel_, 0, stride_), ow = window_output_size(dims[3], kernel_, 0, stride_);
   if (dims[2] < kernel_ || dims[3] < kernel_)
     throw error(name(), ": window ", kernel_, " does not fit a ", dims[2], "x", dims[3], " input");
 
@@ -70,7 +71,8 @@ memory MaxPool::build_forward(BuildContext& ctx, const memory& src) {
     // Other int8 tensors: oneDNN's pooling, dst in src's type and (through `any`) layout; the
     // scale passes through unchanged, as the max of quantised values is the quantised max.
     const memory::desc dst_desc({dims[0], dims[1], oh, ow}, type, tag::any);
-    const auto pd = compat::max_pool_inference(ctx.engine, src.get_desc(), dst_desc, kernel_, stride_, ctx.attr());
+    const auto pd = compat::pooling_forward(ctx.engine, dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max,
+                                            src.get_desc(), dst_desc, kernel_, stride_, ctx.attr());
     dst_ = ctx.allocate(pd.dst_desc());
     ctx.append(ctx.forward, name() + " forward", pd, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst_}});
     return dst_;
