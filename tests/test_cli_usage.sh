@@ -14,6 +14,9 @@ mkdir -p tree/a run empty
 cp "$src/models/default.inkw" model.inkw
 cp "$src/models/default.inkw" run/model.inkw   # a model, not a checkpoint of a run
 cp "$src/models/letters.inkw" f32.inkw          # a model without int8 calibration
+cp "$src/tests/data/onnx/seed-pytorch.onnx" pt.onnx  # an ONNX model from PyTorch (no inkwell metadata)
+printf 'a\nb\nc\n' > three.txt
+printf 'zero\none\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\n' > names.txt
 : > file.txt
 failures=0 rows=0
 
@@ -120,6 +123,9 @@ quantize | --model model.inkw --data tree --out q.inkw --images 0 | 2 | err | --
 quantize | --model model.inkw --data tree --out q.inkw --method mse | 2 | err | --method: 'mse' is not one of max, percentile
 quantize | --model model.inkw --data tree --out q.inkw --percentile 100.5 | 2 | err | --percentile: must be
 quantize | --model model.inkw --data tree --out q.inkw --threads -1 | 2 | err | --threads: must be
+quantize | --model model.inkw --data mnist --out q.onnx | 2 | err | calibration is written into an \.inkw file
+quantize | --model pt.onnx --normalize x --data mnist --out q.inkw | 1 | err | --normalize takes MEAN,STD, got 'x'
+quantize | --model pt.onnx --classes nowhere.txt --data mnist --out q.inkw | 1 | err | nowhere.txt: cannot open
 info     | --help                                  | 0 | out | ^Summarises a model file
 info     | --version                               | 0 | out | ^inkwell-info [0-9]+\.[0-9]+
 info     |                                         | 2 | err | MODEL is required
@@ -131,6 +137,20 @@ info     | seed                                    | 0 | out | total +28,938 +5\
 info     | best                                    | 0 | out | total +871,018 +38\.19 M
 info     | model.inkw                              | 0 | out | classes +10: 0 1 2 3 4 5 6 7 8 9
 info     | file.txt                                | 1 | err | ^inkwell-info: file.txt: not an inkwell model file
+info     | pt.onnx --normalize 0.2,0.4             | 0 | out | 0\.2000\) / 0\.4000
+info     | pt.onnx --classes names.txt             | 0 | out | classes +10: zero one two
+info     | model.inkw --classes names.txt          | 1 | err | --normalize and --classes are for ONNX models
+classify | --model pt.onnx --normalize 1 tree      | 1 | err | --normalize takes MEAN,STD, got '1'
+classify | --model pt.onnx --classes three.txt tree | 1 | err | pt.onnx: the model has 10 outputs but 3 class names
+convert  | --help                                  | 0 | out | ^Converts a model between
+convert  | --version                               | 0 | out | ^inkwell-convert [0-9]+\.[0-9]+
+convert  |                                         | 2 | err | IN is required
+convert  | model.inkw                              | 2 | err | OUT is required
+convert  | nowhere.inkw out.onnx                   | 2 | err | IN: File does not exist
+convert  | file.txt out.onnx                       | 1 | err | ^inkwell-convert: file.txt: not an inkwell model file
+convert  | f32.inkw m.onnx                         | 0 | out | ^wrote m\.onnx \(conv16k5p2.*fc26, 26 classes
+convert  | model.inkw m8.onnx                      | 0 | err | model\.inkw is calibrated for int8; the ONNX file holds its f32 network only
+convert  | pt.onnx --normalize 0.5,0.25 --classes names.txt p.inkw | 0 | out | ^wrote p\.inkw \(conv16k5p2.*10 classes
 info     | run                                     | 1 | err | ^inkwell-info: run: is a directory; did you mean run/model.inkw\?
 ROWS
 )
@@ -156,7 +176,7 @@ while IFS='|' read -r app args code stream pattern; do
 done <<<"$table"
 
 # Every flag of every app's --help has a row.
-for app in train classify export info quantize; do
+for app in train classify export info quantize convert; do
   for flag in $("$bin/inkwell-$app" --help | grep -oE '^  (-[a-z0-9],)?--[a-z0-9-]+' | grep -oE -- '--[a-z0-9-]+'); do
     if ! grep -E "^$app +\|" <<<"$table" | cut -d'|' -f2 | grep -qE -- "(^| )$flag( |=|$)"; then
       echo "FAIL: inkwell-$app $flag has no row in the table"

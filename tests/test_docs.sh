@@ -14,7 +14,7 @@ work=$(mktemp -d)
 trap '[[ -n ${KEEP:-} ]] || rm -rf "$work"' EXIT
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-apps=(train classify export info quantize)
+apps=(train classify export info quantize convert)
 
 # A small MNIST: the first N images and labels of each split, IDX headers rewritten.
 mnist=${INKWELL_DATA:-${XDG_CACHE_HOME:-$HOME/.cache}/inkwell}/mnist

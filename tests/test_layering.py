@@ -14,7 +14,7 @@ LEVELS = {
     "core": 0,                          # errors, tensors, files, text: nothing of inkwell's below
     "data": 1, "nn": 1, "dist": 1,      # images and datasets; layers and models; ranks
     "model_file": 2,                    # .inkw files: a model's architecture, tensors and data settings
-    "check": 3,                         # plans checked against f32 on this machine
+    "check": 3, "onnx": 3,              # plans checked against f32 on this machine; ONNX in and out
     "train": 4, "classify": 4,          # the two jobs, siblings
 }
 

@@ -144,6 +144,11 @@ models=$(cd "$(dirname "$0")/../models" && pwd)
 "$bin/inkwell-train" --data "$work/letters" --init-from "$models/accurate.inkw" --freeze 1 --epochs 1 --progress never \
   --out "$work/ft" > "$work/ft.log" || fail "--init-from run"
 grep -q "4 of 6 tensors from .*accurate.inkw; initialised anew: fc1.weights, fc1.bias" "$work/ft.log" || fail "--init-from: $(head -2 "$work/ft.log")"
+# ... and from a model trained in PyTorch, as ONNX (tests/data/onnx/seed_pytorch.py).
+"$bin/inkwell-train" --data "$work/letters" --init-from "$(dirname "$0")/data/onnx/seed-pytorch.onnx" --epochs 1 --progress never \
+  --out "$work/ft-onnx" > "$work/ft-onnx.log" || fail "--init-from ONNX run"
+grep -q "4 of 6 tensors from .*seed-pytorch.onnx; initialised anew: fc1.weights, fc1.bias" "$work/ft-onnx.log" ||
+  fail "--init-from ONNX: $(head -2 "$work/ft-onnx.log")"
 # Interrupted and resumed, a fine-tuned run ends as an uninterrupted one (its normalisation is the
 # model's it started from, on resume too).
 ft=(--data "$work/letters" --init-from "$models/accurate.inkw" --freeze 1 --epochs 40 --batch 128 --threads 2 --progress never)

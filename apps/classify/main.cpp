@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "../common/cli.hpp"
+#include "../common/model_source.hpp"
 #include "../common/progress.hpp"
 #include "../common/ranks.hpp"
 #include "../common/stop_signals.hpp"
@@ -43,6 +44,7 @@ struct Options {
   int top_k = 1, threads = 0, executors = 0;
   int64_t batch = 64, max_pixels = kDefaultMaxPixels;  // batch 64: activations stay in cache (docs/performance.md)
   bool labels_from_dirs = false, resume = false, null_separated = false;
+  cli::ModelSource model_source;  // --normalize, --classes: for an ONNX model
   cli::ProgressMode progress = cli::ProgressMode::automatic;
 };
 
@@ -73,7 +75,8 @@ Options parse(int argc, char** argv, std::unique_ptr<CLI::App>& app_out) {
   CLI::App& app = *app_out;
   cli::configure(app, kFooter);
   app.add_option("PATH", o.paths, "a directory (walked recursively), a file, or - (paths on stdin)")->type_name("")->required();
-  app.add_option("--model", o.model, "model file (default: $INKWELL_MODEL, else the model shipped in models/)")->type_name("FILE");
+  app.add_option("--model", o.model, "model file, .inkw or .onnx (default: $INKWELL_MODEL, else the model shipped in models/)")->type_name("FILE");
+  cli::add_model_source_options(app, o.model_source);
   app.add_option("--out", o.out, "write rows here as they come (default: stdout)")->type_name("FILE");
   app.add_option("--format", o.format, "csv: path,label,confidence,status[,label_2,confidence_2,...]; jsonl")
       ->type_name("FORMAT")->check(cli::one_of({"csv", "jsonl"}))->capture_default_str();
@@ -167,7 +170,7 @@ int run(Options o) {
     if (!leader) o.progress = cli::ProgressMode::never;
   }
   const std::string model_path = o.model.empty() ? default_model() : o.model;
-  const ModelFile model = load_model_file(model_path);
+  const ModelFile model = cli::load_model_from(model_path, o.model_source);
   const Precision precision = parse_precision(o.precision);
   if (precision == Precision::int8 && model.calibration.empty())
     throw error(model_path, ": has no int8 calibration (make one with inkwell-quantize)");

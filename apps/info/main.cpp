@@ -9,6 +9,7 @@
 #include <string>
 
 #include "../common/cli.hpp"
+#include "../common/model_source.hpp"
 #include "../common/progress.hpp"
 #include "inkwell/check/self_test.hpp"
 #include "inkwell/classify/classify.hpp"
@@ -88,7 +89,9 @@ int main(int argc, char** argv) {
                "the training settings and figures stored in it.",
                "inkwell-info");
   cli::configure(app, "\nexit: 0 done, 1 error (named), 2 usage error\n");
-  auto* model = app.add_option("MODEL", target, "a model file, a preset (seed, fast, best) or a spec")->type_name("");
+  auto* model = app.add_option("MODEL", target, "a model file (.inkw or .onnx), a preset (seed, fast, best) or a spec")->type_name("");
+  cli::ModelSource source;
+  cli::add_model_source_options(app, source);
   app.add_flag("--selftest", self_test,
                "checks every layer kind, in every precision this CPU runs, forward and backward, against a\n"
                "double-precision reference; prints a table and exits 1 on a mismatch")
@@ -109,7 +112,7 @@ int main(int argc, char** argv) {
       print_layers({spec, {1, 28, 28}});
       return cli::kOk;
     }
-    const ModelFile f = load_model_file(target);
+    const ModelFile f = cli::load_model_from(target, source);
     cli::say(stdout, "model file    %s (%s bytes)\n", target.c_str(), cli::thousands(static_cast<int64_t>(fs::file_size(target))).c_str());
     print_layers(f.architecture);
     std::string classes;

@@ -10,6 +10,7 @@
 #include <omp.h>
 
 #include "../common/cli.hpp"
+#include "../common/model_source.hpp"
 #include "inkwell/classify/classify.hpp"
 #include "inkwell/core/error.hpp"
 #include "inkwell/core/rng.hpp"
@@ -40,7 +41,9 @@ int main(int argc, char** argv) {
                "int8 where the CPU gains), and reports the test accuracy in f32 and int8.",
                "inkwell-quantize");
   cli::configure(app, "\nexit: 0 done, 1 error (named), 2 usage error\n");
-  app.add_option("--model", model_path, "the model file to quantise")->required()->type_name("FILE");
+  app.add_option("--model", model_path, "the model file to quantise (.inkw or .onnx)")->required()->type_name("FILE");
+  cli::ModelSource source;
+  cli::add_model_source_options(app, source);
   app.add_option("--data", data,
                  "calibration and test data, as inkwell-train takes it: a dataset name, an IDX directory, an image "
                  "tree or a CSV manifest")
@@ -56,9 +59,11 @@ int main(int argc, char** argv) {
       ->default_str("0");
   cli::parse(app, argc, argv);
 
+  if (is_onnx_path(out))
+    cli::usage_error(app, "--out " + out + ": the calibration is written into an .inkw file (ONNX QDQ export is not built yet)");
   return cli::run_or_report("inkwell-quantize", [&] {
     if (threads > 0) omp_set_num_threads(threads);
-    ModelFile file = load_model_file(model_path);
+    ModelFile file = cli::load_model_from(model_path, source);
     // As inkwell-train reads --data (data_source.hpp): a single tree or manifest calibrates on its
     // training share and is tested on the rest, split as inkwell-train splits it by default.
     DataSource source;

@@ -138,10 +138,10 @@ Options parse_options(int argc, char** argv) {
   app.add_flag("--test-at-end", o.test_at_end,
                "score the test set after the last epoch only (choose models on validation, not on test)");
   app.add_option("--init-from", o.init_from,
-                 "fine-tune: start from this model file's layers wherever name and shape match (the rest, e.g. a last "
+                 "fine-tune: start from this model file's (.inkw or .onnx) layers wherever name and shape match (the rest, e.g. a last "
                  "layer for another class count, is initialised anew), with its normalisation; --model defaults to its "
                  "architecture")
-      ->type_name("MODEL.inkw")->check(CLI::ExistingFile);
+      ->type_name("MODEL")->check(CLI::ExistingFile);
   app.add_option("--freeze", o.freeze, "keep the first N parameterised layers (conv, bn, fc) fixed; with --init-from")
       ->type_name("N")->check(cli::whole(0, 255))->capture_default_str();
   app.add_option("--preprocess", o.preprocessing,

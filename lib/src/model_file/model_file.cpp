@@ -188,6 +188,16 @@ ModelFile parse_model_file(std::span<const uint8_t> bytes, const std::string& pa
   }
   const std::vector<NamedTensor> quantization = version >= 2 ? r.tensors("quantization tensor count") : std::vector<NamedTensor>{};
   if (r.position() != data.size() - 4) throw error(path, ": ", data.size() - 4 - r.position(), " unexpected bytes after the last section");
+  try {
+    m.calibration = calibration_from_tensors(quantization, m.architecture);
+  } catch (const Error& e) {
+    throw error(path, ": ", e.what());
+  }
+  check_model(m, path);
+  return m;
+}
+
+void check_model(const ModelFile& m, const std::string& path) {
   // Everything is checked against the spec before any model is built from it.
   std::vector<NamedDims> shapes;
   try {
@@ -217,7 +227,7 @@ ModelFile parse_model_file(std::span<const uint8_t> bytes, const std::string& pa
     throw error(path, ": the model has ", last->out, " outputs but ", m.classes.size(), " class names");
   check_class_names(m.classes, path);
   try {
-    m.calibration = calibration_from_tensors(quantization, m.architecture);
+    calibration_from_tensors(calibration_tensors(m.calibration), m.architecture);
   } catch (const Error& e) {
     throw error(path, ": ", e.what());
   }
@@ -230,7 +240,6 @@ ModelFile parse_model_file(std::span<const uint8_t> bytes, const std::string& pa
   } catch (const Error& e) {
     throw error(path, ": ", e.what());
   }
-  return m;
 }
 
 PreprocessStyle preprocess_style(const ModelFile& model) {

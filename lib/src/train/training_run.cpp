@@ -10,6 +10,7 @@
 #include "inkwell/check/plan_check.hpp"
 #include "inkwell/core/error.hpp"
 #include "inkwell/nn/spec.hpp"
+#include "inkwell/onnx/onnx_model.hpp"
 #include "inkwell/train/fine_tune.hpp"
 #include "inkwell/train/schedule.hpp"
 
@@ -89,7 +90,7 @@ TrainingRun::TrainingRun(RunSettings settings, RunControls controls, Communicato
   // fine-tuned from, so its layers see inputs as they were trained on.
   ModelFile init;
   const bool fine_tune = !s.init_from.empty() && !saved;
-  if (fine_tune) init = load_model_file(s.init_from);
+  if (fine_tune) init = load_model(s.init_from);  // .inkw or .onnx
   const std::string model = !s.model.empty() ? s.model : fine_tune ? init.architecture.spec : "seed";
   // How image files become 28x28: as asked, else as the model fine-tuned from was trained, else MNIST's.
   DataSource source{s.data, PreprocessStyle::mnist, s.skip_bad, s.test_fraction, s.seed};

@@ -48,6 +48,12 @@ void check_model_fits(const ModelFile& m, const std::string& path, const Dims& i
 // sizes against the bytes there, the spec against its bounds, tensors against the spec.
 ModelFile parse_model_file(std::span<const uint8_t> bytes, const std::string& source);
 
+// The one check every model is held to, however it arrived (.inkw, ONNX import): its spec within
+// bounds, its tensors exactly the spec's, finite and within kMaxStoredValue, a classifier ending
+// in an fc with one output per class name, the class names, the calibration against the layers,
+// the normalisation and the preprocessing style. Throws naming `path`.
+void check_model(const ModelFile& m, const std::string& path);
+
 // How the model's training data drew characters into 28x28 (metadata "preprocessing"): what
 // classification applies to real-world images. Files that do not record it: mnist.
 PreprocessStyle preprocess_style(const ModelFile& model);
