@@ -149,7 +149,7 @@ convert  | model.inkw                              | 2 | err | OUT is required
 convert  | nowhere.inkw out.onnx                   | 2 | err | IN: File does not exist
 convert  | file.txt out.onnx                       | 1 | err | ^inkwell-convert: file.txt: not an inkwell model file
 convert  | f32.inkw m.onnx                         | 0 | out | ^wrote m\.onnx \(conv16k5p2.*fc26, 26 classes
-convert  | model.inkw m8.onnx                      | 0 | err | model\.inkw is calibrated for int8; the ONNX file holds its f32 network only
+convert  | model.inkw m8.onnx                      | 0 | out | ^wrote m8\.onnx \(conv8k5p2.*10 classes
 convert  | pt.onnx --normalize 0.5,0.25 --classes names.txt p.inkw | 0 | out | ^wrote p\.inkw \(conv16k5p2.*10 classes
 info     | run                                     | 1 | err | ^inkwell-info: run: is a directory; did you mean run/model.inkw\?
 ROWS

@@ -5,6 +5,9 @@
 // - .inkw -> .onnx -> .inkw keeps every weight bit for bit, for every layer kind;
 // - a BatchNormalization after a Conv (as other exporters write it) is folded, with the same output;
 // - MatMul + Add is an fc;
+// - a QDQ int8 model written as ONNX Runtime's quantiser writes them (seed_pytorch_qdq.py) becomes
+//   inkwell's calibration, and its int8 labels agree with its f32 parent's; a calibrated inkwell
+//   model goes out as QDQ and comes back with the same calibration;
 // - every unsupported op, and every malformed graph, is an Error naming the node and its op.
 #include <gtest/gtest.h>
 
@@ -19,6 +22,7 @@
 #include "inkwell/data/dataset.hpp"
 #include "inkwell/nn/loss.hpp"
 #include "inkwell/nn/model.hpp"
+#include "inkwell/nn/quantization.hpp"
 #include "inkwell/onnx/onnx_model.hpp"
 
 namespace inkwell {
@@ -36,10 +40,12 @@ std::string gunzip(const std::string& path) {
   return out;
 }
 
-// A model's outputs on `images` (N x C x H x W, already normalised), batch by batch.
-std::vector<float> outputs(const ModelFile& m, const std::vector<float>& images, int64_t n) {
+// A model's outputs on `images` (N x C x H x W, already normalised), batch by batch, in f32 or
+// (int8) with its calibration.
+std::vector<float> outputs(const ModelFile& m, const std::vector<float>& images, int64_t n, bool int8 = false) {
   const int64_t batch = std::min<int64_t>(n, 500), in = element_count(m.architecture.input);
-  Model model(m.architecture, batch, Mode::infer);
+  Model model = int8 ? Model(m.architecture, batch, plan_int8(m.architecture, m.calibration, Precision::int8))
+                     : Model(m.architecture, batch, Mode::infer);
   model.load_state(m.tensors);
   const int64_t classes = static_cast<int64_t>(m.classes.size());
   std::vector<float> out(static_cast<size_t>(n * classes));
@@ -51,6 +57,63 @@ std::vector<float> outputs(const ModelFile& m, const std::vector<float>& images,
     std::copy_n(model.dst(), rows * classes, out.data() + first * classes);
   }
   return out;
+}
+
+std::vector<float> mnist_test_images(const Normalization& norm) {
+  const DatasetSplits mnist = load_named_dataset("mnist", dataset_dir("mnist"));
+  std::vector<float> x(static_cast<size_t>(mnist.test.size() * 784));
+  std::vector<uint32_t> all(static_cast<size_t>(mnist.test.size()));
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<uint32_t>(i);
+  fill_batch(mnist.test, all, norm, x.data(), {}, 2);
+  return x;
+}
+
+int64_t argmax_at(const std::vector<float>& logits, int64_t i, int64_t classes) {
+  return argmax(logits.data() + i * classes, classes);
+}
+
+TEST(Onnx, AQdqModelBecomesACalibrationThatAgreesWithItsF32Parent) {
+  const ModelFile parent = load_model(kFixtures + "seed-pytorch.onnx");
+  const ModelFile qdq = load_model(kFixtures + "seed-pytorch-qdq.onnx");
+  ASSERT_EQ(qdq.architecture.spec, parent.architecture.spec);
+  ASSERT_EQ(qdq.calibration.size(), 3u);
+  EXPECT_LT(qdq.calibration[0].lo, 0.f);   // the normalised image: signed
+  EXPECT_EQ(qdq.calibration[1].lo, 0.f);   // after a ReLU: uint8
+  EXPECT_EQ(qdq.calibration[1].weight_scales.size(), 32u);  // per output channel
+  const DatasetSplits mnist = load_named_dataset("mnist", dataset_dir("mnist"));
+  const std::vector<float> x = mnist_test_images(parent.normalization);
+  const int64_t n = mnist.test.size();
+  const std::vector<float> f32 = outputs(parent, x, n), int8 = outputs(qdq, x, n, true);
+  int64_t agree = 0, right_f32 = 0, right_int8 = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t a = argmax_at(f32, i, 10), b = argmax_at(int8, i, 10);
+    agree += a == b, right_f32 += a == mnist.test.labels[i], right_int8 += b == mnist.test.labels[i];
+  }
+  std::printf("QDQ int8 agrees with f32 on %lld of 10000; accuracy f32 %.2f%%, int8 %.2f%%\n", static_cast<long long>(agree),
+              right_f32 / 100.0, right_int8 / 100.0);
+  EXPECT_GE(agree, 9950);
+  EXPECT_LE(right_f32 - right_int8, 30);  // within 0.3 points
+}
+
+TEST(Onnx, ACalibratedModelGoesOutAsQdqAndComesBackCalibrated) {
+  const ModelFile m = load_model(std::string(INKWELL_SOURCE_DIR) + "/models/default.inkw");
+  ASSERT_FALSE(m.calibration.empty());
+  const std::string bytes = export_onnx(m);
+  onnx::ModelProto p;
+  ASSERT_TRUE(p.ParseFromString(bytes));
+  int q = 0;
+  for (const auto& node : p.graph().node()) q += node.op_type() == "QuantizeLinear";
+  EXPECT_EQ(q, 6);  // each of 3 layers: its input and its weights
+  const ModelFile back = import_onnx({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, "q.onnx");
+  ASSERT_EQ(back.calibration.size(), m.calibration.size());
+  for (size_t i = 0; i < m.calibration.size(); ++i) {
+    const LayerCalibration &a = m.calibration[i], &b = back.calibration[i];
+    EXPECT_EQ(a.layer, b.layer);
+    EXPECT_EQ(a.weight_scales, b.weight_scales);
+    EXPECT_EQ(a.lo < 0, b.lo < 0);
+    EXPECT_NEAR(b.hi, a.lo < 0 ? std::max(-a.lo, a.hi) : a.hi, 1e-6f * a.hi) << a.layer;
+  }
+  for (size_t i = 0; i < m.tensors.size(); ++i) EXPECT_EQ(back.tensors[i].data, m.tensors[i].data) << m.tensors[i].name;
 }
 
 TEST(Onnx, ThePyTorchSeedModelGivesPyTorchsLabelsAndProbabilities) {

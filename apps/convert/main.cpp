@@ -1,6 +1,7 @@
 // inkwell-convert IN OUT: a model between inkwell's format (.inkw) and ONNX (.onnx), told by the
-// extensions. To ONNX: the f32 network, with the normalisation, classes and preprocessing style in
-// its metadata, checked by onnx's checker. From ONNX: imported and checked as any .inkw is
+// extensions. To ONNX: the network (with QuantizeLinear/DequantizeLinear pairs when the model is
+// calibrated for int8), the normalisation, classes and preprocessing style in its metadata,
+// checked by onnx's checker. From ONNX: imported and checked as any .inkw is
 // (onnx/onnx_model.hpp). .inkw -> .onnx -> .inkw keeps every weight bit for bit.
 #include <cstdio>
 #include <string>
@@ -23,8 +24,6 @@ int main(int argc, char** argv) {
   cli::parse(app, argc, argv);
   return cli::run_or_report("inkwell-convert", [&] {
     const ModelFile model = cli::load_model_from(in, source);
-    if (!model.calibration.empty() && is_onnx_path(out))
-      cli::say(stderr, "inkwell-convert: %s is calibrated for int8; the ONNX file holds its f32 network only\n", in.c_str());
     save_model(out, model);
     cli::say(stdout, "wrote %s (%s, %zu classes)\n", out.c_str(), model.architecture.spec.c_str(), model.classes.size());
     return cli::kOk;

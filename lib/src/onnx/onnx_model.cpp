@@ -25,7 +25,8 @@ namespace {
 constexpr int kOpset = 13;
 const char* kSupported =
     "inkwell imports Conv, Relu, MaxPool, AveragePool, Gemm, MatMul + Add, BatchNormalization, Flatten, Reshape, "
-    "Dropout, Identity and a final Softmax or LogSoftmax (docs/model-format.md)";
+    "Dropout, Identity, QuantizeLinear/DequantizeLinear around Conv and Gemm, and a final Softmax or LogSoftmax "
+    "(docs/model-format.md)";
 // Nodes that only compute a Reshape's target shape (PyTorch's x.view(x.size(0), -1)).
 const std::set<std::string> kShapeOps = {"Shape", "Gather", "Unsqueeze", "Concat", "Constant", "Squeeze", "Slice", "Cast"};
 
@@ -78,6 +79,28 @@ std::vector<float> floats(const onnx::TensorProto& t, const std::string& where) 
   return v;
 }
 
+// The values of an int8 or uint8 tensor (quantised weights, zero points) as floats.
+std::vector<float> quantized(const onnx::TensorProto& t, const std::string& where) {
+  const bool is_u8 = t.data_type() == onnx::TensorProto::UINT8, is_s8 = t.data_type() == onnx::TensorProto::INT8;
+  if (!is_u8 && !is_s8) throw error(where, ": tensor '", t.name(), "' is not int8 or uint8");
+  int64_t count = 1;
+  for (int64_t d : t.dims()) {
+    if (d < 0 || d > kMaxSpecParameters) throw error(where, ": tensor '", t.name(), "' has a dimension of ", d);
+    count *= d;
+    if (count > kMaxSpecParameters) throw error(where, ": tensor '", t.name(), "' has over ", kMaxSpecParameters, " values");
+  }
+  std::vector<float> v(static_cast<size_t>(count));
+  if (!t.raw_data().empty()) {
+    if (t.raw_data().size() != static_cast<size_t>(count)) throw error(where, ": tensor '", t.name(), "' holds ", t.raw_data().size(), " bytes for ", count);
+    for (int64_t i = 0; i < count; ++i)
+      v[i] = is_u8 ? static_cast<uint8_t>(t.raw_data()[i]) : static_cast<int8_t>(t.raw_data()[i]);
+  } else {
+    if (t.int32_data_size() != count) throw error(where, ": tensor '", t.name(), "' holds ", t.int32_data_size(), " values for ", count);
+    for (int64_t i = 0; i < count; ++i) v[i] = static_cast<float>(t.int32_data(static_cast<int>(i)));
+  }
+  return v;
+}
+
 // What the import builds: the layers, and each parameter tensor's values by name.
 struct Imported {
   std::vector<LayerSpec> layers;
@@ -126,7 +149,8 @@ class Importer {
     }
     finish_pending();
     for (int i = 0; i < g.node_size(); ++i)
-      if (!on_chain.contains(i) && !kShapeOps.contains(g.node(i).op_type()))
+      if (!on_chain.contains(i) && !kShapeOps.contains(g.node(i).op_type()) && g.node(i).op_type() != "QuantizeLinear" &&
+          g.node(i).op_type() != "DequantizeLinear")
         throw error(source_, ": ", node_name(g.node(i), i), " is off the chain from input to output; ", kSupported);
     if (out_.layers.empty()) throw error(source_, ": the graph has no layers inkwell imports");
 
@@ -149,6 +173,12 @@ class Importer {
       if (static_cast<int64_t>(v->second.size()) != element_count(s.dims))
         throw error(source_, ": ", s.name, " has ", v->second.size(), " values, ", to_string(s.dims), " needs ", element_count(s.dims));
       m.tensors.push_back({s.name, s.dims, std::move(v->second)});
+    }
+    if (!calibration_.empty()) {
+      if (calibration_.size() != quantizable_layers(m.architecture).size())
+        throw error(source_, ": QDQ covers ", calibration_.size(), " of the ", quantizable_layers(m.architecture).size(),
+                    " conv and fc layers; inkwell's calibration takes all of them or none");
+      m.calibration = std::move(calibration_);
     }
     metadata(m, options);
     check_model(m, source_);
@@ -179,6 +209,71 @@ class Importer {
     return *it->second;
   }
   bool has_input(const onnx::NodeProto& n, int input) const { return n.input_size() > input && !n.input(input).empty(); }
+
+  const onnx::NodeProto* producer(const std::string& tensor) const {
+    for (const auto& n : model_.graph().node())
+      for (const auto& o : n.output())
+        if (o == tensor) return &n;
+    return nullptr;
+  }
+
+  // A layer's weights (input 1): a float constant, or a DequantizeLinear of int8 constants (QDQ
+  // as ONNX Runtime's quantiser writes it) or of a QuantizeLinear of float ones (as inkwell
+  // writes it). `scales` gets the per-output-channel weight scales of a QDQ weight, else stays
+  // empty.
+  std::vector<float> weights(const onnx::NodeProto& n, int index, const std::string& where, int64_t channels,
+                             std::vector<float>& scales) {
+    scales.clear();
+    if (has_input(n, 1) && constants_.contains(n.input(1))) return floats(*constants_.at(n.input(1)), where);
+    const onnx::NodeProto* dq = has_input(n, 1) ? producer(n.input(1)) : nullptr;
+    if (!dq || dq->op_type() != "DequantizeLinear") return floats(constant(n, 1, index), where);  // the usual message
+    const std::string dq_where = source_ + ": the weights' DequantizeLinear of " + node_name(n, index);
+    if (dq->input_size() < 2 || !constants_.contains(dq->input(1))) throw error(dq_where, ": its scale is not a constant");
+    std::vector<float> s = floats(*constants_.at(dq->input(1)), dq_where);
+    if (s.size() != 1 && static_cast<int64_t>(s.size()) != channels) throw error(dq_where, ": ", s.size(), " scales for ", channels, " channels");
+    if (s.size() > 1 && int_attribute(*dq, "axis", 1) != 0) throw error(dq_where, ": per-channel scales along axis ", int_attribute(*dq, "axis", 1), ", not 0");
+    for (float v : s)
+      if (!(v > 0) || !std::isfinite(v)) throw error(dq_where, ": a scale of ", v);
+    scales.assign(static_cast<size_t>(channels), s[0]);
+    if (s.size() > 1) scales = s;
+    if (dq->input_size() > 2 && !dq->input(2).empty()) {
+      if (!constants_.contains(dq->input(2))) throw error(dq_where, ": its zero point is not a constant");
+      for (float z : quantized(*constants_.at(dq->input(2)), dq_where))
+        if (z != 0) throw error(dq_where, ": a weight zero point of ", z, " (inkwell's int8 weights are symmetric)");
+    }
+    if (constants_.contains(dq->input(0))) {  // int8 weights: W = q * scale
+      std::vector<float> q = quantized(*constants_.at(dq->input(0)), dq_where);
+      const size_t per = q.size() / static_cast<size_t>(channels);
+      for (size_t i = 0; i < q.size(); ++i) q[i] *= scales[i / per];
+      return q;
+    }
+    const onnx::NodeProto* qn = producer(dq->input(0));
+    if (!qn || qn->op_type() != "QuantizeLinear" || !constants_.contains(qn->input(0)))
+      throw error(dq_where, ": its input is neither int8 constants nor a QuantizeLinear of float ones");
+    return floats(*constants_.at(qn->input(0)), dq_where);
+  }
+
+  // An activation's QuantizeLinear -> DequantizeLinear pair on the chain: the range it keeps,
+  // (lo, hi), for the int8 layer it feeds (inkwell's calibration).
+  void activation_range(const onnx::NodeProto& n, const std::string& where) {
+    if (n.input_size() < 2 || !constants_.contains(n.input(1))) throw error(where, ": its scale is not a constant");
+    const std::vector<float> s = floats(*constants_.at(n.input(1)), where);
+    if (s.size() != 1 || !(s[0] > 0) || !std::isfinite(s[0])) throw error(where, ": an activation needs one positive scale");
+    float z = 0;
+    bool is_s8 = false;
+    if (n.input_size() > 2 && !n.input(2).empty()) {
+      if (!constants_.contains(n.input(2))) throw error(where, ": its zero point is not a constant");
+      const onnx::TensorProto& zp = *constants_.at(n.input(2));
+      const std::vector<float> zv = quantized(zp, where);
+      if (zv.size() != 1) throw error(where, ": an activation needs one zero point");
+      z = zv[0], is_s8 = zp.data_type() == onnx::TensorProto::INT8;
+    }
+    // int8 with zero point 0: the symmetric range (-127 s, 127 s), as inkwell's signed inputs use.
+    const float lo = is_s8 ? (z == 0 ? -127.f : -128.f - z) * s[0] : -z * s[0];
+    const float hi = (is_s8 ? 127.f - z : 255.f - z) * s[0];
+    pending_range_ = {lo, hi};
+    pending_range_set_ = true;
+  }
 
   // The next node's output that carries the data on; only its first output may be used.
   std::string output_of(const onnx::NodeProto& n, int index) {
@@ -235,18 +330,29 @@ class Importer {
     const onnx::NodeProto& n = model_.graph().node(index);
     const std::string& op = n.op_type();
     const std::string where = source_ + ": " + node_name(n, index);
-    if (op != "BatchNormalization") finish_pending();
+    if (op != "BatchNormalization" && op != "QuantizeLinear" && op != "DequantizeLinear") finish_pending();
+    if (op == "QuantizeLinear") {
+      activation_range(n, where);
+      return output_of(n, index);
+    }
+    if (op == "DequantizeLinear") {
+      if (!pending_range_set_) throw error(where, ": a DequantizeLinear on the data path without a QuantizeLinear before it");
+      return output_of(n, index);
+    }
     if (op == "Conv") {
       if (int_attribute(n, "group", 1) != 1) throw error(where, ": group ", int_attribute(n, "group", 1), " (inkwell runs group 1)");
-      const onnx::TensorProto& w = constant(n, 1, index);
-      if (w.dims_size() != 4) throw error(where, ": weights are not (OC, IC, K, K)");
-      const Window win = window(n, index, {w.dims(2), w.dims(3)});
-      if (out_.shape.size() != 3 || w.dims(1) != out_.shape[0])
-        throw error(where, ": weights take ", w.dims(1), " channels, the input has ", out_.shape.empty() ? 0 : out_.shape[0]);
-      add_layer({LayerSpec::Kind::conv, w.dims(0), win.kernel, win.pad, win.stride});
+      const Dims wd = weight_dims(n, index);
+      if (wd.size() != 4) throw error(where, ": weights are not (OC, IC, K, K)");
+      const Window win = window(n, index, {wd[2], wd[3]});
+      if (out_.shape.size() != 3 || wd[1] != out_.shape[0])
+        throw error(where, ": weights take ", wd[1], " channels, the input has ", out_.shape.empty() ? 0 : out_.shape[0]);
+      std::vector<float> scales;
+      std::vector<float> w = weights(n, index, where, wd[0], scales);
+      add_layer({LayerSpec::Kind::conv, wd[0], win.kernel, win.pad, win.stride});
       const std::string name = param_name();
-      out_.values[name + ".weights"] = floats(w, where);
-      out_.values[name + ".bias"] = has_input(n, 2) ? floats(constant(n, 2, index), where) : std::vector<float>(w.dims(0), 0.f);
+      calibrate(name, scales, where);
+      out_.values[name + ".weights"] = std::move(w);
+      out_.values[name + ".bias"] = has_input(n, 2) ? floats(constant(n, 2, index), where) : std::vector<float>(wd[0], 0.f);
       pending_conv_ = name;
     } else if (op == "BatchNormalization") {
       batch_norm(n, index, where);
@@ -299,13 +405,41 @@ class Importer {
     return output_of(n, index);
   }
 
+  // The dims of a layer's weights: of the constant, or of what its DequantizeLinear reads.
+  Dims weight_dims(const onnx::NodeProto& n, int index) {
+    const onnx::TensorProto* t = has_input(n, 1) && constants_.contains(n.input(1)) ? constants_.at(n.input(1)) : nullptr;
+    if (!t && has_input(n, 1)) {
+      const onnx::NodeProto* dq = producer(n.input(1));
+      if (dq && dq->op_type() == "DequantizeLinear" && dq->input_size() > 0) {
+        if (constants_.contains(dq->input(0))) t = constants_.at(dq->input(0));
+        else if (const onnx::NodeProto* q = producer(dq->input(0)); q && q->op_type() == "QuantizeLinear" && constants_.contains(q->input(0)))
+          t = constants_.at(q->input(0));
+      }
+    }
+    if (!t) t = &constant(n, 1, index);  // throws its message
+    return Dims(t->dims().begin(), t->dims().end());
+  }
+
+  // QDQ around a conv or fc: its input range (from the pair before it) and weight scales.
+  void calibrate(const std::string& layer, const std::vector<float>& scales, const std::string& where) {
+    if (scales.empty() != !pending_range_set_)
+      throw error(where, ": QDQ on ", scales.empty() ? "its input but not its weights" : "its weights but not its input",
+                  " (inkwell's int8 layers take both)");
+    if (!scales.empty()) calibration_.push_back({layer, pending_range_.first, pending_range_.second, scales});
+    pending_range_set_ = false;
+  }
+
   // Gemm or MatMul: an fc over the flattened input. W is (OUT, IN) with trans_b, else (IN, OUT).
   void fc(const onnx::NodeProto& n, int index, const std::string& where, bool trans_b, const onnx::TensorProto* bias) {
-    const onnx::TensorProto& w = constant(n, 1, index);
-    if (w.dims_size() != 2) throw error(where, ": weights are not 2-D");
-    const int64_t in = trans_b ? w.dims(1) : w.dims(0), outputs = trans_b ? w.dims(0) : w.dims(1);
+    const Dims wd = weight_dims(n, index);
+    if (wd.size() != 2) throw error(where, ": weights are not 2-D");
+    const int64_t in = trans_b ? wd[1] : wd[0], outputs = trans_b ? wd[0] : wd[1];
     if (in != element_count(out_.shape)) throw error(where, ": weights take ", in, " inputs, the layer before gives ", element_count(out_.shape));
-    std::vector<float> v = floats(w, where);
+    std::vector<float> scales;
+    if (!trans_b && !(has_input(n, 1) && constants_.contains(n.input(1))) && producer(n.input(1)) &&
+        producer(n.input(1))->op_type() == "DequantizeLinear")
+      throw error(where, ": QDQ weights of a MatMul or a Gemm without transB (inkwell takes them per output channel, transB 1)");
+    std::vector<float> v = weights(n, index, where, outputs, scales);
     if (!trans_b) {  // (IN, OUT) -> (OUT, IN)
       std::vector<float> t(v.size());
       for (int64_t i = 0; i < in; ++i)
@@ -314,6 +448,7 @@ class Importer {
     }
     add_layer({LayerSpec::Kind::fc, outputs});
     const std::string name = param_name();
+    calibrate(name, scales, where);
     out_.values[name + ".weights"] = std::move(v);
     std::vector<float> b = bias ? floats(*bias, where) : std::vector<float>(static_cast<size_t>(outputs), 0.f);
     if (static_cast<int64_t>(b.size()) != outputs) throw error(where, ": the bias has ", b.size(), " values for ", outputs, " outputs");
@@ -391,6 +526,9 @@ class Importer {
   std::string pending_conv_;  // the conv just added, which a BatchNormalization may fold into
   bool flattened_ = false;
   bool fold_batch_norm_ = true;
+  std::pair<float, float> pending_range_;  // the last activation QDQ's range, for the int8 layer it feeds
+  bool pending_range_set_ = false;
+  Calibration calibration_;
 };
 
 onnx::TensorProto tensor(const std::string& name, const Dims& dims, const std::vector<float>& values) {
@@ -492,6 +630,47 @@ std::string export_onnx(const ModelFile& m) {
   };
   const std::vector<LayerSpec> layers = parse_spec(m.architecture.spec);
   const std::vector<std::string> names = layer_names(layers), params = parameter_layer_names(layers);
+  // A calibrated model: QuantizeLinear -> DequantizeLinear on each int8 layer's input (int8 for a
+  // signed range, uint8 else, zero point 0) and on its float weights (int8, per output channel).
+  std::map<std::string, const LayerCalibration*> calibrated;
+  for (const LayerCalibration& l : m.calibration) calibrated[l.layer] = &l;
+  auto scalar = [&](const std::string& name, onnx::TensorProto_DataType type, float value) {
+    onnx::TensorProto* t = g.add_initializer();
+    t->set_name(name);
+    t->set_data_type(type);
+    if (type == onnx::TensorProto::FLOAT) t->add_float_data(value);
+    else t->add_int32_data(static_cast<int32_t>(value));
+    return name;
+  };
+  auto qdq_input = [&](const std::string& layer, const std::string& x) {
+    const LayerCalibration& c = *calibrated.at(layer);
+    const bool is_signed = c.lo < 0;
+    const float scale = is_signed ? std::max(-c.lo, c.hi) / 127.f : c.hi / 255.f;
+    const auto type = is_signed ? onnx::TensorProto::INT8 : onnx::TensorProto::UINT8;
+    const std::string s = scalar(layer + ".input_scale", onnx::TensorProto::FLOAT, scale);
+    const std::string z = scalar(layer + ".input_zero_point", type, 0);
+    node(g, "QuantizeLinear", layer + ".input_quantize", {x, s, z}, layer + ".input_q");
+    node(g, "DequantizeLinear", layer + ".input_dequantize", {layer + ".input_q", s, z}, layer + ".input_dq");
+    return layer + ".input_dq";
+  };
+  auto qdq_weights = [&](const std::string& layer, const std::string& w) {
+    const LayerCalibration& c = *calibrated.at(layer);
+    const int64_t n = static_cast<int64_t>(c.weight_scales.size());
+    *g.add_initializer() = tensor(layer + ".weight_scales", {n}, c.weight_scales);
+    onnx::TensorProto* z = g.add_initializer();
+    z->set_name(layer + ".weight_zero_points");
+    z->set_data_type(onnx::TensorProto::INT8);
+    z->add_dims(n);
+    z->set_raw_data(std::string(static_cast<size_t>(n), '\0'));
+    for (const char* op : {"QuantizeLinear", "DequantizeLinear"}) {
+      const bool q = op[0] == 'Q';
+      one_int(node(g, op, layer + (q ? ".weights_quantize" : ".weights_dequantize"),
+                   {q ? w : layer + ".weights_q", layer + ".weight_scales", layer + ".weight_zero_points"},
+                   layer + (q ? ".weights_q" : ".weights_dq")),
+              "axis", 0);
+    }
+    return layer + ".weights_dq";
+  };
   std::string x = "input";
   Dims shape = m.architecture.input;
   for (size_t i = 0; i < layers.size(); ++i) {
@@ -500,7 +679,9 @@ std::string export_onnx(const ModelFile& m) {
     const std::string out = i + 1 == layers.size() ? "logits" : name;
     switch (l.kind) {
       case LayerSpec::Kind::conv: {
-        auto* n = node(g, "Conv", name, {x, init(params[i] + ".weights"), init(params[i] + ".bias")}, out);
+        std::string w = init(params[i] + ".weights");
+        if (calibrated.contains(params[i])) x = qdq_input(params[i], x), w = qdq_weights(params[i], w);
+        auto* n = node(g, "Conv", name, {x, w, init(params[i] + ".bias")}, out);
         ints(n, "kernel_shape", {l.kernel, l.kernel});
         ints(n, "strides", {l.stride, l.stride});
         ints(n, "pads", {l.pad, l.pad, l.pad, l.pad});
@@ -518,8 +699,10 @@ std::string export_onnx(const ModelFile& m) {
           one_int(node(g, "Flatten", name + ".flatten", {x}, name + ".flat"), "axis", 1);
           x = name + ".flat";
         }
-        const Dims w = by_name.at(params[i] + ".weights")->dims;
-        auto* n = node(g, "Gemm", name, {x, init(params[i] + ".weights", {w[0], element_count(w) / w[0]}), init(params[i] + ".bias")}, out);
+        const Dims wd = by_name.at(params[i] + ".weights")->dims;
+        std::string w = init(params[i] + ".weights", {wd[0], element_count(wd) / wd[0]});
+        if (calibrated.contains(params[i])) x = qdq_input(params[i], x), w = qdq_weights(params[i], w);
+        auto* n = node(g, "Gemm", name, {x, w, init(params[i] + ".bias")}, out);
         one_int(n, "transB", 1);
         break;
       }

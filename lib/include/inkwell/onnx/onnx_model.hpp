@@ -3,7 +3,9 @@
 // model becomes an ONNX file that ONNX Runtime and OpenCV dnn run.
 //
 // Import reads the chain from the graph's one input to its one output, through Conv, Relu,
-// MaxPool, AveragePool, Gemm, MatMul + Add, BatchNormalization (folded into the conv before it,
+// MaxPool, AveragePool, Gemm, MatMul + Add, QuantizeLinear/DequantizeLinear pairs around Conv and
+// Gemm (QDQ int8, as ONNX Runtime's quantiser and PyTorch write it: the calibration, per-tensor
+// or per-channel weight scales), BatchNormalization (folded into the conv before it,
 // else a bn layer; never folded in a file inkwell wrote, so the round trip is exact), Flatten and Reshape (to 2-D, before an fc), Dropout and Identity (dropped),
 // and a Softmax or LogSoftmax at the end (dropped: inkwell applies its own). The shape
 // computation PyTorch emits for x.view(x.size(0), -1) (Shape, Gather, Unsqueeze, Concat,
@@ -43,10 +45,12 @@ inline constexpr uint64_t kMaxOnnxFileBytes = sizeof(float) * kMaxSpecParameters
 // ONNX bytes -> a checked ModelFile. Throws an Error naming `source` (and the node, if one is at fault).
 ModelFile import_onnx(std::span<const uint8_t> bytes, const std::string& source, const OnnxImportOptions& options = {});
 
-// A checked ModelFile -> ONNX bytes (opset 13), f32, which onnx's checker accepts: input
-// "input" (batch, C, H, W), output "logits" (batch, classes), inkwell's metadata in
-// metadata_props. Weights are written as they are, so .inkw -> .onnx -> .inkw keeps them bit
-// for bit. A calibration is not carried (yet): the ONNX file is the f32 model.
+// A checked ModelFile -> ONNX bytes (opset 13), which onnx's checker accepts: input "input"
+// (batch, C, H, W), output "logits" (batch, classes), inkwell's metadata in metadata_props.
+// Weights are written as they are, so .inkw -> .onnx -> .inkw keeps them bit for bit. A
+// calibrated model is written as QDQ: QuantizeLinear -> DequantizeLinear on each conv and fc's
+// input (int8 for a signed range, else uint8; zero point 0) and on its float weights (int8,
+// per output channel), from which import takes the calibration back.
 std::string export_onnx(const ModelFile& model);
 void save_onnx(const std::string& path, const ModelFile& model);  // atomically
 
