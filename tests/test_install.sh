@@ -30,3 +30,13 @@ rows=$(($(wc -l < "$tmp/rows.csv") - 1))
 grep -qF "model $prefix/share/inkwell/models/default.inkw" "$tmp/summary" \
   || { echo "installed inkwell-classify did not use the installed default model:" >&2; cat "$tmp/summary" >&2; exit 1; }
 echo "installed inkwell-classify: $rows rows with the installed default model"
+
+# The installed Python module (when it was built): imports from the installed dist-packages and
+# classifies with the installed default model.
+if [[ -d "$build/python/inkwell" ]]; then
+  (cd / && env -u INKWELL_MODEL -u INKWELL_SOURCE_DIR PYTHONPATH="$prefix/lib/python3/dist-packages" /usr/bin/python3 -c "
+import inkwell
+rows = list(inkwell.classify('$tmp/png', progress=False))
+assert len(rows) == 10000 and all(r[3] == 'ok' for r in rows), len(rows)
+print('installed python module:', inkwell.load(inkwell._default_model()), len(rows), 'rows')")
+fi

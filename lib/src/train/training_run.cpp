@@ -79,12 +79,29 @@ TrainingRun::TrainingRun(RunSettings settings, RunControls controls, Communicato
     state_ = read_saved_run(saved->meta, path);
     if (state_.complete()) return;  // nothing to set up: run() returns at once
   }
+  // The ranges inkwell-train's options take, for callers that are not the CLI (Python).
+  if (s.epochs < 1 || s.epochs > 100000) throw SettingsError("epochs takes 1 to 100000, got " + std::to_string(s.epochs));
+  if (s.batch < 1 || s.batch > 65536) throw SettingsError("batch takes 1 to 65536, got " + std::to_string(s.batch));
+  if (!(s.lr > 0 && s.lr <= 1e6)) throw SettingsError("lr takes a rate above 0, got " + std::to_string(s.lr));
+  if (!(s.weight_decay >= 0 && s.weight_decay <= 1)) throw SettingsError("weight decay takes 0 to 1, got " + std::to_string(s.weight_decay));
+  if (!(s.test_fraction > 0 && s.test_fraction < 1)) throw SettingsError("test fraction takes a share between 0 and 1");
+  if (s.freeze < 0 || s.freeze > 255) throw SettingsError("freeze takes 0 to 255 layers");
+  if (s.freeze > 0 && s.init_from.empty()) throw SettingsError("--freeze keeps pretrained layers fixed: it needs --init-from");
   // More than one process (mpirun, srun): each rank trains on its share of every batch.
   if (!comm_.alone() && s.batch % comm_.size() != 0)
     throw error("--batch ", s.batch, " does not split evenly over ", comm_.size(), " ranks (docs/distributed.md)");
   if (controls_.threads > 0) omp_set_num_threads(controls_.threads);
-  const OptimizerConfig opt_config{parse_optimizer_kind(s.optimizer), s.weight_decay};
-  const Schedule schedule = parse_schedule(s.schedule);
+  OptimizerConfig opt_config;
+  Schedule schedule;
+  try {
+    opt_config = {parse_optimizer_kind(s.optimizer), s.weight_decay};
+    schedule = parse_schedule(s.schedule);
+    parse_train_precision(s.precision);
+    if (!s.preprocessing.empty()) parse_preprocess_style(s.preprocessing);
+    if (!s.model.empty()) resolve_spec(s.model);
+  } catch (const Error& e) {
+    throw SettingsError(e.what());
+  }
 
   // init_from: the architecture (unless `model` says otherwise) and normalisation of the model
   // fine-tuned from, so its layers see inputs as they were trained on.
