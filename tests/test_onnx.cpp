@@ -227,14 +227,20 @@ TEST(Onnx, ABatchNormAfterAConvIsFoldedIntoIt) {
   EXPECT_EQ(named.normalization.mean, 0.5f);
 }
 
-TEST(Onnx, MatMulAndAddAreAnFc) {
+// A model of `spec` with seeded random weights and classes "0", "1", ...
+ModelFile random_model(const std::string& spec, const Dims& input, int classes, uint64_t seed) {
   ModelFile m;
-  m.architecture = {"fc5", {1, 3, 4}};
+  m.architecture = {spec, input};
   Model model(m.architecture, 1, Mode::infer);
-  model.init_params(2);
+  model.init_params(seed);
   m.tensors = model.state();
-  m.classes = {"0", "1", "2", "3", "4"};
+  for (int c = 0; c < classes; ++c) m.classes.push_back(std::to_string(c));
   m.normalization = kMnistNormalization;
+  return m;
+}
+
+TEST(Onnx, MatMulAndAddAreAnFc) {
+  const ModelFile m = random_model("fc5", {1, 3, 4}, 5, 2);
   onnx::ModelProto p = foreign(m);
   // Gemm(x, W^T, b) -> MatMul(x, W) then Add(., b), W stored (IN, OUT).
   onnx::GraphProto& g = *p.mutable_graph();
@@ -273,13 +279,7 @@ std::string refusal(const onnx::ModelProto& p) {
 }
 
 TEST(Onnx, EveryUnsupportedOpIsNamedWithWhatInkwellTakes) {
-  ModelFile m;
-  m.architecture = {"conv4k3p1-relu-fc3", {1, 6, 6}};
-  Model model(m.architecture, 1, Mode::infer);
-  model.init_params(1);
-  m.tensors = model.state();
-  m.classes = {"0", "1", "2"};
-  m.normalization = kMnistNormalization;
+  const ModelFile m = random_model("conv4k3p1-relu-fc3", {1, 6, 6}, 3, 1);
   for (const char* op : {"Sigmoid", "Tanh", "LeakyRelu", "Elu", "HardSigmoid", "Selu", "Softplus"}) {
     onnx::ModelProto p = foreign(m);
     p.mutable_graph()->mutable_node(1)->set_op_type(op);  // the ReLU
