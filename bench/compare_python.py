@@ -41,7 +41,7 @@ def python_rate(precision):
 
 
 def cpp_rate(precision):
-    name = "BM_ForwardInt8/seed/256" if precision == "auto" else "BM_Forward/seed/256"  # accurate.inkw is the seed
+    name = ("BM_ForwardInt8" if precision == "auto" else "BM_Forward") + "/seed/256/real_time"  # accurate.inkw is the seed
     out = subprocess.run([f"{bin_dir}/bench_model", f"--benchmark_filter=^{name}$", "--benchmark_format=json",
                           "--benchmark_min_time=1"], check=True, capture_output=True, text=True).stdout
     b = json.loads(out)["benchmarks"][0]
