@@ -2,7 +2,8 @@
 // One ONNX file in ONNX Runtime (the npm package onnxruntime-node, whose CPU library ships inside
 // it), as its users would run it, beside inkwell's figures for the same file:
 //   in memory: MNIST's 10k test images, normalised as the file's metadata says, at batch 256 and
-//     batch 1, on one session with 1 and with 2 intra-op threads (the best is kept);
+//     batch 1, on one session with 1 or 2 intra-op threads, or two sessions of one thread each
+//     side by side (the best is kept);
 //   end to end: a folder of PNGs (inkwell-export's tree), read and decoded with pngjs, normalised,
 //     batched by 256, one CSV row a file;
 //   labels: its accuracy on the 10k test images and, with --labels CSV (inkwell-classify's output
@@ -60,17 +61,20 @@ async function run(s, from, count) {
 }
 function argmax(d, row, classes) { let b = 0; for (let c = 1; c < classes; ++c) if (d[row * classes + c] > d[row * classes + b]) b = c; return b; }
 
-// In memory.
-const s1 = await session(1);
+// In memory: one session of 1 or 2 threads, or two sessions of 1 thread each running batches
+// side by side (run() is asynchronous: each session computes on its own thread).
+const s1 = await session(1), s1b = await session(1);
 for (const batch of [256, 1]) {
   const images = batch === 1 ? 2000 : n;
   const rates = {};
-  for (const [name, s] of [['1 thread', s1], ['2 threads', s2]]) {
+  for (const [name, sessions] of [['1 thread', [s1]], ['2 threads', [s2]], ['2 sessions x 1 thread', [s1, s1b]]]) {
     const times = [];
-    await run(s, 0, batch);  // warm up
+    for (const s of sessions) await run(s, 0, batch);  // warm up
     for (let r = 0; r < repeats; ++r) {
       const t0 = process.hrtime.bigint();
-      for (let i = 0; i + batch <= images; i += batch) await run(s, i, batch);
+      await Promise.all(sessions.map(async (s, k) => {
+        for (let i = k * batch; i + batch <= images; i += batch * sessions.length) await run(s, i, batch);
+      }));
       times.push(Number(process.hrtime.bigint() - t0) / 1e9);
     }
     rates[name] = Math.floor(images / batch) * batch / median(times);
