@@ -117,8 +117,16 @@ def _default_model() -> str:
                       os.path.join(here, "models", "default.inkw")):
         if os.path.exists(candidate):
             return candidate
-    source = os.environ.get("INKWELL_SOURCE_DIR", "")
-    return os.path.join(source, "models", "default.inkw")
+    return os.path.join(_source_dir(), "models", "default.inkw")
+
+
+def _source_dir() -> str:
+    """The source tree this module was built from (a build tree's module), else $INKWELL_SOURCE_DIR."""
+    try:
+        from ._source import SOURCE_DIR
+        return SOURCE_DIR
+    except ImportError:
+        return os.environ.get("INKWELL_SOURCE_DIR", "")
 
 
 class _Rows:

@@ -28,7 +28,8 @@ def load(name: str, split: str = "train") -> tuple[np.ndarray, np.ndarray, list[
     try:
         return _core.load_dataset(name, split)
     except (OSError, ValueError) as first:
-        fetch = os.path.join(os.environ.get("INKWELL_SOURCE_DIR", ""), "data", "fetch")
+        from . import _source_dir
+        fetch = os.path.join(_source_dir(), "data", "fetch")
         if not os.path.exists(fetch) or split not in ("train", "test", "all"):
             raise
         if subprocess.run([fetch, name.split("-")[0] if name.startswith("emnist") else name]).returncode != 0:
