@@ -134,7 +134,8 @@ class _Rows:
 
     def __init__(self, core, total: Optional[int], progress: bool):
         self._core, self._total, self._done = core, total, 0
-        self._progress = progress and sys.stderr.isatty()
+        # A terminal, or a notebook (Jupyter shows stderr under the cell): where the user looks.
+        self._progress = progress and (sys.stderr.isatty() or "IPython" in sys.modules)
 
     def __iter__(self) -> "_Rows":
         return self
@@ -170,7 +171,7 @@ def classify(paths_or_dir: Union[str, os.PathLike, Iterable[Union[str, os.PathLi
     Yields (path, label, confidence, status) per file in inkwell-classify's order: label is a
     class name and status "ok", or label None, confidence 0 and status the error for a file that
     could not be read (it never stops the run). model: a Model, a path, or the default model.
-    progress: a running count on stderr when it is a terminal.
+    progress: a running count on stderr, in a terminal or a notebook.
     """
     if isinstance(paths_or_dir, (str, os.PathLike)):
         roots = [os.fspath(paths_or_dir)]
