@@ -75,7 +75,8 @@ class PyModel {
       if (threads > 0) omp_set_num_threads(threads);
       Model& m = model(p, std::min(batch, std::max<int64_t>(n, 1)));
       const int64_t rows = m.batch();
-      std::vector<double> terms(static_cast<size_t>(classes));
+      std::vector<double> terms(static_cast<size_t>(classes));  // one row's softmax terms
+      std::vector<int> top(static_cast<size_t>(top_k));          // and its most probable classes
       for (int64_t first = 0; first < n; first += rows) {
         const int64_t count = std::min(rows, n - first);
         float* src = m.src();
@@ -89,7 +90,6 @@ class PyModel {
         m.forward();
         for (int64_t r = 0; r < count; ++r) {
           const double sum = softmax_terms({m.dst() + r * classes, static_cast<size_t>(classes)}, terms);
-          std::vector<int> top(static_cast<size_t>(top_k));
           most_probable(terms, top);
           for (int k = 0; k < top_k; ++k) {
             out_labels[(first + r) * top_k + k] = top[k];

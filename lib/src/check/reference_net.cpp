@@ -188,29 +188,23 @@ RefTensor ReferenceNet::backward(const RefTensor& diff_dst) {
                     dx.data[xi] += g * wt[wi];
                   }
             }
-    } else if (s.kind == LayerSpec::Kind::maxpool) {
+    } else if (s.kind == LayerSpec::Kind::maxpool || s.kind == LayerSpec::Kind::avgpool) {
+      // Max: each window's gradient to its first maximum (row-major); average: spread evenly.
+      const bool average = s.kind == LayerSpec::Kind::avgpool;
       const int64_t n = d[0], ch = d[1], h = d[2], w = d[3], k = s.kernel, str = s.stride;
       const int64_t oh = st.dst.dims[2], ow = st.dst.dims[3];
       for (int64_t i = 0; i < n * ch; ++i)
         for (int64_t r = 0; r < oh; ++r)
           for (int64_t c = 0; c < ow; ++c) {
-            int64_t best = -1;  // first maximum in row-major window order
+            const double g = dy.data[(i * oh + r) * ow + c];
+            int64_t best = -1;
             for (int64_t kr = 0; kr < k; ++kr)
               for (int64_t kc = 0; kc < k; ++kc) {
                 const int64_t xi = (i * h + r * str + kr) * w + c * str + kc;
-                if (best < 0 || x.data[xi] > x.data[best]) best = xi;
+                if (average) dx.data[xi] += g / static_cast<double>(k * k);
+                else if (best < 0 || x.data[xi] > x.data[best]) best = xi;
               }
-            dx.data[best] += dy.data[(i * oh + r) * ow + c];
-          }
-    } else if (s.kind == LayerSpec::Kind::avgpool) {
-      const int64_t n = d[0], ch = d[1], h = d[2], w = d[3], k = s.kernel, str = s.stride;
-      const int64_t oh = st.dst.dims[2], ow = st.dst.dims[3];
-      for (int64_t i = 0; i < n * ch; ++i)
-        for (int64_t r = 0; r < oh; ++r)
-          for (int64_t c = 0; c < ow; ++c) {
-            const double g = dy.data[(i * oh + r) * ow + c] / static_cast<double>(k * k);
-            for (int64_t kr = 0; kr < k; ++kr)
-              for (int64_t kc = 0; kc < k; ++kc) dx.data[(i * h + r * str + kr) * w + c * str + kc] += g;
+            if (!average) dx.data[best] += g;
           }
     } else {
       const int64_t n = d[0], f = element_count(d) / n, oc = s.out;

@@ -118,6 +118,10 @@ class Importer {
     for (const auto& p : model_.metadata_props())
       if (p.key() == "inkwell.spec") fold_batch_norm_ = false;
     for (const auto& t : g.initializer()) constants_[t.name()] = &t;
+    for (const auto& n : g.node()) {
+      for (const auto& o : n.output()) producers_[o] = &n;
+      for (const auto& i : n.input()) consumed_.insert(i);
+    }
     for (const auto& n : g.node())
       if (n.op_type() == "Constant" && n.output_size() == 1)
         if (const auto* a = attribute(n, "value"); a && a->has_t()) constants_[n.output(0)] = &a->t();
@@ -211,22 +215,36 @@ class Importer {
   bool has_input(const onnx::NodeProto& n, int input) const { return n.input_size() > input && !n.input(input).empty(); }
 
   const onnx::NodeProto* producer(const std::string& tensor) const {
-    for (const auto& n : model_.graph().node())
-      for (const auto& o : n.output())
-        if (o == tensor) return &n;
-    return nullptr;
+    const auto it = producers_.find(tensor);
+    return it == producers_.end() ? nullptr : it->second;
   }
 
-  // A layer's weights (input 1): a float constant, or a DequantizeLinear of int8 constants (QDQ
-  // as ONNX Runtime's quantiser writes it) or of a QuantizeLinear of float ones (as inkwell
-  // writes it). `scales` gets the per-output-channel weight scales of a QDQ weight, else stays
-  // empty.
-  std::vector<float> weights(const onnx::NodeProto& n, int index, const std::string& where, int64_t channels,
-                             std::vector<float>& scales) {
-    scales.clear();
-    if (has_input(n, 1) && constants_.contains(n.input(1))) return floats(*constants_.at(n.input(1)), where);
+  // Where a layer's weights (input 1) are: a float constant, or behind a DequantizeLinear, of int8
+  // constants (QDQ as ONNX Runtime's quantiser writes it) or of a QuantizeLinear of float ones (as
+  // inkwell writes it). Throws naming the node when they are none of these.
+  struct WeightSource {
+    const onnx::TensorProto* tensor;  // the values: float, or int8 behind `dq`
+    const onnx::NodeProto* dq;        // null: a plain float constant
+  };
+  WeightSource weight_source(const onnx::NodeProto& n, int index) {
+    if (has_input(n, 1) && constants_.contains(n.input(1))) return {constants_.at(n.input(1)), nullptr};
     const onnx::NodeProto* dq = has_input(n, 1) ? producer(n.input(1)) : nullptr;
-    if (!dq || dq->op_type() != "DequantizeLinear") return floats(constant(n, 1, index), where);  // the usual message
+    if (!dq || dq->op_type() != "DequantizeLinear" || dq->input_size() < 1) return {&constant(n, 1, index), nullptr};  // its message
+    if (constants_.contains(dq->input(0))) return {constants_.at(dq->input(0)), dq};
+    const onnx::NodeProto* q = producer(dq->input(0));
+    if (!q || q->op_type() != "QuantizeLinear" || q->input_size() < 1 || !constants_.contains(q->input(0)))
+      throw error(source_, ": the weights' DequantizeLinear of ", node_name(n, index),
+                  ": its input is neither int8 constants nor a QuantizeLinear of float ones");
+    return {constants_.at(q->input(0)), dq};
+  }
+
+  // The values of the weights at `w`, dequantized where they are int8; `scales` gets the
+  // per-output-channel weight scales of a QDQ weight, else stays empty.
+  std::vector<float> weights(const WeightSource& w, const onnx::NodeProto& n, int index, const std::string& where,
+                             int64_t channels, std::vector<float>& scales) {
+    scales.clear();
+    if (!w.dq) return floats(*w.tensor, where);
+    const onnx::NodeProto* dq = w.dq;
     const std::string dq_where = source_ + ": the weights' DequantizeLinear of " + node_name(n, index);
     if (dq->input_size() < 2 || !constants_.contains(dq->input(1))) throw error(dq_where, ": its scale is not a constant");
     std::vector<float> s = floats(*constants_.at(dq->input(1)), dq_where);
@@ -241,16 +259,11 @@ class Importer {
       for (float z : quantized(*constants_.at(dq->input(2)), dq_where))
         if (z != 0) throw error(dq_where, ": a weight zero point of ", z, " (inkwell's int8 weights are symmetric)");
     }
-    if (constants_.contains(dq->input(0))) {  // int8 weights: W = q * scale
-      std::vector<float> q = quantized(*constants_.at(dq->input(0)), dq_where);
-      const size_t per = q.size() / static_cast<size_t>(channels);
-      for (size_t i = 0; i < q.size(); ++i) q[i] *= scales[i / per];
-      return q;
-    }
-    const onnx::NodeProto* qn = producer(dq->input(0));
-    if (!qn || qn->op_type() != "QuantizeLinear" || !constants_.contains(qn->input(0)))
-      throw error(dq_where, ": its input is neither int8 constants nor a QuantizeLinear of float ones");
-    return floats(*constants_.at(qn->input(0)), dq_where);
+    if (!constants_.contains(dq->input(0))) return floats(*w.tensor, dq_where);  // float, behind a QuantizeLinear
+    std::vector<float> q = quantized(*w.tensor, dq_where);  // int8 weights: W = q * scale
+    const size_t per = q.size() / static_cast<size_t>(channels);
+    for (size_t i = 0; i < q.size(); ++i) q[i] *= scales[i / per];
+    return q;
   }
 
   // An activation's QuantizeLinear -> DequantizeLinear pair on the chain: the range it keeps,
@@ -283,10 +296,7 @@ class Importer {
     return n.output(0);
   }
   bool used(const std::string& tensor) const {
-    for (const auto& n : model_.graph().node())
-      for (const auto& i : n.input())
-        if (i == tensor) return true;
-    return model_.graph().output(0).name() == tensor;
+    return consumed_.contains(tensor) || model_.graph().output(0).name() == tensor;
   }
 
   void add_layer(const LayerSpec& l) {
@@ -341,13 +351,14 @@ class Importer {
     }
     if (op == "Conv") {
       if (int_attribute(n, "group", 1) != 1) throw error(where, ": group ", int_attribute(n, "group", 1), " (inkwell runs group 1)");
-      const Dims wd = weight_dims(n, index);
+      const WeightSource source = weight_source(n, index);
+      const Dims wd(source.tensor->dims().begin(), source.tensor->dims().end());
       if (wd.size() != 4) throw error(where, ": weights are not (OC, IC, K, K)");
       const Window win = window(n, index, {wd[2], wd[3]});
       if (out_.shape.size() != 3 || wd[1] != out_.shape[0])
         throw error(where, ": weights take ", wd[1], " channels, the input has ", out_.shape.empty() ? 0 : out_.shape[0]);
       std::vector<float> scales;
-      std::vector<float> w = weights(n, index, where, wd[0], scales);
+      std::vector<float> w = weights(source, n, index, where, wd[0], scales);
       add_layer({LayerSpec::Kind::conv, wd[0], win.kernel, win.pad, win.stride});
       const std::string name = param_name();
       calibrate(name, scales, where);
@@ -405,21 +416,6 @@ class Importer {
     return output_of(n, index);
   }
 
-  // The dims of a layer's weights: of the constant, or of what its DequantizeLinear reads.
-  Dims weight_dims(const onnx::NodeProto& n, int index) {
-    const onnx::TensorProto* t = has_input(n, 1) && constants_.contains(n.input(1)) ? constants_.at(n.input(1)) : nullptr;
-    if (!t && has_input(n, 1)) {
-      const onnx::NodeProto* dq = producer(n.input(1));
-      if (dq && dq->op_type() == "DequantizeLinear" && dq->input_size() > 0) {
-        if (constants_.contains(dq->input(0))) t = constants_.at(dq->input(0));
-        else if (const onnx::NodeProto* q = producer(dq->input(0)); q && q->op_type() == "QuantizeLinear" && constants_.contains(q->input(0)))
-          t = constants_.at(q->input(0));
-      }
-    }
-    if (!t) t = &constant(n, 1, index);  // throws its message
-    return Dims(t->dims().begin(), t->dims().end());
-  }
-
   // QDQ around a conv or fc: its input range (from the pair before it) and weight scales.
   void calibrate(const std::string& layer, const std::vector<float>& scales, const std::string& where) {
     if (scales.empty() != !pending_range_set_)
@@ -431,15 +427,15 @@ class Importer {
 
   // Gemm or MatMul: an fc over the flattened input. W is (OUT, IN) with trans_b, else (IN, OUT).
   void fc(const onnx::NodeProto& n, int index, const std::string& where, bool trans_b, const onnx::TensorProto* bias) {
-    const Dims wd = weight_dims(n, index);
+    const WeightSource source = weight_source(n, index);
+    const Dims wd(source.tensor->dims().begin(), source.tensor->dims().end());
     if (wd.size() != 2) throw error(where, ": weights are not 2-D");
     const int64_t in = trans_b ? wd[1] : wd[0], outputs = trans_b ? wd[0] : wd[1];
     if (in != element_count(out_.shape)) throw error(where, ": weights take ", in, " inputs, the layer before gives ", element_count(out_.shape));
     std::vector<float> scales;
-    if (!trans_b && !(has_input(n, 1) && constants_.contains(n.input(1))) && producer(n.input(1)) &&
-        producer(n.input(1))->op_type() == "DequantizeLinear")
+    if (!trans_b && source.dq)
       throw error(where, ": QDQ weights of a MatMul or a Gemm without transB (inkwell takes them per output channel, transB 1)");
-    std::vector<float> v = weights(n, index, where, outputs, scales);
+    std::vector<float> v = weights(source, n, index, where, outputs, scales);
     if (!trans_b) {  // (IN, OUT) -> (OUT, IN)
       std::vector<float> t(v.size());
       for (int64_t i = 0; i < in; ++i)
@@ -522,6 +518,8 @@ class Importer {
   const onnx::ModelProto& model_;
   const std::string& source_;
   std::map<std::string, const onnx::TensorProto*> constants_;
+  std::map<std::string, const onnx::NodeProto*> producers_;  // each tensor's node
+  std::set<std::string> consumed_;                            // every tensor some node reads
   Imported out_;
   std::string pending_conv_;  // the conv just added, which a BatchNormalization may fold into
   bool flattened_ = false;
