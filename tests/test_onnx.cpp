@@ -300,6 +300,17 @@ TEST(Onnx, EveryUnsupportedOpIsNamedWithWhatInkwellTakes) {
       if (a.name() == "pads") a.set_ints(0, 0);
     EXPECT_NE(refusal(p).find("node 'conv1' (Conv): the padding is not the same on every side"), std::string::npos) << refusal(p);
   }
+  for (const char* name : {"strides", "kernel_shape", "pads"}) {  // onnx's shape inference divides by strides
+    onnx::ModelProto p = foreign(m);
+    for (auto& a : *p.mutable_graph()->mutable_node(0)->mutable_attribute())
+      if (a.name() == name) a.set_ints(0, name == std::string("pads") ? -1 : 0);
+    EXPECT_NE(refusal(p).find(std::string("node 'conv1' (Conv) has ") + name), std::string::npos) << refusal(p);
+  }
+  {
+    onnx::ModelProto p = foreign(m);  // an op from another domain
+    p.mutable_graph()->mutable_node(1)->set_domain("com.microsoft");
+    EXPECT_NE(refusal(p).find("node 'relu1' (Relu): not supported"), std::string::npos) << refusal(p);
+  }
   {
     onnx::ModelProto p = foreign(m);  // a second consumer of the input: a branch
     onnx::NodeProto* extra = p.mutable_graph()->add_node();

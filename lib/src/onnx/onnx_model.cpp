@@ -573,6 +573,35 @@ void value_info(onnx::ValueInfoProto* v, const std::string& name, const Dims& im
   for (int64_t d : image) t->mutable_shape()->add_dim()->set_dim_value(d);
 }
 
+// Before onnx's checker and shape inference see a hostile file: only the ops the import maps, in the
+// default domain, with no subgraphs or model-local functions, and windows whose sizes, strides and
+// dilations are at least 1 (onnx's Conv/Pool shape inference divides by them: a stride of 0 was a
+// fuzzing finding, SIGFPE inside libonnx).
+void screen(const onnx::ModelProto& model, const std::string& source) {
+  static const std::set<std::string> kOps = {"Conv",    "Relu",     "MaxPool",   "AveragePool",        "Gemm",
+                                             "MatMul",  "Add",      "Flatten",   "Reshape",            "Dropout",
+                                             "Identity", "Softmax", "LogSoftmax", "BatchNormalization", "QuantizeLinear",
+                                             "DequantizeLinear"};
+  if (model.functions_size() > 0) throw error(source, ": the model defines functions; ", kSupported);
+  constexpr int64_t kMaxWindow = 1 << 16;
+  const onnx::GraphProto& g = model.graph();
+  for (int i = 0; i < g.node_size(); ++i) {
+    const onnx::NodeProto& n = g.node(i);
+    if ((!n.domain().empty() && n.domain() != "ai.onnx") || (!kOps.contains(n.op_type()) && !kShapeOps.contains(n.op_type())))
+      throw error(source, ": ", node_name(n, i), ": not supported; ", kSupported);
+    for (const auto& a : n.attribute()) {
+      if (a.has_g() || a.graphs_size() > 0) throw error(source, ": ", node_name(n, i), " has a subgraph; ", kSupported);
+      const bool window = a.name() == "kernel_shape" || a.name() == "strides" || a.name() == "dilations";
+      if (window || a.name() == "pads")
+        for (int64_t v : a.ints())
+          if (v < (window ? 1 : 0) || v > kMaxWindow)
+            throw error(source, ": ", node_name(n, i), " has ", a.name(), " ", v, ", outside [", window ? 1 : 0, ", ", kMaxWindow, "]");
+      if (a.name() == "group" && (a.i() < 1 || a.i() > kMaxWindow))
+        throw error(source, ": ", node_name(n, i), " has group ", a.i(), ", outside [1, ", kMaxWindow, "]");
+    }
+  }
+}
+
 }  // namespace
 
 ModelFile import_onnx(std::span<const uint8_t> bytes, const std::string& source, const OnnxImportOptions& options) {
@@ -580,6 +609,7 @@ ModelFile import_onnx(std::span<const uint8_t> bytes, const std::string& source,
   onnx::ModelProto model;
   if (!model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) || !model.has_graph())
     throw error(source, ": not an ONNX model (its bytes do not parse as one)");
+  screen(model, source);
   try {
     onnx::checker::check_model(model);
     onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), onnx::ShapeInferenceOptions(true, 1, false));
