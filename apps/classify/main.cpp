@@ -40,7 +40,7 @@ namespace {
 
 struct Options {
   std::vector<std::string> paths;
-  std::string model, out, format = "csv", ext = ".png,.jpg,.jpeg", precision = "auto";
+  std::string model, out, format = "csv", ext = ".png,.jpg,.jpeg", precision = "auto", plan = "auto";
   int top_k = 1, threads = 0, executors = 0;
   int64_t batch = 64, max_pixels = kDefaultMaxPixels;  // batch 64: activations stay in cache (docs/performance.md)
   bool labels_from_dirs = false, resume = false, null_separated = false;
@@ -82,13 +82,14 @@ Options parse(int argc, char** argv, std::unique_ptr<CLI::App>& app_out) {
       ->type_name("FORMAT")->check(cli::one_of({"csv", "jsonl"}))->capture_default_str();
   app.add_option("--top-k", o.top_k, "also give the next K-1 labels and their probabilities")->type_name("K")
       ->check(cli::whole(1, 1000))->capture_default_str();
-  app.add_option("--threads", o.threads, "threads; 0: all cores")->type_name("N")->check(cli::whole(0, 4096))->capture_default_str();
+  app.add_option("--threads", o.threads, "threads; 0: the CPUs this process may use (affinity, cgroup quota)")->type_name("N")->check(cli::whole(0, 4096))->capture_default_str();
   app.add_option("--batch", o.batch, "files a batch (the model runs up to 256 at once)")->type_name("N")->check(cli::whole(1, kMaxClassifyBatch))->capture_default_str();
-  app.add_option("--executors", o.executors, "inference models run at once, sharing --threads; 0: one per thread")
+  app.add_option("--executors", o.executors, "inference models run at once, sharing --threads; 0: as the plan measures")
       ->type_name("N")->check(cli::whole(0, 4096))->capture_default_str();
   app.add_option("--precision", o.precision,
-                 "auto: int8 for the layers this CPU runs faster in int8, if the model is quantised (inkwell-quantize)")
+                 "auto: int8 for the layers measured faster in int8 here, if the model is quantised (inkwell-quantize)")
       ->type_name("auto|f32|int8")->check(cli::one_of({"auto", "f32", "int8"}))->capture_default_str();
+  cli::add_plan_option(app, o.plan);
   app.add_option("--ext", o.ext, "extensions kept inside directories, comma-separated (\"\" keeps all)")
       ->type_name("LIST")->capture_default_str();
   app.add_flag("--labels-from-dirs", o.labels_from_dirs, "the parent folder is the true label: print accuracy and a confusion matrix");
@@ -179,14 +180,19 @@ int run(Options o) {
   config.executors = o.executors;
   config.batch = o.batch;
   config.precision = precision;
-  config.plan = classify_plan(model, config);
-  const Int8Plan& plan = *config.plan;
+  config.plan_source = check::parse_plan_source(o.plan);
+  check::PlanReport plan_report;
+  config.plan = classify_plan(model, config, &plan_report);
+  if (!plan_report.timings.empty()) cli::say(stderr, "inkwell-classify: plan %s\n", plan_report.summary().c_str());
+  const Int8Plan& plan = config.plan->int8;
   if (!model.calibration.empty() && precision == Precision::automatic && plan.layers.empty())
     for (const std::string& note : plan.notes) cli::say(stderr, "inkwell-classify: %s\n", note.c_str());
   for (const std::string& warning : plan.warnings) cli::say(stderr, "inkwell-classify: warning: %s\n", warning.c_str());
   std::string int8_layers;
   for (const auto& [layer, q] : plan.layers) int8_layers += (int8_layers.empty() ? "" : " ") + layer;
-  const std::string precision_text = int8_layers.empty() ? "f32" : "int8: " + int8_layers;
+  const std::string precision_text = (int8_layers.empty() ? "f32" : "int8: " + int8_layers) + "; " +
+                                     std::to_string(config.plan->executors) + " model(s) x " +
+                                     std::to_string(config.plan->threads_each) + " thread(s)";
   const bool csv = o.format == "csv";
   const std::vector<std::string> extensions = split_extensions(o.ext);
   FileWalker walker(comm.alone() ? roots_of(o) : shared_roots(o, comm), extensions);

@@ -166,6 +166,15 @@ void add_progress_option(CLI::App& app, ProgressMode& mode) {
       ->default_str("auto");
 }
 
+void add_plan_option(CLI::App& app, std::string& plan) {
+  app.add_option("--plan", plan,
+                 "auto: the plan measured on this machine (cached; the first run measures it); measure: measure "
+                 "again; rule: the static rule, no timing")
+      ->type_name("auto|measure|rule")
+      ->check(one_of({"auto", "measure", "rule"}))
+      ->capture_default_str();
+}
+
 CLI::Validator one_of(std::vector<std::string> choices) {
   return CLI::Validator(
       [choices](std::string& text) -> std::string {

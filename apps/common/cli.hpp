@@ -43,6 +43,9 @@ CLI::Validator one_of(std::vector<std::string> choices);
 
 // --progress auto|always|never into `mode` (progress.hpp), the same in every app.
 void add_progress_option(CLI::App& app, ProgressMode& mode);
+// --plan auto|measure|rule (check/measured_plan.hpp): the measured plan cached for this machine,
+// measured again, or the static rule.
+void add_plan_option(CLI::App& app, std::string& plan);
 
 // The choice nearest to `word` by edit distance, if it is near enough to be a likely typo.
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& choices);

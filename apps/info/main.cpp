@@ -125,11 +125,14 @@ int main(int argc, char** argv) {
                        : "MNIST-style (fit in 20x20, centre of mass to the centre of 28x28)");
     cli::say(stdout, "normalisation (pixel / 255 - %.4f) / %.4f\n", f.normalization.mean, f.normalization.std);
     cli::say(stdout, "optimizer state %s\n", f.optimizer.empty() ? "none (inference only)" : "stored (resumable checkpoint)");
+    // What inkwell-classify runs by default here: the plan measured on this machine (cached), checked.
+    check::PlanReport report;
+    const check::InferencePlan here = classify_plan(f, ClassifyConfig{}, &report);
+    cli::say(stdout, "plan here     %s\n", report.summary().c_str());
     if (f.calibration.empty()) {
       cli::say(stdout, "int8          not calibrated (inkwell-quantize makes a calibrated copy)\n");
     } else {
-      // What inkwell-classify --precision auto runs on this CPU and oneDNN version, checked here.
-      const Int8Plan plan = classify_plan(f, ClassifyConfig{});
+      const Int8Plan& plan = here.int8;
       std::string layers;
       for (const LayerCalibration& l : f.calibration)
         layers += (layers.empty() ? "" : ", ") + l.layer + (plan.layers.count(l.layer) ? " int8" : " f32");

@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
     cli::say(stdout, "calibrated on %lld images of %s (%s)\n", static_cast<long long>(n), data.c_str(),
              file.meta["quantization.method"].c_str());
     // What inkwell-classify runs by default on this machine: checked against f32 here.
-    const Int8Plan plan = classify_plan(file, ClassifyConfig{});
+    const Int8Plan plan = classify_plan(file, ClassifyConfig{}).int8;
     for (const LayerCalibration& l : file.calibration) {
       const auto it = plan.layers.find(l.layer);
       cli::say(stdout, "  %-6s input range [%.4g, %.4g]  %s\n", l.layer.c_str(), l.lo, l.hi,

@@ -62,7 +62,7 @@ std::string check_model(std::string& text) {
 const char* kFooter = R"(
 --resume DIR continues an interrupted run with its own settings; the result is the same as an
 uninterrupted run's with the same --threads. Only --threads, --prefetch, --checkpoint-every,
---allreduce and --progress may be given with it.
+--allreduce, --plan and --progress may be given with it.
 Ctrl-C (SIGINT), SIGTERM or SIGHUP stops after the current step, saves, and exits with 130;
 a second one exits at once.
 exit: 0 done, 1 error (named), 2 usage error, 130 interrupted
@@ -107,7 +107,7 @@ Options parse_options(int argc, char** argv) {
       ->type_name("NAME")->check(cli::one_of({"cosine", "constant", "onecycle"}));
   app.add_option("--seed", o.seed, "split, shuffling, initialisation and augmentation")
       ->type_name("N")->check(cli::whole(0, INT64_MAX))->capture_default_str();
-  app.add_option("--threads", c.threads, "compute threads; 0: all cores")->type_name("N")->check(cli::whole(0, 4096))->capture_default_str();
+  app.add_option("--threads", c.threads, "compute threads; 0: the CPUs this process may use (affinity, cgroup quota)")->type_name("N")->check(cli::whole(0, 4096))->capture_default_str();
   app.add_option("--prefetch", prefetch,
                  "batches prepared (read, decoded, augmented) ahead of the step on a flow graph; 0: right before "
                  "each step, on its own threads; auto: 0 when the step has every core, else 4. Same results either way")
@@ -151,7 +151,7 @@ Options parse_options(int argc, char** argv) {
       ->type_name("STYLE")->check(cli::one_of({"mnist", "emnist"}));
   app.add_option("--precision", o.precision,
                  "bf16: convolutions compute in bf16 from f32 master weights (a CPU without native bf16 trains in f32 "
-                 "and says so); auto: bf16 for the convolutions this CPU runs faster that way (with AMX)")
+                 "and says so); auto: bf16 for the convolutions measured faster that way on this machine (--plan)")
       ->type_name("auto|f32|bf16")->check(cli::one_of({"auto", "f32", "bf16"}))->capture_default_str();
   app.add_option("--checkpoint-every", checkpoint_every,
                  "also save model.inkw every N steps, or every M minutes (10m), not only at the end of each epoch: "
@@ -167,6 +167,7 @@ Options parse_options(int argc, char** argv) {
         return "takes N steps or M minutes (10m), N, M > 0, got '" + t + "'";
       }, "", "every"));
   app.add_option("--resume", c.out, "continue the interrupted run in DIR")->type_name("DIR");
+  cli::add_plan_option(app, c.plan);
   cli::add_progress_option(app, options.progress);
   cli::parse(app, argc, argv);
 
@@ -176,9 +177,9 @@ Options parse_options(int argc, char** argv) {
     for (const CLI::Option* opt : app.get_options())
       if (opt->count() && opt->get_name() != "--resume" && opt->get_name() != "--threads" &&
           opt->get_name() != "--prefetch" && opt->get_name() != "--checkpoint-every" && opt->get_name() != "--allreduce" &&
-          opt->get_name() != "--progress")
+          opt->get_name() != "--progress" && opt->get_name() != "--plan")
         usage_error("--resume takes the run's settings from DIR/model.inkw; " + opt->get_name() +
-                    " cannot be given with it (only --threads, --prefetch, --checkpoint-every, --allreduce, --progress)");
+                    " cannot be given with it (only --threads, --prefetch, --checkpoint-every, --allreduce, --plan, --progress)");
   }
   // The preset's recipe fills what the flags leave. Its augmentation models handwriting
   // (rotation, stroke width), so it stays off for Fashion-MNIST's clothes (docs/decisions.md).

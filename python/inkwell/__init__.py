@@ -64,8 +64,8 @@ class Model:
 
         x: an array (N, H, W) or (N, C, H, W): uint8 raw pixels (normalised as the model was
         trained), or float32 already normalised. A C-contiguous array is read where it is.
-        precision: "auto" (int8 for the layers this CPU runs faster in int8, if the model is
-        calibrated), "f32" or "int8". threads: OpenMP threads (0: as set). top_k: how many
+        precision: "auto" (int8 for the layers measured faster in int8 on this machine, if the
+        model is calibrated), "f32" or "int8". threads: OpenMP threads (0: the CPUs this process may use). top_k: how many
         classes per image. batch: images per forward pass (1 to 256).
 
         Returns (labels, probabilities): class indices into ``classes`` and their softmax
@@ -201,8 +201,8 @@ def train(data: str = "mnist", model: str = "seed", epochs: int = 5, *, batch: i
           weight_decay: float = 1e-4, optimizer: str = "adam", schedule: str = "cosine", seed: int = 0,
           valid: Union[int, float] = 0.1, augment: bool = False, precision: str = "auto", init_from: str = "",
           freeze: int = 0, test_fraction: float = 1 / 7, keep_best: bool = False, test_at_end: bool = False,
-          out: str = "runs/python", force: bool = False, threads: int = 0, resume: Optional[str] = None,
-          callback: Optional[Callable[[dict], Optional[bool]]] = None) -> Run:
+          out: str = "runs/python", force: bool = False, threads: int = 0, plan: str = "auto",
+          resume: Optional[str] = None, callback: Optional[Callable[[dict], Optional[bool]]] = None) -> Run:
     """Trains a model as inkwell-train does, with its defaults (the PyTorch notebook's: Adam,
     lr 1e-3, L2 1e-4, batch 64), and writes the same files to ``out``: model.inkw, metrics.csv,
     curves.svg, the confusion matrix, per_class.csv.
@@ -214,6 +214,8 @@ def train(data: str = "mnist", model: str = "seed", epochs: int = 5, *, batch: i
     valid_acc, ...); returning False stops the run (saved, resumable). Ctrl-C
     (KeyboardInterrupt) stops after the current step, saves, and raises KeyboardInterrupt;
     ``train(resume=out)`` goes on from there to the same weights. Bad settings raise ValueError.
+    precision "auto" trains each convolution in bf16 where that is measured faster on this
+    machine; plan: "auto" (measured once, cached), "measure" (again) or "rule" (no timing).
     """
     s, c = _core.RunSettings(), _core.RunControls()
     s.data, s.model, s.epochs, s.batch, s.lr, s.weight_decay = os.fspath(data), model, epochs, batch, lr, weight_decay
@@ -227,6 +229,6 @@ def train(data: str = "mnist", model: str = "seed", epochs: int = 5, *, batch: i
         raise ValueError(f"valid takes a count or a share from 0 to 1, got {valid!r}")
     else:
         s.set_valid(valid, -1, 5000 if valid == 0.1 else 2**62)
-    c.out, c.force, c.threads = os.fspath(resume if resume is not None else out), force, threads
+    c.out, c.force, c.threads, c.plan = os.fspath(resume if resume is not None else out), force, threads, plan
     history, core_model, complete, messages = _core.train(s, c, resume is not None, callback)
     return Run(history, Model(core_model, os.path.join(c.out, "model.inkw")), c.out, complete, messages)

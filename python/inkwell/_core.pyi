@@ -49,6 +49,7 @@ class RunControls:
     out: str
     force: bool
     threads: int
+    plan: str
     checkpoint_steps: int
 
 def train(settings: RunSettings, controls: RunControls, resume: bool,

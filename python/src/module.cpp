@@ -15,7 +15,9 @@
 #include <mutex>
 #include <thread>
 
+#include "inkwell/check/plan_cache.hpp"
 #include "inkwell/check/plan_check.hpp"
+#include "inkwell/core/cpu_budget.hpp"
 #include "inkwell/classify/classify.hpp"
 #include "inkwell/core/error.hpp"
 #include "inkwell/data/dataset.hpp"
@@ -72,7 +74,7 @@ class PyModel {
       py::gil_scoped_release release;
       std::lock_guard lock(mutex_);
       const int old_threads = omp_get_max_threads();
-      if (threads > 0) omp_set_num_threads(threads);
+      omp_set_num_threads(threads > 0 ? threads : usable_cpus());
       Model& m = model(p, std::min(batch, std::max<int64_t>(n, 1)));
       const int64_t rows = m.batch();
       std::vector<double> terms(static_cast<size_t>(classes));  // one row's softmax terms
@@ -97,7 +99,7 @@ class PyModel {
           }
         }
       }
-      if (threads > 0) omp_set_num_threads(old_threads);
+      omp_set_num_threads(old_threads);
     }
     if (top_k == 1) return py::make_tuple(labels.attr("reshape")(n), probabilities.attr("reshape")(n));
     return py::make_tuple(labels, probabilities);
@@ -112,8 +114,14 @@ class PyModel {
     if (it != models_.end()) return *it->second;
     std::unique_ptr<Model> m;
     if (!file_.calibration.empty() && p != Precision::f32) {
-      const Int8Plan plan = check::check_int8_plan(file_.architecture, file_.tensors, file_.normalization,
-                                                   plan_int8(file_.architecture, file_.calibration, p), batch);
+      // The precision measured once at the full batch (one model over every thread: predict's
+      // layout), then checked at this batch.
+      check::PlanCache cache;
+      const check::InferencePlan measured =
+          check::measured_inference_plan(file_.architecture, file_.tensors, file_.calibration, p, 1,
+                                         omp_get_max_threads(), kMaxRunBatch, check::PlanSource::cached, cache);
+      const Int8Plan plan =
+          check::check_int8_plan(file_.architecture, file_.tensors, file_.normalization, measured.int8, batch, cache);
       m = std::make_unique<Model>(file_.architecture, batch, plan);
     } else {
       m = std::make_unique<Model>(file_.architecture, batch, Mode::infer);
@@ -361,7 +369,8 @@ PYBIND11_MODULE(_core, m) {
   py::class_<RunControls>(m, "RunControls")
       .def(py::init<>())
       .def_readwrite("out", &RunControls::out).def_readwrite("force", &RunControls::force)
-      .def_readwrite("threads", &RunControls::threads).def_readwrite("checkpoint_steps", &RunControls::checkpoint_steps);
+      .def_readwrite("threads", &RunControls::threads).def_readwrite("plan", &RunControls::plan)
+      .def_readwrite("checkpoint_steps", &RunControls::checkpoint_steps);
   m.def("train", &train, py::arg("settings"), py::arg("controls"), py::arg("resume"), py::arg("callback"));
 
   m.def("load_dataset", [](const std::string& name, const std::string& split) {

@@ -7,7 +7,9 @@
 #include <filesystem>
 #include <numeric>
 
+#include "inkwell/check/plan_cache.hpp"
 #include "inkwell/check/plan_check.hpp"
+#include "inkwell/core/cpu_budget.hpp"
 #include "inkwell/core/error.hpp"
 #include "inkwell/nn/spec.hpp"
 #include "inkwell/onnx/onnx_model.hpp"
@@ -90,13 +92,14 @@ TrainingRun::TrainingRun(RunSettings settings, RunControls controls, Communicato
   // More than one process (mpirun, srun): each rank trains on its share of every batch.
   if (!comm_.alone() && s.batch % comm_.size() != 0)
     throw error("--batch ", s.batch, " does not split evenly over ", comm_.size(), " ranks (docs/distributed.md)");
-  if (controls_.threads > 0) omp_set_num_threads(controls_.threads);
+  omp_set_num_threads(controls_.threads > 0 ? controls_.threads : usable_cpus());
   OptimizerConfig opt_config;
   Schedule schedule;
   try {
     opt_config = {parse_optimizer_kind(s.optimizer), s.weight_decay};
     schedule = parse_schedule(s.schedule);
     parse_train_precision(s.precision);
+    check::parse_plan_source(controls_.plan);
     if (!s.preprocessing.empty()) parse_preprocess_style(s.preprocessing);
     if (!s.model.empty()) resolve_spec(s.model);
   } catch (const Error& e) {
@@ -150,8 +153,14 @@ TrainingRun::TrainingRun(RunSettings settings, RunControls controls, Communicato
   for (int e = 1; e < state_.epoch; ++e) rng_.shuffle(std::span(train_idx_));
 
   const TrainPrecision precision = parse_train_precision(s.precision);
-  // Checked against f32 on this machine, at the step's batch and thread count, before it is used.
-  bf16_ = check::check_bf16_plan(arch_, plan_bf16(arch_, precision), s.batch / comm_.size());
+  // auto: measured on this machine (one rank's measure would race the others' for the cores: ranks
+  // take the rule); then checked against f32 at the step's batch and thread count before it is used.
+  check::PlanCache cache;
+  const int64_t rank_batch = s.batch / comm_.size();
+  const check::PlanSource plan_source = comm_.alone() ? check::parse_plan_source(controls_.plan) : check::PlanSource::rule;
+  bf16_ = check::check_bf16_plan(arch_, check::measured_bf16_plan(arch_, precision, rank_batch, plan_source, cache, &plan_report_),
+                                 rank_batch, cache);
+  if (!plan_report_.timings.empty()) notices_.push_back("precision plan " + plan_report_.summary());
   if (precision == TrainPrecision::bf16) warnings_.insert(warnings_.end(), bf16_.notes.begin(), bf16_.notes.end());
   for (const std::string& w : bf16_.warnings) warnings_.push_back("warning: " + w);
   model_ = std::make_unique<Model>(arch_, s.batch / comm_.size(), Mode::train, bf16_);

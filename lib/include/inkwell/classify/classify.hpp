@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "inkwell/check/measured_plan.hpp"
 #include "inkwell/nn/quantization.hpp"
 #include "inkwell/model_file/model_file.hpp"
 #include "inkwell/data/image.hpp"
@@ -48,8 +49,8 @@ inline constexpr int64_t kMaxClassifyBatch = 4096;
 inline constexpr int64_t kMaxRunBatch = 256;
 
 struct ClassifyConfig {
-  int threads = 0;        // TBB threads; 0: all cores
-  int executors = 0;      // inference models run concurrently, 1 OpenMP thread each; 0: threads
+  int threads = 0;        // TBB threads; 0: the CPUs this process may use (core/cpu_budget.hpp)
+  int executors = 0;      // inference models run concurrently, sharing the threads; 0: as the plan measures
   int64_t batch = 256;    // 1 to kMaxClassifyBatch
   int64_t run_batch() const { return std::min(batch, kMaxRunBatch); }  // the models' batch
   int top_k = 1;
@@ -59,17 +60,20 @@ struct ClassifyConfig {
   // empty, so every file sits where it sat in an uninterrupted run. oneDNN's results depend (in
   // the last bits) on a row's position in the batch: aligned, a resumed output is bit-identical.
   int64_t already_done = 0;
-  // int8 where the model is quantised and plan_int8 says so (quantization.hpp); f32 otherwise.
+  // int8 where the model is quantised and the plan says so; f32 otherwise.
   Precision precision = Precision::automatic;
+  check::PlanSource plan_source = check::PlanSource::cached;  // --plan auto | measure | rule
   // The plan, when the caller has made it already (classify_plan with this config); else made here.
-  std::optional<Int8Plan> plan;
+  std::optional<check::InferencePlan> plan;
   Shard shard;  // every batch, by default
 };
 
-// The int8 plan classification runs for `file` with `config`: plan_int8 for config.precision,
-// then checked against f32 on this machine at the executors' thread count and run_batch()
-// (check/plan_check.hpp); its notes say which layers run in f32 and why.
-Int8Plan classify_plan(const ModelFile& file, const ClassifyConfig& config);
+// The plan classification runs for `file` with `config`: precision per layer and executors x
+// threads, measured on this machine for auto (check/measured_plan.hpp) or by the rule, then checked
+// against f32 at the executors' thread count and run_batch() (check/plan_check.hpp); its int8
+// notes say which layers run in f32 and why. `report`, if given, says how it was chosen.
+check::InferencePlan classify_plan(const ModelFile& file, const ClassifyConfig& config,
+                                   check::PlanReport* report = nullptr);
 
 // What classification says of one file. One concept, one name: output_rows.hpp writes each as a
 // row of the CSV or JSONL output, and reads rows back into Predictions for --resume.

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "inkwell/check/measured_plan.hpp"
 #include "inkwell/core/error.hpp"
 #include "inkwell/core/rng.hpp"
 #include "inkwell/data/data_source.hpp"
@@ -61,7 +62,8 @@ struct RunSettings {
 struct RunControls {
   std::string out = "runs/latest";  // the run's directory
   bool force = false;               // start over in an `out` that holds an unfinished run
-  int threads = 0;                  // OpenMP threads; 0: as they are
+  int threads = 0;                  // OpenMP threads; 0: the CPUs this process may use (core/cpu_budget.hpp)
+  std::string plan = "auto";        // precision auto: auto | measure | rule (check/measured_plan.hpp)
   int prefetch = kAutoPrefetch;
   std::string allreduce = "auto";   // auto | once | overlap (docs/distributed.md)
   int64_t checkpoint_steps = 0;     // also save every N steps ...
@@ -126,6 +128,7 @@ class TrainingRun {
   int64_t test_images() const { return static_cast<int64_t>(test_idx_.size()); }
   int64_t steps_per_epoch() const { return steps_per_epoch_; }
   const Bf16Plan& bf16_plan() const { return bf16_; }
+  const check::PlanReport& plan_report() const { return plan_report_; }  // how bf16_plan was chosen
   bool overlapped_allreduce() const { return overlap_; }
   const SavedRun& state() const { return state_; }  // the epoch under way, steps done, best epoch
   const std::vector<EpochRow>& history() const { return history_; }  // metrics.csv's rows
@@ -150,6 +153,7 @@ class TrainingRun {
   DatasetSplits data_;
   Architecture arch_;
   Bf16Plan bf16_;
+  check::PlanReport plan_report_;
   bool overlap_ = false;
   std::unique_ptr<Model> model_, eval_;
   std::unique_ptr<Optimizer> optimizer_;

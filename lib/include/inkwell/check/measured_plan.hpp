@@ -1,0 +1,85 @@
+// Plans chosen by timing them on the machine at hand (docs/plans.md). A rule measured on one CPU
+// misses the next (bf16 without AMX: slower on the Xeon the rule came from, 1.48x faster on a Zen 5),
+// so `auto` times the candidates for the model at hand, at the run's batch and thread count, within
+// a small budget, and keeps the fastest in the plan cache (check/plan_cache.hpp, one file with the
+// correctness verdicts of plan_check.hpp) under a key of CPU, flags, oneDNN, ISA, threads, model
+// and batch. A cached plan is used as it is: a given plan gives deterministic results, and timing
+// noise cannot flip it from run to run. The plan chosen then passes plan_check's correctness check
+// against f32 before it is used, as every plan does.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "inkwell/nn/bf16.hpp"
+#include "inkwell/nn/quantization.hpp"
+#include "inkwell/nn/spec.hpp"
+
+namespace inkwell::check {
+
+class PlanCache;
+
+// --plan: where `auto` gets its plan.
+enum class PlanSource {
+  cached,   // "auto": the cached measurement, else measure now and cache it
+  measure,  // "measure": measure again, and cache it
+  rule,     // "rule": the static rules of plan_bf16 / plan_int8, no timing
+};
+PlanSource parse_plan_source(const std::string& name);  // auto | measure | rule; throws otherwise
+std::string to_string(PlanSource source);
+
+// The index of the cheapest of `seconds`, the earlier on a near tie (within `margin`, relative):
+// candidates come with the static rule's first, so noise does not move a plan off the rule.
+size_t pick_fastest(const std::vector<double>& seconds, double margin = 0.03);
+
+// A candidate and what it cost: seconds per image, measured or injected.
+struct Timing {
+  std::string candidate;
+  double seconds_per_image;
+};
+
+// What a measured plan says of itself, for logs and inkwell-info.
+struct PlanReport {
+  std::string chosen;
+  std::vector<Timing> timings;  // empty when the plan came from the cache or the rule
+  bool from_cache = false;
+  std::string summary() const;  // "bf16 conv2 (measured: f32 52.1 us/img, bf16 conv1 conv2 ...)"
+};
+
+// ---- training: f32 or bf16 per convolution -----------------------------------------------------
+
+// Seconds per image of a training step (forward and backward) with `plan` at `batch`.
+using TrainStepTimer = std::function<double(const Architecture&, const Bf16Plan&, int64_t batch)>;
+double time_training_step(const Architecture& arch, const Bf16Plan& plan, int64_t batch);
+
+// The bf16 plan for `precision` auto: with native bf16, the fastest of f32, every convolution in
+// bf16, and every convolution with more than one input channel in bf16; f32 without native bf16.
+// PlanSource::rule (and precision f32/bf16) is plan_bf16's rule.
+Bf16Plan measured_bf16_plan(const Architecture& arch, TrainPrecision precision, int64_t batch, PlanSource source,
+                            PlanCache& cache, PlanReport* report = nullptr,
+                            const TrainStepTimer& timer = time_training_step);
+
+// ---- inference: f32 or int8 per layer, at the caller's layout --------------------------------
+
+struct InferencePlan {
+  Int8Plan int8;
+  int executors = 1;     // models run at once
+  int threads_each = 1;  // OpenMP threads each
+};
+
+// Seconds per image when `executors` models with `plan`, `threads_each` OpenMP threads each, run
+// batches of `batch` at once (the rate of the whole).
+using InferenceTimer = std::function<double(const Int8Plan& plan, int executors, int threads_each)>;
+
+// The precision for `executors` models of `threads_each` threads: for auto with a calibration, the
+// fastest of plan_int8's rule, f32, and int8 in every layer; else what `precision` says. Timed by
+// `timer` (default: the model's forward with its weights on noise, in memory). The layout is the
+// caller's: inkwell-classify's one model a thread measured faster in its pipeline than one model
+// over all threads, which in memory alone looks as fast (docs/plans.md).
+InferencePlan measured_inference_plan(const Architecture& arch, const std::vector<NamedTensor>& state,
+                                      const Calibration& calibration, Precision precision, int executors,
+                                      int threads_each, int64_t batch, PlanSource source, PlanCache& cache,
+                                      PlanReport* report = nullptr, InferenceTimer timer = nullptr);
+
+}  // namespace inkwell::check

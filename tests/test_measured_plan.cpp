@@ -1,0 +1,210 @@
+// Plans by measurement (check/measured_plan.hpp), with injected timings: the faster candidate
+// wins, a near tie keeps the rule's, a cached plan is used as it stands (no timing, whatever the
+// machine would measure now), `measure` measures again, `rule` never times; and the CPU budget
+// (core/cpu_budget.hpp) reads cgroup quotas as the kernel writes them.
+#include <gtest/gtest.h>
+
+#include <sched.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "inkwell/check/measured_plan.hpp"
+#include "inkwell/check/plan_cache.hpp"
+#include "inkwell/core/cpu_budget.hpp"
+#include "inkwell/core/error.hpp"
+#include "inkwell/model_file/model_file.hpp"
+
+namespace inkwell {
+namespace {
+
+namespace fs = std::filesystem;
+using check::PlanSource;
+
+class MeasuredPlan : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() / ("inkwell-measured-plan-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    cache = std::make_unique<check::PlanCache>((dir / "plans.tsv").string());
+  }
+  void TearDown() override { fs::remove_all(dir); }
+  fs::path dir;
+  std::unique_ptr<check::PlanCache> cache;
+  const Architecture seed{"conv16k5p2-relu-maxpool2-conv32k5p2-relu-maxpool2-fc10", {1, 28, 28}};
+};
+
+TEST(PickFastest, TakesTheCheapestAndKeepsTheEarlierOnANearTie) {
+  EXPECT_EQ(check::pick_fastest({3.0, 1.0, 2.0}), 1u);
+  EXPECT_EQ(check::pick_fastest({1.0, 0.99, 1.5}), 0u);  // 1% faster: noise, the rule stays
+  EXPECT_EQ(check::pick_fastest({1.0, 0.9, 0.89}), 1u);  // 0.89 is not 3% under 0.9
+  EXPECT_EQ(check::pick_fastest({2.0}), 0u);
+  EXPECT_THROW(check::pick_fastest({}), Error);
+}
+
+TEST_F(MeasuredPlan, TrainingTakesTheFasterCandidateAndCachesIt) {
+  std::map<std::string, int> timed;
+  // bf16 in conv2 only is fastest; the others cost more.
+  auto timer = [&](const Architecture&, const Bf16Plan& p, int64_t) {
+    std::string name;
+    for (const auto& l : p.layers) name += l + " ";
+    ++timed[name];
+    return name == "conv2 " ? 1e-5 : name.empty() ? 3e-5 : 2e-5;
+  };
+  check::PlanReport report;
+  const Bf16Plan plan = check::measured_bf16_plan(seed, TrainPrecision::automatic, 64, PlanSource::cached, *cache,
+                                                  &report, timer);
+  if (!cpu_has_native_bf16()) {  // no candidates to time: f32, by the rule
+    EXPECT_TRUE(plan.layers.empty());
+    EXPECT_TRUE(timed.empty());
+    std::printf("this CPU (as capped) has no native bf16: the no-timing branch was checked\n");
+    return;
+  }
+  EXPECT_EQ(plan.layers, std::set<std::string>{"conv2"});
+  EXPECT_EQ(timed.size(), 3u);  // f32, both convs, conv2 (the rule's is one of them)
+  EXPECT_EQ(report.chosen, "bf16 conv2");
+  EXPECT_EQ(report.timings.size(), 3u);
+
+  // Cached: used as it stands, nothing timed, though f32 would now win.
+  timed.clear();
+  auto f32_wins = [&](const Architecture&, const Bf16Plan& p, int64_t) { ++timed["x"]; return p.layers.empty() ? 1e-6 : 1.0; };
+  check::PlanReport again;
+  EXPECT_EQ(check::measured_bf16_plan(seed, TrainPrecision::automatic, 64, PlanSource::cached, *cache, &again, f32_wins).layers,
+            std::set<std::string>{"conv2"});
+  EXPECT_TRUE(timed.empty());
+  EXPECT_TRUE(again.from_cache);
+  // Another batch is another key: measured.
+  EXPECT_TRUE(check::measured_bf16_plan(seed, TrainPrecision::automatic, 32, PlanSource::cached, *cache, nullptr, f32_wins)
+                  .layers.empty());
+  // measure: timed again, and the new verdict replaces the old.
+  EXPECT_TRUE(check::measured_bf16_plan(seed, TrainPrecision::automatic, 64, PlanSource::measure, *cache, nullptr, f32_wins)
+                  .layers.empty());
+  timed.clear();
+  EXPECT_TRUE(check::measured_bf16_plan(seed, TrainPrecision::automatic, 64, PlanSource::cached, *cache, nullptr, timer)
+                  .layers.empty());
+  EXPECT_TRUE(timed.empty());
+}
+
+TEST_F(MeasuredPlan, TrainingRuleAndForcedPrecisionsAreNeverTimed) {
+  int calls = 0;
+  auto timer = [&](const Architecture&, const Bf16Plan&, int64_t) { return ++calls, 1.0; };
+  EXPECT_EQ(check::measured_bf16_plan(seed, TrainPrecision::automatic, 64, PlanSource::rule, *cache, nullptr, timer).layers,
+            plan_bf16(seed, TrainPrecision::automatic).layers);
+  EXPECT_EQ(check::measured_bf16_plan(seed, TrainPrecision::f32, 64, PlanSource::measure, *cache, nullptr, timer).layers,
+            std::set<std::string>{});
+  EXPECT_EQ(check::measured_bf16_plan(seed, TrainPrecision::bf16, 64, PlanSource::measure, *cache, nullptr, timer).layers,
+            plan_bf16(seed, TrainPrecision::bf16).layers);
+  EXPECT_EQ(calls, 0);
+}
+
+TEST_F(MeasuredPlan, ACacheValueNoCandidateHasIsMeasuredAgain) {
+  const ModelFile file = load_model_file(std::string(INKWELL_SOURCE_DIR) + "/models/default.inkw");
+  int calls = 0;
+  auto f32_wins = [&](const Int8Plan& p, int, int) { return ++calls, p.layers.empty() ? 1.0 : 2.0; };
+  auto measure = [&] {
+    return check::measured_inference_plan(file.architecture, file.tensors, file.calibration, Precision::automatic, 2, 1,
+                                          64, PlanSource::cached, *cache, nullptr, f32_wins);
+  };
+  EXPECT_TRUE(measure().int8.layers.empty());
+  const int candidates = calls;
+  ASSERT_GE(candidates, 2);
+  measure();
+  ASSERT_EQ(calls, candidates);  // cached
+  // Rewrite every value in the file to a plan no candidate is: measured again.
+  std::ifstream in(dir / "plans.tsv");
+  std::string text((std::istreambuf_iterator<char>(in)), {}), edited;
+  for (size_t start = 0; start < text.size();) {
+    const size_t end = text.find('\n', start), tab = text.find('\t', start);
+    edited += text.substr(start, tab - start) + "\tint8 conv9\n";
+    start = end == std::string::npos ? text.size() : end + 1;
+  }
+  std::ofstream(dir / "plans.tsv") << edited;
+  EXPECT_TRUE(measure().int8.layers.empty());
+  EXPECT_EQ(calls, 2 * candidates);
+}
+
+TEST_F(MeasuredPlan, InferenceTakesTheFasterPrecisionAtTheCallersLayout) {
+  const ModelFile file = load_model_file(std::string(INKWELL_SOURCE_DIR) + "/models/default.inkw");
+  ASSERT_FALSE(file.calibration.empty());
+  std::vector<std::pair<size_t, int>> seen;  // (int8 layers, executors)
+  auto f32_wins = [&](const Int8Plan& p, int e, int t) {
+    seen.push_back({p.layers.size(), e * 100 + t});
+    return p.layers.empty() ? 1e-6 : 1e-5;
+  };
+  check::PlanReport report;
+  const check::InferencePlan plan = check::measured_inference_plan(
+      file.architecture, file.tensors, file.calibration, Precision::automatic, 2, 1, 64, PlanSource::cached, *cache,
+      &report, f32_wins);
+  EXPECT_TRUE(plan.int8.layers.empty());
+  EXPECT_EQ(plan.executors, 2);
+  EXPECT_EQ(plan.threads_each, 1);
+  EXPECT_EQ(report.chosen, "f32");
+  ASSERT_GE(seen.size(), 2u);  // the rule's plan and f32 at least; all-int8 when it differs from the rule
+  for (const auto& s : seen) EXPECT_EQ(s.second, 201);  // every candidate at the caller's layout
+
+  auto all_int8_wins = [&](const Int8Plan& p, int, int) { return 1.0 / (1.0 + static_cast<double>(p.layers.size())); };
+  const check::InferencePlan measured = check::measured_inference_plan(
+      file.architecture, file.tensors, file.calibration, Precision::automatic, 1, 2, 64, PlanSource::measure, *cache,
+      nullptr, all_int8_wins);
+  EXPECT_EQ(measured.int8.layers.size(), plan_int8(file.architecture, file.calibration, Precision::int8).layers.size());
+  EXPECT_EQ(measured.threads_each, 2);
+
+  // Forced precisions and the rule are never timed.
+  int calls = 0;
+  auto counting = [&](const Int8Plan&, int, int) { return ++calls, 1.0; };
+  for (const auto& [precision, source] : {std::pair{Precision::f32, PlanSource::measure},
+                                          {Precision::int8, PlanSource::measure},
+                                          {Precision::automatic, PlanSource::rule}})
+    EXPECT_EQ(check::measured_inference_plan(file.architecture, file.tensors, file.calibration, precision, 2, 1, 64,
+                                             source, *cache, nullptr, counting)
+                  .int8.layers.size(),
+              plan_int8(file.architecture, file.calibration, precision).layers.size());
+  EXPECT_EQ(calls, 0);
+}
+
+TEST_F(MeasuredPlan, TheRealTimersMeasureSomething) {
+  const double train = check::time_training_step(seed, Bf16Plan{}, 16);
+  EXPECT_TRUE(std::isfinite(train) && train > 0) << train;
+  const ModelFile file = load_model_file(std::string(INKWELL_SOURCE_DIR) + "/models/default.inkw");
+  check::PlanReport report;
+  check::measured_inference_plan(file.architecture, file.tensors, file.calibration, Precision::automatic, 2, 1, 32,
+                                 PlanSource::measure, *cache, &report);
+  for (const check::Timing& t : report.timings)
+    EXPECT_TRUE(std::isfinite(t.seconds_per_image) && t.seconds_per_image > 0) << t.candidate;
+  EXPECT_NE(report.summary().find("us/image"), std::string::npos) << report.summary();
+}
+
+TEST(CpuBudget, ReadsCgroupQuotasAsTheKernelWritesThem) {
+  EXPECT_EQ(parse_cpu_max("max 100000"), std::nullopt);
+  EXPECT_EQ(parse_cpu_max("150000 100000"), 1.5);
+  EXPECT_EQ(parse_cpu_max("50000 100000\n"), 0.5);
+  EXPECT_EQ(parse_cpu_max(""), std::nullopt);
+  EXPECT_EQ(parse_cpu_max("12x 100000"), std::nullopt);
+  EXPECT_EQ(parse_cpu_max("100000 0"), std::nullopt);
+  EXPECT_EQ(parse_cfs_quota("-1", "100000"), std::nullopt);
+  EXPECT_EQ(parse_cfs_quota("200000", "100000"), 2.0);
+  EXPECT_EQ(parse_cfs_quota("", "100000"), std::nullopt);
+
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  ASSERT_EQ(sched_getaffinity(0, sizeof set, &set), 0);
+  EXPECT_GE(usable_cpus(), 1);
+  EXPECT_LE(usable_cpus(), CPU_COUNT(&set));
+  // Bound to one CPU, the process has one.
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set)) {
+      CPU_SET(c, &one);
+      break;
+    }
+  ASSERT_EQ(sched_setaffinity(0, sizeof one, &one), 0);
+  EXPECT_EQ(usable_cpus(), 1);
+  ASSERT_EQ(sched_setaffinity(0, sizeof set, &set), 0);
+}
+
+}  // namespace
+}  // namespace inkwell
