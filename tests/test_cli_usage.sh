@@ -54,6 +54,7 @@ train    | --prefetch soon                         | 2 | err | --prefetch: takes
 train    | --allreduce twice                       | 2 | err | --allreduce: 'twice' is not one of auto, once, overlap
 train    | --precision fp16                        | 2 | err | --precision: 'fp16' is not one of auto, f32, bf16
 train    | --resume run --precision bf16           | 2 | err | --precision cannot be given with it
+train    | --plan fastest                          | 2 | err | --plan: 'fastest' is not one of auto, measure, rule
 train    | --valid 1.5                             | 2 | err | --valid: needs N images, a share
 train    | --valid 100%                            | 2 | err | --valid: needs N images
 train    | --augment --no-augment                  | 2 | err | --augment excludes --no-augment
@@ -111,6 +112,7 @@ export   | --format gif --out x                      | 2 | err | --format: 'gif'
 export   | --seed abc --out x                      | 2 | err | --seed: needs a whole number, got 'abc'
 export   | --seed -1 --out x                       | 2 | err | --seed: needs a whole number|--seed: must be
 classify | tree --precision fp16                    | 2 | err | --precision: 'fp16' is not one of auto, f32, int8
+classify | tree --plan guess                        | 2 | err | --plan: 'guess' is not one of auto, measure, rule
 classify | --model f32.inkw tree --precision int8   | 1 | err | ^inkwell-classify: f32.inkw: has no int8 calibration \(make one with inkwell-quantize\)
 quantize | --help                                  | 0 | out | ^Quantises a model for int8 inference
 quantize | --version                               | 0 | out | ^inkwell-quantize [0-9]+\.[0-9]+

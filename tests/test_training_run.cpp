@@ -98,9 +98,9 @@ TEST_F(TrainingRunTest, StoppedAtAnyStepAndResumedGivesTheSameBytes) {
   EXPECT_EQ(whole->steps_per_epoch(), 10);
   EXPECT_GT(whole->history().back().point.test_acc, 0.5) << "the squares are not being learned";
 
-  // Stopped in epoch 2 (a stop seen after step 4 is summed over the ranks with step 5's gradients,
-  // so the run stops after step 5), and again after epoch 2 (the epoch callback), each time
-  // going on in a new TrainingRun that reads the saved file.
+  // Stopped in epoch 2 (one process on micro-batch workers stops right after the step the stop
+  // is seen at: step 4), and again after epoch 2 (the epoch callback), each time going on in a
+  // new TrainingRun that reads the saved file.
   int64_t steps = 0;
   std::unique_ptr<TrainingRun> first = TrainingRun::start(settings, controls("parts"));
   RunCallbacks stop_at_step;
@@ -108,10 +108,10 @@ TEST_F(TrainingRunTest, StoppedAtAnyStepAndResumedGivesTheSameBytes) {
   stop_at_step.stop_requested = [&] { return steps >= 14; };
   ASSERT_EQ(first->run(stop_at_step), RunEnd::stopped);
   EXPECT_EQ(first->state().epoch, 2);
-  EXPECT_EQ(first->state().partial.steps_done, 5);
+  EXPECT_EQ(first->state().partial.steps_done, 4);
   first.reset();
   std::unique_ptr<TrainingRun> second = TrainingRun::resume(controls("parts"));
-  EXPECT_EQ(second->state().partial.steps_done, 5);
+  EXPECT_EQ(second->state().partial.steps_done, 4);
   ASSERT_EQ(second->run({nullptr, [](const EpochReport& e) { return e.epoch != 2; }, nullptr}), RunEnd::stopped);
   EXPECT_EQ(second->state().epoch, 3);
   second.reset();
@@ -126,6 +126,24 @@ TEST_F(TrainingRunTest, StoppedAtAnyStepAndResumedGivesTheSameBytes) {
   EXPECT_EQ(bytes(a + "/confusion.csv"), bytes(b + "/confusion.csv"));
   // Resuming a complete run has nothing to do.
   EXPECT_TRUE(TrainingRun::resume(controls("whole"))->complete());
+}
+
+// Micro-batch workers (step_workers.hpp): the same bytes with any thread count, and batch norm
+// (rows coupled) trains on one team.
+TEST_F(TrainingRunTest, AnyThreadCountGivesTheSameBytes) {
+  settings.epochs = 1;
+  settings.batch = 36;  // not a multiple of the micro-batch: the last one is padded
+  std::vector<std::vector<uint8_t>> models;
+  for (int threads : {1, 2, 3}) {
+    RunControls c = controls("threads" + std::to_string(threads));
+    c.threads = threads;
+    ASSERT_EQ(TrainingRun::start(settings, c)->run(), RunEnd::complete);
+    models.push_back(bytes(c.out + "/model.inkw"));
+  }
+  EXPECT_EQ(models[0], models[1]);
+  EXPECT_EQ(models[0], models[2]);
+  EXPECT_TRUE(trains_on_micro_batches({settings.model, {1, 28, 28}}));
+  EXPECT_FALSE(trains_on_micro_batches({"conv4k3-bn-relu-maxpool2-fc10", {1, 28, 28}}));
 }
 
 TEST_F(TrainingRunTest, SettingsThatDoNotFitAreSettingsErrors) {

@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
     cli::say(stdout, "optimizer state %s\n", f.optimizer.empty() ? "none (inference only)" : "stored (resumable checkpoint)");
     // What inkwell-classify runs by default here: the plan measured on this machine (cached), checked.
     check::PlanReport report;
-    const check::InferencePlan here = classify_plan(f, ClassifyConfig{}, &report);
+    const InferencePlan here = classify_plan(f, ClassifyConfig{}, &report);
     cli::say(stdout, "plan here     %s\n", report.summary().c_str());
     if (f.calibration.empty()) {
       cli::say(stdout, "int8          not calibrated (inkwell-quantize makes a calibrated copy)\n");

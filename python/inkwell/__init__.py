@@ -65,8 +65,9 @@ class Model:
         x: an array (N, H, W) or (N, C, H, W): uint8 raw pixels (normalised as the model was
         trained), or float32 already normalised. A C-contiguous array is read where it is.
         precision: "auto" (int8 for the layers measured faster in int8 on this machine, if the
-        model is calibrated), "f32" or "int8". threads: OpenMP threads (0: the CPUs this process may use). top_k: how many
-        classes per image. batch: images per forward pass (1 to 256).
+        model is calibrated), "f32" or "int8". threads: workers, one one-thread model each (0: the
+        CPUs this process may use; the same results for any count). top_k: how many classes per
+        image. batch: images per forward pass (1 to 256).
 
         Returns (labels, probabilities): class indices into ``classes`` and their softmax
         probabilities, shape (N,) for top_k 1, else (N, top_k), most probable first.

@@ -7,6 +7,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -33,7 +35,7 @@ using namespace inkwell;
 namespace {
 
 // A model file loaded, with the oneDNN models built for it on demand (one per batch size,
-// precision and thread count), each run by one call at a time.
+// precision and worker, one OpenMP thread each), run by one call at a time.
 class PyModel {
  public:
   explicit PyModel(ModelFile file) : file_(std::move(file)), table_(input_table(file_.normalization)) {}
@@ -73,33 +75,43 @@ class PyModel {
     {
       py::gil_scoped_release release;
       std::lock_guard lock(mutex_);
-      const int old_threads = omp_get_max_threads();
-      omp_set_num_threads(threads > 0 ? threads : usable_cpus());
-      Model& m = model(p, std::min(batch, std::max<int64_t>(n, 1)));
-      const int64_t rows = m.batch();
-      std::vector<double> terms(static_cast<size_t>(classes));  // one row's softmax terms
-      std::vector<int> top(static_cast<size_t>(top_k));          // and its most probable classes
-      for (int64_t first = 0; first < n; first += rows) {
-        const int64_t count = std::min(rows, n - first);
-        float* src = m.src();
-        if (is_u8) {
-          const uint8_t* px = static_cast<const uint8_t*>(pixels) + first * image;
-          for (int64_t i = 0; i < count * image; ++i) src[i] = table_[px[i]];
-        } else {
-          std::memcpy(src, static_cast<const float*>(pixels) + first * image, static_cast<size_t>(count * image) * sizeof(float));
-        }
-        std::fill(src + count * image, src + rows * image, 0.f);
-        m.forward();
-        for (int64_t r = 0; r < count; ++r) {
-          const double sum = softmax_terms({m.dst() + r * classes, static_cast<size_t>(classes)}, terms);
-          most_probable(terms, top);
-          for (int k = 0; k < top_k; ++k) {
-            out_labels[(first + r) * top_k + k] = top[k];
-            out_p[(first + r) * top_k + k] = static_cast<float>(terms[top[k]] / sum);
+      // Chunks of `rows` images, claimed by `workers` one-thread models: a worker whose core another
+      // process holds takes fewer chunks instead of stalling a team (docs/plans.md). A row's
+      // result depends only on its place in its chunk: the same bytes for any thread count.
+      const int64_t rows = std::min(batch, std::max<int64_t>(n, 1)), chunks = (n + rows - 1) / rows;
+      const int64_t wanted = chunks < 2 ? 1 : threads > 0 ? threads : default_threads();  // (reading the quota costs ~40 us)
+      const int workers = static_cast<int>(std::clamp<int64_t>(wanted, 1, std::max<int64_t>(chunks, 1)));
+      std::vector<Model*> models;
+      for (int w = 0; w < workers; ++w) models.push_back(&model(p, rows, w));
+      std::atomic<int64_t> next{0};
+      auto work = [&](Model& m) {
+        std::vector<double> terms(static_cast<size_t>(classes));  // one row's softmax terms
+        std::vector<int> top(static_cast<size_t>(top_k));          // and its most probable classes
+        for (int64_t c = next++; c < chunks; c = next++) {
+          const int64_t first = c * rows, count = std::min(rows, n - first);
+          float* src = m.src();
+          if (is_u8) {
+            const uint8_t* px = static_cast<const uint8_t*>(pixels) + first * image;
+            for (int64_t i = 0; i < count * image; ++i) src[i] = table_[px[i]];
+          } else {
+            std::memcpy(src, static_cast<const float*>(pixels) + first * image, static_cast<size_t>(count * image) * sizeof(float));
+          }
+          std::fill(src + count * image, src + rows * image, 0.f);
+          m.forward();
+          for (int64_t r = 0; r < count; ++r) {
+            const double sum = softmax_terms({m.dst() + r * classes, static_cast<size_t>(classes)}, terms);
+            most_probable(terms, top);
+            for (int k = 0; k < top_k; ++k) {
+              out_labels[(first + r) * top_k + k] = top[k];
+              out_p[(first + r) * top_k + k] = static_cast<float>(terms[top[k]] / sum);
+            }
           }
         }
-      }
-      omp_set_num_threads(old_threads);
+      };
+      std::vector<std::thread> helpers;
+      for (int w = 1; w < workers; ++w) helpers.emplace_back(work, std::ref(*models[w]));
+      work(*models[0]);
+      for (std::thread& h : helpers) h.join();
     }
     if (top_k == 1) return py::make_tuple(labels.attr("reshape")(n), probabilities.attr("reshape")(n));
     return py::make_tuple(labels, probabilities);
@@ -108,24 +120,27 @@ class PyModel {
   const ModelFile& file() const { return file_; }
 
  private:
-  Model& model(Precision p, int64_t batch) {
-    const auto key = std::make_tuple(static_cast<int>(p), batch, omp_get_max_threads());
+  // Worker `worker`'s model at `batch`, one OpenMP thread.
+  Model& model(Precision p, int64_t batch, int worker) {
+    const auto key = std::make_tuple(static_cast<int>(p), batch, worker);
     auto it = models_.find(key);
     if (it != models_.end()) return *it->second;
+    const int omp_before = omp_get_max_threads();
+    omp_set_num_threads(1);
     std::unique_ptr<Model> m;
     if (!file_.calibration.empty() && p != Precision::f32) {
-      // The precision measured once at the full batch (one model over every thread: predict's
-      // layout), then checked at this batch.
+      // The precision measured once at the full batch, then checked at this batch.
       check::PlanCache cache;
-      const check::InferencePlan measured =
-          check::measured_inference_plan(file_.architecture, file_.tensors, file_.calibration, p, 1,
-                                         omp_get_max_threads(), kMaxRunBatch, check::PlanSource::cached, cache);
-      const Int8Plan plan =
-          check::check_int8_plan(file_.architecture, file_.tensors, file_.normalization, measured.int8, batch, cache);
+      const Int8Plan plan = check::check_int8_plan(
+          file_.architecture, file_.tensors, file_.normalization,
+          check::measured_int8_plan(file_.architecture, file_.tensors, file_.calibration, p, kMaxRunBatch,
+                                    check::PlanSource::cached, cache),
+          batch, cache);
       m = std::make_unique<Model>(file_.architecture, batch, plan);
     } else {
       m = std::make_unique<Model>(file_.architecture, batch, Mode::infer);
     }
+    omp_set_num_threads(omp_before);
     m->load_state(file_.tensors);
     return *models_.emplace(key, std::move(m)).first->second;
   }

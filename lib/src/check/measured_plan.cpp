@@ -3,13 +3,10 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <atomic>
-#include <barrier>
 #include <chrono>
 #include <cstdio>
 #include <memory>
 #include <sstream>
-#include <thread>
 
 #include "inkwell/check/plan_cache.hpp"
 #include "inkwell/core/error.hpp"
@@ -60,7 +57,7 @@ std::string int8_name(const Int8Plan& plan) {
 
 std::string key_of(const std::string& kind, const Architecture& arch, int64_t batch, const std::string& extra) {
   std::ostringstream k;
-  k << machine_key() << ";threads " << omp_get_max_threads() << ";measured " << kind << ";" << arch.spec << ";"
+  k << machine_key() << ";measured " << kind << ";" << arch.spec << ";"
     << inkwell::to_string(arch.input) << ";batch " << batch << ";" << extra;
   return k.str();
 }
@@ -157,7 +154,7 @@ Bf16Plan measured_bf16_plan(const Architecture& arch, TrainPrecision precision, 
   std::vector<std::string> names;
   for (const Bf16Plan& c : candidates) names.push_back(bf16_name(c));
   const size_t best = choose(
-      names, [&](size_t i) { return timer(arch, candidates[i], batch); }, key_of("train", arch, batch, ""), source,
+      names, [&](size_t i) { return timer(arch, candidates[i], batch); }, key_of("train", arch, batch, "threads " + std::to_string(omp_get_max_threads())), source,
       cache, r);
   Bf16Plan chosen = candidates[best];
   if (chosen.layers != rule.layers) chosen.notes.clear();  // the rule's reasons are not this plan's
@@ -168,58 +165,25 @@ Bf16Plan measured_bf16_plan(const Architecture& arch, TrainPrecision precision, 
 
 namespace {
 
-// `executors` models, each on its own thread with `threads_each` OpenMP threads, run batches at
-// once; seconds per image of the whole.
+// One model, one OpenMP thread, `batch` rows of noise: seconds per image.
 double time_inference(const Architecture& arch, const std::vector<NamedTensor>& state, int64_t batch,
-                      const Int8Plan& plan, int executors, int threads_each) {
+                      const Int8Plan& plan) {
   const int omp_before = omp_get_max_threads();
-  omp_set_num_threads(threads_each);  // oneDNN sizes a primitive's work for the threads it is built with
-  std::vector<std::unique_ptr<Model>> models;
-  for (int e = 0; e < executors; ++e) {
-    models.push_back(std::make_unique<Model>(arch, batch, plan));
-    models.back()->load_state(state);
-    fill_noise(models.back()->src(), element_count(models.back()->src_dims()), 4 + e);
-  }
+  omp_set_num_threads(1);  // oneDNN sizes a primitive's work for the threads it is built with
+  Model m(arch, batch, plan);
   omp_set_num_threads(omp_before);
-  // Each round, every executor runs `reps` forwards; the round's wall time counts.
-  int reps = 1;
-  std::barrier sync(executors + 1);
-  std::atomic<bool> done = false;
-  std::vector<std::thread> workers;
-  for (int e = 0; e < executors; ++e)
-    workers.emplace_back([&, e] {
-      omp_set_num_threads(threads_each);
-      for (;;) {
-        sync.arrive_and_wait();  // a round starts
-        if (done) return;
-        for (int i = 0; i < reps; ++i) models[e]->forward();
-        sync.arrive_and_wait();  // and ends
-      }
-    });
-  auto round = [&] {
-    sync.arrive_and_wait();
-    sync.arrive_and_wait();
-  };
-  // A round of about 5 ms, so that a round is not all start-up.
-  const auto t = Clock::now();
-  round();
-  reps = static_cast<int>(std::clamp(0.005 / std::max(seconds_since(t), 1e-6), 1.0, 64.0));
-  const double seconds = median_run(round, 0.04, 7);
-  done = true;
-  sync.arrive_and_wait();
-  for (std::thread& w : workers) w.join();
-  return seconds / static_cast<double>(reps * executors * batch);
+  m.load_state(state);
+  fill_noise(m.src(), element_count(m.src_dims()), 4);
+  return median_run([&] { m.forward(); }, 0.04, 15) / static_cast<double>(batch);
 }
 
 }  // namespace
 
-InferencePlan measured_inference_plan(const Architecture& arch, const std::vector<NamedTensor>& state,
-                                      const Calibration& calibration, Precision precision, int executors,
-                                      int threads_each, int64_t batch, PlanSource source, PlanCache& cache,
-                                      PlanReport* report, InferenceTimer timer) {
+Int8Plan measured_int8_plan(const Architecture& arch, const std::vector<NamedTensor>& state,
+                            const Calibration& calibration, Precision precision, int64_t batch, PlanSource source,
+                            PlanCache& cache, PlanReport* report, InferenceTimer timer) {
   PlanReport local;
   PlanReport& r = report ? *report : local;
-  executors = std::max(1, executors), threads_each = std::max(1, threads_each);
   // The rule's plan first.
   std::vector<Int8Plan> candidates{plan_int8(arch, calibration, precision)};
   if (precision == Precision::automatic && !calibration.empty())
@@ -228,20 +192,17 @@ InferencePlan measured_inference_plan(const Architecture& arch, const std::vecto
         candidates.push_back(p);
   std::vector<std::string> names;
   for (const Int8Plan& p : candidates) names.push_back(int8_name(p));
-  InferencePlan out{candidates[0], executors, threads_each};
   if (source == PlanSource::rule || candidates.size() == 1) {
     r.chosen = names[0];
-    return out;
+    return candidates[0];
   }
-  if (!timer)
-    timer = [&](const Int8Plan& p, int e, int t) { return time_inference(arch, state, batch, p, e, t); };
-  const std::string layout = std::to_string(executors) + " model(s) x " + std::to_string(threads_each) + " thread(s)";
+  if (!timer) timer = [&](const Int8Plan& p) { return time_inference(arch, state, batch, p); };
   const size_t best = choose(
-      names, [&](size_t i) { return timer(candidates[i], executors, threads_each); },
-      key_of("inference", arch, batch, layout + ";calibration " + std::to_string(calibration.size())), source, cache, r);
-  out.int8 = candidates[best];
-  if (best != 0) out.int8.notes.clear();  // the rule's reasons are not this plan's
-  return out;
+      names, [&](size_t i) { return timer(candidates[i]); },
+      key_of("inference", arch, batch, "calibration " + std::to_string(calibration.size())), source, cache, r);
+  Int8Plan chosen = candidates[best];
+  if (best != 0) chosen.notes.clear();  // the rule's reasons are not this plan's
+  return chosen;
 }
 
 }  // namespace inkwell::check

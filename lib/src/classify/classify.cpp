@@ -108,7 +108,7 @@ ClassifyStats classify_files(const ModelFile& file, FileWalker& walker, const Cl
 
 namespace {
 
-int thread_count(const ClassifyConfig& config) { return config.threads > 0 ? config.threads : usable_cpus(); }
+int thread_count(const ClassifyConfig& config) { return config.threads > 0 ? config.threads : default_threads(); }
 // One model a thread unless told: measured with the pipeline's decoding beside it, one model over
 // both threads ran 30,400 img/s against 41,900 (10k PNGs, AMD Zen 5, 2 cores; docs/plans.md).
 int executors_of(const ClassifyConfig& config) {
@@ -117,12 +117,13 @@ int executors_of(const ClassifyConfig& config) {
 
 }  // namespace
 
-check::InferencePlan classify_plan(const ModelFile& file, const ClassifyConfig& config, check::PlanReport* report) {
+InferencePlan classify_plan(const ModelFile& file, const ClassifyConfig& config, check::PlanReport* report) {
   check::PlanCache cache;
-  const int executors = executors_of(config);
-  check::InferencePlan plan = check::measured_inference_plan(
-      file.architecture, file.tensors, file.calibration, config.precision, executors,
-      std::max(1, thread_count(config) / executors), config.run_batch(), config.plan_source, cache, report);
+  InferencePlan plan;
+  plan.executors = executors_of(config);
+  plan.threads_each = std::max(1, thread_count(config) / plan.executors);
+  plan.int8 = check::measured_int8_plan(file.architecture, file.tensors, file.calibration, config.precision,
+                                        config.run_batch(), config.plan_source, cache, report);
   const int omp_before = omp_get_max_threads();
   omp_set_num_threads(plan.threads_each);  // as the executors' models are built
   plan.int8 = check::check_int8_plan(file.architecture, file.tensors, file.normalization, std::move(plan.int8),
@@ -138,7 +139,7 @@ ClassifyStats classify_batches(const ModelFile& file, FileWalker& walker, const 
   if (config.batch < 1 || config.batch > kMaxClassifyBatch)
     throw error("a batch of ", config.batch, " files: classification takes 1 to ", kMaxClassifyBatch);
   check_model_fits(file, "the model", {1, kMnistSide, kMnistSide}, 0, "classification (images fitted to 28x28)");
-  const check::InferencePlan plan = config.plan ? *config.plan : classify_plan(file, config);
+  const InferencePlan plan = config.plan ? *config.plan : classify_plan(file, config);
   const int threads = std::max(thread_count(config), plan.executors), executors = plan.executors;
   const int64_t batch = config.batch, run = config.run_batch();
   const int classes = static_cast<int>(file.classes.size());

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -104,6 +105,16 @@ int usable_cpus() {
                                                        : static_cast<int>(std::thread::hardware_concurrency());
   if (const auto quota = cgroup_cpu_quota()) cpus = std::min(cpus, static_cast<int>(std::ceil(*quota - 1e-9)));
   return std::max(1, cpus);
+}
+
+int default_threads() {
+  const int cpus = usable_cpus();
+  if (const char* env = std::getenv("OMP_NUM_THREADS"); env && *env) {
+    char* end = nullptr;
+    const long n = std::strtol(env, &end, 10);  // "4" or "4,2" (nested levels): the first
+    if (end != env && n >= 1) return static_cast<int>(std::min<long>(n, cpus));
+  }
+  return cpus;
 }
 
 }  // namespace inkwell

@@ -14,6 +14,7 @@
 #include "inkwell/core/error.hpp"
 #include "inkwell/nn/loss.hpp"
 #include "inkwell/core/rng.hpp"
+#include "inkwell/train/step_workers.hpp"
 
 namespace inkwell {
 
@@ -83,6 +84,39 @@ void for_each_batch(Model& model, const Dataset& data, std::span<const uint32_t>
   run_batches(first, (n + rows.global - 1) / rows.global, prefetch, fill, consume);
 }
 
+// train_epoch on micro-batch workers: the same rows, keys and running figures as the team's.
+bool train_on_workers(StepWorkers& workers, Model& master, Optimizer& optimizer, const Dataset& data,
+                      std::span<const uint32_t> order, const Normalization& norm, const LearningRate& lr,
+                      EpochState& state, const TrainOptions& options, const Progress& progress,
+                      const std::atomic<bool>* stop) {
+  const auto start = Clock::now();
+  const double seconds_before = state.seconds;
+  const int64_t batch = workers.batch(), n = static_cast<int64_t>(order.size());
+  const int64_t steps = (n + batch - 1) / batch;
+  const int64_t step0 = optimizer.steps() - state.steps_done;
+  const uint64_t augment_seed = hash64(options.seed, 0xa5a5a5a5), noise_seed = hash64(options.seed, 0xd509);
+  std::vector<uint32_t> rows(static_cast<size_t>(batch));
+  bool stopped = false;
+  while (state.steps_done < steps && !stopped) {
+    const int64_t k = state.steps_done, begin = k * batch, count = std::min(batch, n - begin);
+    for (int64_t r = 0; r < batch; ++r) rows[r] = order[r < count ? begin + r : (r - count) % n];  // a short batch fills up
+    std::optional<uint64_t> augment_key;
+    if (options.augment) augment_key = hash64(augment_seed, static_cast<uint64_t>(step0 + k));
+    const LossResult r = workers.step(data, rows, count, norm, augment_key, hash64(noise_seed, static_cast<uint64_t>(optimizer.steps())));
+    if (!std::isfinite(r.loss_sum))
+      throw error("training diverged: the loss became ", r.loss_sum, " at step ", optimizer.steps() + 1, " (try a lower --lr)");
+    optimizer.step(master.params(), learning_rate(lr.schedule, lr.lr, optimizer.steps(), lr.total_steps));
+    state.loss_sum += r.loss_sum;
+    state.correct += r.correct;
+    state.images += count;
+    ++state.steps_done;
+    if (progress) progress(state.steps_done, steps, state.loss_sum / state.images);
+    stopped = stop && stop->load();
+  }
+  state.seconds = seconds_before + seconds_since(start);
+  return state.steps_done == steps;
+}
+
 }  // namespace
 
 int resolve_prefetch(int prefetch, int step_threads) {
@@ -99,6 +133,8 @@ bool train_epoch(Model& model, Optimizer& optimizer, const Dataset& data, std::s
                  const Normalization& norm, const LearningRate& lr, EpochState& state, const TrainOptions& options,
                  const Progress& progress, const std::atomic<bool>* stop) {
   check_input(model, data);
+  if (options.workers)
+    return train_on_workers(*options.workers, model, optimizer, data, order, norm, lr, state, options, progress, stop);
   const auto start = Clock::now();
   const double seconds_before = state.seconds;
   const int64_t classes = model.classes(), batch = model.batch();

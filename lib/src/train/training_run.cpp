@@ -15,6 +15,7 @@
 #include "inkwell/onnx/onnx_model.hpp"
 #include "inkwell/train/fine_tune.hpp"
 #include "inkwell/train/schedule.hpp"
+#include "inkwell/train/step_workers.hpp"
 
 namespace fs = std::filesystem;
 
@@ -92,7 +93,7 @@ TrainingRun::TrainingRun(RunSettings settings, RunControls controls, Communicato
   // More than one process (mpirun, srun): each rank trains on its share of every batch.
   if (!comm_.alone() && s.batch % comm_.size() != 0)
     throw error("--batch ", s.batch, " does not split evenly over ", comm_.size(), " ranks (docs/distributed.md)");
-  omp_set_num_threads(controls_.threads > 0 ? controls_.threads : usable_cpus());
+  omp_set_num_threads(controls_.threads > 0 ? controls_.threads : default_threads());
   OptimizerConfig opt_config;
   Schedule schedule;
   try {
@@ -155,15 +156,22 @@ TrainingRun::TrainingRun(RunSettings settings, RunControls controls, Communicato
   const TrainPrecision precision = parse_train_precision(s.precision);
   // auto: measured on this machine (one rank's measure would race the others' for the cores: ranks
   // take the rule); then checked against f32 at the step's batch and thread count before it is used.
+  // One process trains on micro-batch workers, one thread each (step_workers.hpp): its plan is
+  // measured and checked for them.
   check::PlanCache cache;
-  const int64_t rank_batch = s.batch / comm_.size();
+  const int threads = omp_get_max_threads();
+  const bool micro = comm_.alone() && trains_on_micro_batches(arch_);
+  const int64_t model_batch = micro ? std::min(s.batch, kMicroBatch) : s.batch / comm_.size();
+  if (micro) omp_set_num_threads(1);
   const check::PlanSource plan_source = comm_.alone() ? check::parse_plan_source(controls_.plan) : check::PlanSource::rule;
-  bf16_ = check::check_bf16_plan(arch_, check::measured_bf16_plan(arch_, precision, rank_batch, plan_source, cache, &plan_report_),
-                                 rank_batch, cache);
+  bf16_ = check::check_bf16_plan(arch_, check::measured_bf16_plan(arch_, precision, model_batch, plan_source, cache, &plan_report_),
+                                 model_batch, cache);
   if (!plan_report_.timings.empty()) notices_.push_back("precision plan " + plan_report_.summary());
   if (precision == TrainPrecision::bf16) warnings_.insert(warnings_.end(), bf16_.notes.begin(), bf16_.notes.end());
   for (const std::string& w : bf16_.warnings) warnings_.push_back("warning: " + w);
-  model_ = std::make_unique<Model>(arch_, s.batch / comm_.size(), Mode::train, bf16_);
+  model_ = std::make_unique<Model>(arch_, model_batch, Mode::train, bf16_);
+  omp_set_num_threads(threads);
+  if (micro) workers_ = std::make_unique<StepWorkers>(*model_, bf16_, threads, s.batch);
   eval_ = std::make_unique<Model>(arch_, controls_.eval_batch, Mode::infer);
   optimizer_ = std::make_unique<Optimizer>(opt_config, model_->params().size());
   if (saved) {
@@ -282,7 +290,7 @@ RunEnd TrainingRun::run(const RunCallbacks& cb) {
     while (!epoch_done) {
       pause = false;
       epoch_done = train_epoch(*model_, *optimizer_, data_.train, train_idx_, data_.normalization, lr_, state_.partial,
-                               {s.augment, s.seed, controls_.prefetch, &comm_, overlap_}, progress, &pause);
+                               {s.augment, s.seed, controls_.prefetch, &comm_, overlap_, workers_.get()}, progress, &pause);
       if (epoch_done) break;
       save(false);
       last_checkpoint = Clock::now();

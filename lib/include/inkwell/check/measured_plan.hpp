@@ -60,26 +60,18 @@ Bf16Plan measured_bf16_plan(const Architecture& arch, TrainPrecision precision, 
                             PlanCache& cache, PlanReport* report = nullptr,
                             const TrainStepTimer& timer = time_training_step);
 
-// ---- inference: f32 or int8 per layer, at the caller's layout --------------------------------
+// ---- inference: f32 or int8 per layer ---------------------------------------------------------
 
-struct InferencePlan {
-  Int8Plan int8;
-  int executors = 1;     // models run at once
-  int threads_each = 1;  // OpenMP threads each
-};
+// Seconds per image of one one-thread model with `plan` running batches in memory.
+using InferenceTimer = std::function<double(const Int8Plan& plan)>;
 
-// Seconds per image when `executors` models with `plan`, `threads_each` OpenMP threads each, run
-// batches of `batch` at once (the rate of the whole).
-using InferenceTimer = std::function<double(const Int8Plan& plan, int executors, int threads_each)>;
-
-// The precision for `executors` models of `threads_each` threads: for auto with a calibration, the
-// fastest of plan_int8's rule, f32, and int8 in every layer; else what `precision` says. Timed by
-// `timer` (default: the model's forward with its weights on noise, in memory). The layout is the
-// caller's: inkwell-classify's one model a thread measured faster in its pipeline than one model
-// over all threads, which in memory alone looks as fast (docs/plans.md).
-InferencePlan measured_inference_plan(const Architecture& arch, const std::vector<NamedTensor>& state,
-                                      const Calibration& calibration, Precision precision, int executors,
-                                      int threads_each, int64_t batch, PlanSource source, PlanCache& cache,
-                                      PlanReport* report = nullptr, InferenceTimer timer = nullptr);
+// The int8 plan: for auto with a calibration, the fastest of plan_int8's rule, f32, and int8 in
+// every layer; else what `precision` says. Timed on one model with one OpenMP thread at `batch`
+// (default timer: its forward with the model's weights on noise), whatever layout the caller then
+// runs: the choice, and so the output, does not depend on --threads, and a run resumed with other
+// threads gives the same rows.
+Int8Plan measured_int8_plan(const Architecture& arch, const std::vector<NamedTensor>& state,
+                            const Calibration& calibration, Precision precision, int64_t batch, PlanSource source,
+                            PlanCache& cache, PlanReport* report = nullptr, InferenceTimer timer = nullptr);
 
 }  // namespace inkwell::check

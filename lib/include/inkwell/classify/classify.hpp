@@ -48,6 +48,13 @@ struct Shard {
 inline constexpr int64_t kMaxClassifyBatch = 4096;
 inline constexpr int64_t kMaxRunBatch = 256;
 
+// How classification runs a model: which layers in int8, and its layout.
+struct InferencePlan {
+  Int8Plan int8;
+  int executors = 1;     // models run at once: one a thread unless --executors says otherwise
+  int threads_each = 1;  // OpenMP threads each
+};
+
 struct ClassifyConfig {
   int threads = 0;        // TBB threads; 0: the CPUs this process may use (core/cpu_budget.hpp)
   int executors = 0;      // inference models run concurrently, sharing the threads; 0: as the plan measures
@@ -64,16 +71,15 @@ struct ClassifyConfig {
   Precision precision = Precision::automatic;
   check::PlanSource plan_source = check::PlanSource::cached;  // --plan auto | measure | rule
   // The plan, when the caller has made it already (classify_plan with this config); else made here.
-  std::optional<check::InferencePlan> plan;
+  std::optional<InferencePlan> plan;
   Shard shard;  // every batch, by default
 };
 
-// The plan classification runs for `file` with `config`: precision per layer and executors x
-// threads, measured on this machine for auto (check/measured_plan.hpp) or by the rule, then checked
-// against f32 at the executors' thread count and run_batch() (check/plan_check.hpp); its int8
-// notes say which layers run in f32 and why. `report`, if given, says how it was chosen.
-check::InferencePlan classify_plan(const ModelFile& file, const ClassifyConfig& config,
-                                   check::PlanReport* report = nullptr);
+// The plan classification runs for `file` with `config`: the precision per layer, measured on
+// this machine for auto (check/measured_plan.hpp) or by the rule, then checked against f32 at the
+// executors' thread count and run_batch() (check/plan_check.hpp); its int8 notes say which layers
+// run in f32 and why. `report`, if given, says how the precision was chosen.
+InferencePlan classify_plan(const ModelFile& file, const ClassifyConfig& config, check::PlanReport* report = nullptr);
 
 // What classification says of one file. One concept, one name: output_rows.hpp writes each as a
 // row of the CSV or JSONL output, and reads rows back into Predictions for --resume.

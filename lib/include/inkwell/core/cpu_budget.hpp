@@ -21,4 +21,7 @@ std::optional<double> cgroup_cpu_quota();
 // min(affinity CPUs, the quota rounded up), at least 1.
 int usable_cpus();
 
+// The thread count when none is given: usable_cpus(), or fewer if OMP_NUM_THREADS says so.
+int default_threads();
+
 }  // namespace inkwell

@@ -15,6 +15,8 @@
 
 namespace inkwell {
 
+class StepWorkers;
+
 struct Metrics {
   double loss = 0;      // mean cross-entropy
   double accuracy = 0;  // fraction correct
@@ -59,6 +61,9 @@ struct TrainOptions {
   // With comm: false sums the gradients in one allreduce after backward; true sums each layer's
   // as soon as the backward pass has finished them (overlapped_sum.hpp). The same sums either way.
   bool overlap_allreduce = false;
+  // One process: the steps run on these micro-batch workers (step_workers.hpp; `model` is their
+  // master), which fill their own rows; prefetch and comm are not used.
+  StepWorkers* workers = nullptr;
 };
 
 // Runs the steps of one pass over data[order] (batches of model.batch()) from state.steps_done

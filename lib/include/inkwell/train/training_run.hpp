@@ -23,6 +23,7 @@
 #include "inkwell/train/metrics_log.hpp"
 #include "inkwell/train/optimizer.hpp"
 #include "inkwell/train/saved_run.hpp"
+#include "inkwell/train/step_workers.hpp"
 #include "inkwell/train/train.hpp"
 
 namespace inkwell {
@@ -156,6 +157,7 @@ class TrainingRun {
   check::PlanReport plan_report_;
   bool overlap_ = false;
   std::unique_ptr<Model> model_, eval_;
+  std::unique_ptr<StepWorkers> workers_;  // one process: the steps run on micro-batches (after model_: destroyed first)
   std::unique_ptr<Optimizer> optimizer_;
   LearningRate lr_;
   int64_t steps_per_epoch_ = 0;
