@@ -14,7 +14,7 @@ The plan cache is a fresh directory per run of this script, so `auto` measures o
 run) and then reads the cache, as a user's second run does.
 
 Usage: bench/compare_plans.py [--build build] [--tree /tmp/inkwell-mnist-png] [--model models/default.inkw]
-                              [--repeats 3] [--busy]
+                              [--repeats 3] [--passes 5] [--busy] [--only train|classify]
 """
 import argparse
 import csv
@@ -39,8 +39,9 @@ def train_rate(args, extra, env):
 
 def classify_rate(args, extra, env):
     with tempfile.TemporaryDirectory() as out:
-        r = subprocess.run([os.path.join(args.build, "bin", "inkwell-classify"), os.path.join(args.tree, "test"),
-                            "--model", args.model, "--out", os.path.join(out, "p.csv"), "--progress", "never"] + extra,
+        # The 10k files `--passes` times over: one pass takes a fifth of a second, too short to time.
+        r = subprocess.run([os.path.join(args.build, "bin", "inkwell-classify")] + [os.path.join(args.tree, "test")] * args.passes +
+                           ["--model", args.model, "--out", os.path.join(out, "p.csv"), "--progress", "never"] + extra,
                            check=True, capture_output=True, text=True, env=env)
         return float(re.search(r"([0-9.]+) img/s", r.stderr).group(1))
 
@@ -64,6 +65,7 @@ def main():
     p.add_argument("--tree", default="/tmp/inkwell-mnist-png")
     p.add_argument("--model", default="models/default.inkw")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--passes", type=int, default=5, help="classify the 10k PNGs this many times a run")
     p.add_argument("--busy", action="store_true")
     p.add_argument("--only", choices=["train", "classify"])
     args = p.parse_args()

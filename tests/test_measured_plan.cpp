@@ -24,6 +24,11 @@ namespace {
 namespace fs = std::filesystem;
 using check::PlanSource;
 
+// A probe that always measures `seconds`.
+check::Probe fixed(double seconds) {
+  return [seconds] { return seconds; };
+}
+
 class MeasuredPlan : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -52,7 +57,7 @@ TEST_F(MeasuredPlan, TrainingTakesTheFasterCandidateAndCachesIt) {
     std::string name;
     for (const auto& l : p.layers) name += l + " ";
     ++timed[name];
-    return name == "conv2 " ? 1e-5 : name.empty() ? 3e-5 : 2e-5;
+    return fixed(name == "conv2 " ? 1e-5 : name.empty() ? 3e-5 : 2e-5);
   };
   check::PlanReport report;
   const Bf16Plan plan = check::measured_bf16_plan(seed, TrainPrecision::automatic, 64, PlanSource::cached, *cache,
@@ -70,7 +75,10 @@ TEST_F(MeasuredPlan, TrainingTakesTheFasterCandidateAndCachesIt) {
 
   // Cached: used as it stands, nothing timed, though f32 would now win.
   timed.clear();
-  auto f32_wins = [&](const Architecture&, const Bf16Plan& p, int64_t) { ++timed["x"]; return p.layers.empty() ? 1e-6 : 1.0; };
+  auto f32_wins = [&](const Architecture&, const Bf16Plan& p, int64_t) {
+    ++timed["x"];
+    return fixed(p.layers.empty() ? 1e-6 : 1.0);
+  };
   check::PlanReport again;
   EXPECT_EQ(check::measured_bf16_plan(seed, TrainPrecision::automatic, 64, PlanSource::cached, *cache, &again, f32_wins).layers,
             std::set<std::string>{"conv2"});
@@ -88,9 +96,30 @@ TEST_F(MeasuredPlan, TrainingTakesTheFasterCandidateAndCachesIt) {
   EXPECT_TRUE(timed.empty());
 }
 
+// The candidates take turns: a machine that slows down over the measurement (here each run of
+// any probe costs more than the last) slows them alike, and the cheaper one still wins.
+TEST_F(MeasuredPlan, CandidatesTakeTurnsSoThatADriftFallsOnAll) {
+  const ModelFile file = load_model_file(std::string(INKWELL_SOURCE_DIR) + "/models/default.inkw");
+  double clock = 1.0;
+  std::vector<std::string> order;
+  auto drifting = [&](const Int8Plan& p) -> check::Probe {
+    const double own = p.layers.empty() ? 1.0 : 0.9;  // int8 10% cheaper
+    const std::string name = p.layers.empty() ? "f32" : "int8";
+    return [&, own, name] {
+      order.push_back(name);
+      return own * (clock *= 1.05);
+    };
+  };
+  const Int8Plan plan = check::measured_int8_plan(file.architecture, file.tensors, file.calibration,
+                                                  Precision::automatic, 64, PlanSource::measure, *cache, nullptr, drifting);
+  EXPECT_FALSE(plan.layers.empty());
+  ASSERT_GE(order.size(), 10u);
+  EXPECT_NE(order[order.size() - 1], order[order.size() - 2]) << "the probes did not alternate";
+}
+
 TEST_F(MeasuredPlan, TrainingRuleAndForcedPrecisionsAreNeverTimed) {
   int calls = 0;
-  auto timer = [&](const Architecture&, const Bf16Plan&, int64_t) { return ++calls, 1.0; };
+  auto timer = [&](const Architecture&, const Bf16Plan&, int64_t) { return ++calls, fixed(1.0); };
   EXPECT_EQ(check::measured_bf16_plan(seed, TrainPrecision::automatic, 64, PlanSource::rule, *cache, nullptr, timer).layers,
             plan_bf16(seed, TrainPrecision::automatic).layers);
   EXPECT_EQ(check::measured_bf16_plan(seed, TrainPrecision::f32, 64, PlanSource::measure, *cache, nullptr, timer).layers,
@@ -103,7 +132,7 @@ TEST_F(MeasuredPlan, TrainingRuleAndForcedPrecisionsAreNeverTimed) {
 TEST_F(MeasuredPlan, ACacheValueNoCandidateHasIsMeasuredAgain) {
   const ModelFile file = load_model_file(std::string(INKWELL_SOURCE_DIR) + "/models/default.inkw");
   int calls = 0;
-  auto f32_wins = [&](const Int8Plan& p) { return ++calls, p.layers.empty() ? 1.0 : 2.0; };
+  auto f32_wins = [&](const Int8Plan& p) { return ++calls, fixed(p.layers.empty() ? 1.0 : 2.0); };
   auto measure = [&] {
     return check::measured_int8_plan(file.architecture, file.tensors, file.calibration, Precision::automatic, 64,
                                      PlanSource::cached, *cache, nullptr, f32_wins);
@@ -130,7 +159,7 @@ TEST_F(MeasuredPlan, InferenceTakesTheFasterPrecision) {
   const ModelFile file = load_model_file(std::string(INKWELL_SOURCE_DIR) + "/models/default.inkw");
   ASSERT_FALSE(file.calibration.empty());
   int calls = 0;
-  auto f32_wins = [&](const Int8Plan& p) { return ++calls, p.layers.empty() ? 1e-6 : 1e-5; };
+  auto f32_wins = [&](const Int8Plan& p) { return ++calls, fixed(p.layers.empty() ? 1e-6 : 1e-5); };
   check::PlanReport report;
   EXPECT_TRUE(check::measured_int8_plan(file.architecture, file.tensors, file.calibration, Precision::automatic, 64,
                                         PlanSource::cached, *cache, &report, f32_wins)
@@ -139,7 +168,7 @@ TEST_F(MeasuredPlan, InferenceTakesTheFasterPrecision) {
   EXPECT_GE(calls, 2);  // the rule's plan and f32 at least; all-int8 when it differs from the rule
   EXPECT_EQ(report.timings.size(), static_cast<size_t>(calls));
 
-  auto all_int8_wins = [&](const Int8Plan& p) { return 1.0 / (1.0 + static_cast<double>(p.layers.size())); };
+  auto all_int8_wins = [&](const Int8Plan& p) { return fixed(1.0 / (1.0 + static_cast<double>(p.layers.size()))); };
   EXPECT_EQ(check::measured_int8_plan(file.architecture, file.tensors, file.calibration, Precision::automatic, 64,
                                       PlanSource::measure, *cache, nullptr, all_int8_wins)
                 .layers.size(),
@@ -158,7 +187,7 @@ TEST_F(MeasuredPlan, InferenceTakesTheFasterPrecision) {
 }
 
 TEST_F(MeasuredPlan, TheRealTimersMeasureSomething) {
-  const double train = check::time_training_step(seed, Bf16Plan{}, 16);
+  const double train = check::training_step_probe(seed, Bf16Plan{}, 16)();
   EXPECT_TRUE(std::isfinite(train) && train > 0) << train;
   const ModelFile file = load_model_file(std::string(INKWELL_SOURCE_DIR) + "/models/default.inkw");
   check::PlanReport report;

@@ -21,21 +21,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Runs `once` (after one warm-up run) until `budget` seconds or `max_runs` runs, at least 3; the
-// median run's seconds.
-double median_run(const std::function<void()>& once, double budget, int max_runs) {
-  once();
-  std::vector<double> runs;
-  const auto start = Clock::now();
-  while (runs.size() < 3 || (static_cast<int>(runs.size()) < max_runs && seconds_since(start) < budget)) {
-    const auto t = Clock::now();
-    once();
-    runs.push_back(seconds_since(t));
-  }
-  std::nth_element(runs.begin(), runs.begin() + runs.size() / 2, runs.end());
-  return runs[runs.size() / 2];
-}
-
 void fill_noise(float* x, int64_t n, uint64_t seed) {
   Rng rng(seed);
   for (int64_t i = 0; i < n; ++i) x[i] = static_cast<float>(rng.uniform(-0.5, 2.8));
@@ -62,8 +47,11 @@ std::string key_of(const std::string& kind, const Architecture& arch, int64_t ba
   return k.str();
 }
 
-// The candidates' index by cache or by timing; fills `report`.
-size_t choose(const std::vector<std::string>& names, const std::function<double(size_t)>& seconds_per_image,
+// The candidates' index by cache or by timing; fills `report`. Timing: each candidate's probe is
+// made (its model built, one warm-up run), then the probes run in turns, one run each a round,
+// until `budget` seconds have passed (at least 5 rounds, at most 40): the machine's drifts (another
+// process, the clock) fall on every candidate alike. A candidate's figure is its median run.
+size_t choose(const std::vector<std::string>& names, const std::function<Probe(size_t)>& make_probe, double budget,
               const std::string& key, PlanSource source, PlanCache& cache, PlanReport& report) {
   if (source == PlanSource::cached)
     if (const auto hit = cache.get(key))
@@ -72,9 +60,19 @@ size_t choose(const std::vector<std::string>& names, const std::function<double(
           report.chosen = names[i], report.from_cache = true;
           return i;
         }  // a value no candidate has (an edited or stale file): measure again
+  std::vector<Probe> probes;
+  for (size_t i = 0; i < names.size(); ++i) {
+    probes.push_back(make_probe(i));
+    probes.back()();  // warm-up
+  }
+  std::vector<std::vector<double>> runs(names.size());
+  const auto start = Clock::now();
+  for (int round = 0; round < 40 && (round < 5 || seconds_since(start) < budget); ++round)
+    for (size_t i = 0; i < names.size(); ++i) runs[i].push_back(probes[i]());
   std::vector<double> seconds;
   for (size_t i = 0; i < names.size(); ++i) {
-    seconds.push_back(seconds_per_image(i));
+    std::nth_element(runs[i].begin(), runs[i].begin() + runs[i].size() / 2, runs[i].end());
+    seconds.push_back(runs[i][runs[i].size() / 2]);
     report.timings.push_back({names[i], seconds.back()});
   }
   const size_t best = pick_fastest(seconds);
@@ -124,16 +122,20 @@ std::string PlanReport::summary() const {
 
 // ---- training --------------------------------------------------------------------------------
 
-double time_training_step(const Architecture& arch, const Bf16Plan& plan, int64_t batch) {
-  Model m(arch, batch, Mode::train, plan);
-  m.init_params(1);
-  fill_noise(m.src(), element_count(m.src_dims()), 2);
-  fill_noise(m.diff_dst(), element_count(m.dst_dims()), 3);
-  return median_run([&] { m.forward(), m.backward(); }, 0.25, 30) / static_cast<double>(batch);
+Probe training_step_probe(const Architecture& arch, const Bf16Plan& plan, int64_t batch) {
+  auto m = std::make_shared<Model>(arch, batch, Mode::train, plan);
+  m->init_params(1);
+  fill_noise(m->src(), element_count(m->src_dims()), 2);
+  fill_noise(m->diff_dst(), element_count(m->dst_dims()), 3);
+  return [m, batch] {
+    const auto t = Clock::now();
+    m->forward(), m->backward();
+    return seconds_since(t) / static_cast<double>(batch);
+  };
 }
 
 Bf16Plan measured_bf16_plan(const Architecture& arch, TrainPrecision precision, int64_t batch, PlanSource source,
-                            PlanCache& cache, PlanReport* report, const TrainStepTimer& timer) {
+                            PlanCache& cache, PlanReport* report, const TrainStepProbe& probe) {
   PlanReport local;
   PlanReport& r = report ? *report : local;
   Bf16Plan rule = plan_bf16(arch, precision);
@@ -154,8 +156,8 @@ Bf16Plan measured_bf16_plan(const Architecture& arch, TrainPrecision precision, 
   std::vector<std::string> names;
   for (const Bf16Plan& c : candidates) names.push_back(bf16_name(c));
   const size_t best = choose(
-      names, [&](size_t i) { return timer(arch, candidates[i], batch); }, key_of("train", arch, batch, "threads " + std::to_string(omp_get_max_threads())), source,
-      cache, r);
+      names, [&](size_t i) { return probe(arch, candidates[i], batch); }, 1.0,
+      key_of("train", arch, batch, "threads " + std::to_string(omp_get_max_threads())), source, cache, r);
   Bf16Plan chosen = candidates[best];
   if (chosen.layers != rule.layers) chosen.notes.clear();  // the rule's reasons are not this plan's
   return chosen;
@@ -165,23 +167,27 @@ Bf16Plan measured_bf16_plan(const Architecture& arch, TrainPrecision precision, 
 
 namespace {
 
-// One model, one OpenMP thread, `batch` rows of noise: seconds per image.
-double time_inference(const Architecture& arch, const std::vector<NamedTensor>& state, int64_t batch,
+// One model, one OpenMP thread, `batch` rows of noise.
+Probe inference_probe(const Architecture& arch, const std::vector<NamedTensor>& state, int64_t batch,
                       const Int8Plan& plan) {
   const int omp_before = omp_get_max_threads();
   omp_set_num_threads(1);  // oneDNN sizes a primitive's work for the threads it is built with
-  Model m(arch, batch, plan);
+  auto m = std::make_shared<Model>(arch, batch, plan);
   omp_set_num_threads(omp_before);
-  m.load_state(state);
-  fill_noise(m.src(), element_count(m.src_dims()), 4);
-  return median_run([&] { m.forward(); }, 0.04, 15) / static_cast<double>(batch);
+  m->load_state(state);
+  fill_noise(m->src(), element_count(m->src_dims()), 4);
+  return [m, batch] {
+    const auto t = Clock::now();
+    m->forward();
+    return seconds_since(t) / static_cast<double>(batch);
+  };
 }
 
 }  // namespace
 
 Int8Plan measured_int8_plan(const Architecture& arch, const std::vector<NamedTensor>& state,
                             const Calibration& calibration, Precision precision, int64_t batch, PlanSource source,
-                            PlanCache& cache, PlanReport* report, InferenceTimer timer) {
+                            PlanCache& cache, PlanReport* report, InferenceProbe probe) {
   PlanReport local;
   PlanReport& r = report ? *report : local;
   // The rule's plan first.
@@ -196,9 +202,9 @@ Int8Plan measured_int8_plan(const Architecture& arch, const std::vector<NamedTen
     r.chosen = names[0];
     return candidates[0];
   }
-  if (!timer) timer = [&](const Int8Plan& p) { return time_inference(arch, state, batch, p); };
+  if (!probe) probe = [&](const Int8Plan& p) { return inference_probe(arch, state, batch, p); };
   const size_t best = choose(
-      names, [&](size_t i) { return timer(candidates[i]); },
+      names, [&](size_t i) { return probe(candidates[i]); }, 0.3,
       key_of("inference", arch, batch, "calibration " + std::to_string(calibration.size())), source, cache, r);
   Int8Plan chosen = candidates[best];
   if (best != 0) chosen.notes.clear();  // the rule's reasons are not this plan's

@@ -1,7 +1,7 @@
 // Plans chosen by timing them on the machine at hand (docs/plans.md). A rule measured on one CPU
 // misses the next (bf16 without AMX: slower on the Xeon the rule came from, 1.48x faster on a Zen 5),
-// so `auto` times the candidates for the model at hand, at the run's batch and thread count, within
-// a small budget, and keeps the fastest in the plan cache (check/plan_cache.hpp, one file with the
+// so `auto` times the candidates for the model at hand, at the run's batch, taking turns within a
+// small budget (0.3 s of runs for inference, 1 s for training, after building each), and keeps the fastest in the plan cache (check/plan_cache.hpp, one file with the
 // correctness verdicts of plan_check.hpp) under a key of CPU, flags, oneDNN, ISA, threads, model
 // and batch. A cached plan is used as it is: a given plan gives deterministic results, and timing
 // noise cannot flip it from run to run. The plan chosen then passes plan_check's correctness check
@@ -49,29 +49,33 @@ struct PlanReport {
 
 // ---- training: f32 or bf16 per convolution -----------------------------------------------------
 
-// Seconds per image of a training step (forward and backward) with `plan` at `batch`.
-using TrainStepTimer = std::function<double(const Architecture&, const Bf16Plan&, int64_t batch)>;
-double time_training_step(const Architecture& arch, const Bf16Plan& plan, int64_t batch);
+// One timed run of a candidate: seconds per image. A probe holds what it runs (a model built
+// once), so that the candidates can take turns.
+using Probe = std::function<double()>;
+
+// A training step (forward and backward) with `plan` at `batch`, on noise.
+using TrainStepProbe = std::function<Probe(const Architecture&, const Bf16Plan&, int64_t batch)>;
+Probe training_step_probe(const Architecture& arch, const Bf16Plan& plan, int64_t batch);
 
 // The bf16 plan for `precision` auto: with native bf16, the fastest of f32, every convolution in
 // bf16, and every convolution with more than one input channel in bf16; f32 without native bf16.
 // PlanSource::rule (and precision f32/bf16) is plan_bf16's rule.
 Bf16Plan measured_bf16_plan(const Architecture& arch, TrainPrecision precision, int64_t batch, PlanSource source,
                             PlanCache& cache, PlanReport* report = nullptr,
-                            const TrainStepTimer& timer = time_training_step);
+                            const TrainStepProbe& probe = training_step_probe);
 
 // ---- inference: f32 or int8 per layer ---------------------------------------------------------
 
-// Seconds per image of one one-thread model with `plan` running batches in memory.
-using InferenceTimer = std::function<double(const Int8Plan& plan)>;
+// One one-thread model with `plan` running a batch in memory.
+using InferenceProbe = std::function<Probe(const Int8Plan& plan)>;
 
 // The int8 plan: for auto with a calibration, the fastest of plan_int8's rule, f32, and int8 in
 // every layer; else what `precision` says. Timed on one model with one OpenMP thread at `batch`
-// (default timer: its forward with the model's weights on noise), whatever layout the caller then
+// (default probe: its forward with the model's weights on noise), whatever layout the caller then
 // runs: the choice, and so the output, does not depend on --threads, and a run resumed with other
 // threads gives the same rows.
 Int8Plan measured_int8_plan(const Architecture& arch, const std::vector<NamedTensor>& state,
                             const Calibration& calibration, Precision precision, int64_t batch, PlanSource source,
-                            PlanCache& cache, PlanReport* report = nullptr, InferenceTimer timer = nullptr);
+                            PlanCache& cache, PlanReport* report = nullptr, InferenceProbe probe = nullptr);
 
 }  // namespace inkwell::check
