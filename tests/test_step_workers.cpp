@@ -81,6 +81,16 @@ TEST(StepWorkers, TheSumIsTheWholeBatchsGradientAndAnyWorkerCountGivesTheSameByt
   }
 }
 
+TEST(StepWorkers, AVeryLargeModelGetsLargerMicroBatchesSoThatItsSlotsStayBounded) {
+  EXPECT_EQ(micro_batch_size(kArch, 64), kMicroBatch);
+  EXPECT_EQ(micro_batch_size(kArch, 5), 5);  // never more than the batch
+  // fc4096-fc4096: about 20 M floats, 80 MB of gradients a slot: 3 slots fit in 256 MB.
+  const Architecture big{"fc4096-relu-fc4096-relu-fc10", {1, 28, 28}};
+  const int64_t micro = micro_batch_size(big, 64);
+  EXPECT_GE(micro, 22);
+  EXPECT_LE((64 + micro - 1) / micro * 80'000'000, kMaxSlotBytes + 80'000'000);
+}
+
 TEST(StepWorkers, AnUnreadableRowThrowsTheLowestMicroBatchsError) {
   Dataset data = noise_digits(4);
   data.images.clear();  // files instead: two of them are missing

@@ -16,6 +16,13 @@ bool trains_on_micro_batches(const Architecture& arch) {
   return true;
 }
 
+int64_t micro_batch_size(const Architecture& arch, int64_t batch) {
+  int64_t floats = 0;
+  for (const NamedDims& t : state_shapes(arch)) floats += element_count(t.dims);
+  const int64_t slots = std::max<int64_t>(1, kMaxSlotBytes / std::max<int64_t>(1, floats * 4));
+  return std::max<int64_t>(1, std::min(batch, std::max(kMicroBatch, (batch + slots - 1) / slots)));
+}
+
 StepWorkers::StepWorkers(Model& master, const Bf16Plan& plan, int workers, int64_t batch)
     : master_(master),
       batch_(batch),

@@ -161,7 +161,7 @@ TrainingRun::TrainingRun(RunSettings settings, RunControls controls, Communicato
   check::PlanCache cache;
   const int threads = omp_get_max_threads();
   const bool micro = comm_.alone() && trains_on_micro_batches(arch_);
-  const int64_t model_batch = micro ? std::min(s.batch, kMicroBatch) : s.batch / comm_.size();
+  const int64_t model_batch = micro ? std::min(s.batch, micro_batch_size(arch_, s.batch)) : s.batch / comm_.size();
   if (micro) omp_set_num_threads(1);
   const check::PlanSource plan_source = comm_.alone() ? check::parse_plan_source(controls_.plan) : check::PlanSource::rule;
   bf16_ = check::check_bf16_plan(arch_, check::measured_bf16_plan(arch_, precision, model_batch, plan_source, cache, &plan_report_),

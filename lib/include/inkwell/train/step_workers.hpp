@@ -1,6 +1,6 @@
 // One training step shared out over the cores as micro-batches (docs/decisions.md).
 //
-// A step's batch is cut into micro-batches of kMicroBatch rows. W single-thread models take
+// A step's batch is cut into micro-batches of kMicroBatch rows (more for a very large model). W single-thread models take
 // micro-batches from a shared counter: each fills its rows (read, augment, normalise), runs
 // forward, loss and backward, and leaves that micro-batch's gradients in the micro-batch's own
 // slot. The slots are then summed in micro-batch order into the first model's gradients, which
@@ -34,14 +34,21 @@
 namespace inkwell {
 
 inline constexpr int64_t kMicroBatch = 8;
+// The micro-batches' gradient slots take at most this many bytes: a model with many parameters
+// gets larger micro-batches (fewer slots) instead.
+inline constexpr int64_t kMaxSlotBytes = int64_t{256} << 20;
 
 // Whether `arch` can train on micro-batches: no layer couples the rows of a batch (batch norm).
 bool trains_on_micro_batches(const Architecture& arch);
 
+// The micro-batch for steps of `batch` rows: kMicroBatch, larger when the slots would pass
+// kMaxSlotBytes, never more than the batch.
+int64_t micro_batch_size(const Architecture& arch, int64_t batch);
+
 class StepWorkers {
  public:
-  // `master`: the run's model, built with one OpenMP thread at batch kMicroBatch (or the step's
-  // batch, if smaller); `workers` - 1 more like it are built here. `batch`: rows a step.
+  // `master`: the run's model, built with one OpenMP thread at micro_batch_size(); `workers` - 1
+  // more like it are built here. `batch`: rows a step.
   StepWorkers(Model& master, const Bf16Plan& plan, int workers, int64_t batch);
   ~StepWorkers();
   StepWorkers(const StepWorkers&) = delete;
