@@ -155,6 +155,10 @@ Bf16Plan measured_bf16_plan(const Architecture& arch, TrainPrecision precision, 
       candidates.push_back(c);
   std::vector<std::string> names;
   for (const Bf16Plan& c : candidates) names.push_back(bf16_name(c));
+  if (candidates.size() == 1) {  // no convolutions: nothing to choose
+    r.chosen = names[0];
+    return rule;
+  }
   const size_t best = choose(
       names, [&](size_t i) { return probe(arch, candidates[i], batch); }, 1.0,
       key_of("train", arch, batch, "threads " + std::to_string(omp_get_max_threads())), source, cache, r);
