@@ -126,6 +126,9 @@ TEST_F(MeasuredPlan, TrainingRuleAndForcedPrecisionsAreNeverTimed) {
             std::set<std::string>{});
   EXPECT_EQ(check::measured_bf16_plan(seed, TrainPrecision::bf16, 64, PlanSource::measure, *cache, nullptr, timer).layers,
             plan_bf16(seed, TrainPrecision::bf16).layers);
+  const Architecture no_convs{"fc32-relu-fc10", {1, 28, 28}};  // one candidate: f32
+  EXPECT_TRUE(check::measured_bf16_plan(no_convs, TrainPrecision::automatic, 64, PlanSource::measure, *cache, nullptr, timer)
+                  .layers.empty());
   EXPECT_EQ(calls, 0);
 }
 
