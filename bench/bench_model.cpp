@@ -1,14 +1,17 @@
 // A preset's training step (forward, loss, backward, Adam) and forward pass, on synthetic
 // in-memory batches: what the model costs, without data loading. items/s = images/s.
 // The seed model by default (compare_pytorch.py's), and the best preset at its batch of 128.
-// BM_TrainStepAuto is the step with inkwell-train's default --precision auto (bf16 where it pays,
-// docs/bf16.md); BM_TrainStep is f32. BM_ForwardInt8 runs models/accurate.inkw (the seed preset, calibrated) with inkwell-classify's
-// automatic int8 plan (docs/int8.md).
+// BM_TrainStepAuto is the step with --precision auto's plan, measured on this machine for this
+// batch and thread count and cached (docs/plans.md); BM_TrainStep is f32. BM_ForwardInt8 runs
+// models/accurate.inkw (the seed preset, calibrated) with its measured, cached int8 plan. (One
+// model over every thread: inkwell-train itself runs a step on micro-batch workers.)
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
 #include <vector>
 
+#include "inkwell/check/measured_plan.hpp"
+#include "inkwell/check/plan_cache.hpp"
 #include "inkwell/nn/loss.hpp"
 #include "inkwell/nn/model.hpp"
 #include "inkwell/model_file/model_file.hpp"
@@ -29,7 +32,9 @@ void fill(Model& m, std::vector<uint8_t>& labels) {
 // Arg: batch size. Precision: inkwell-train's --precision (bf16.hpp).
 void train_step(benchmark::State& state, const char* preset, TrainPrecision precision) {
   const Architecture arch{resolve_spec(preset), {1, 28, 28}};
-  Model m(arch, state.range(0), Mode::train, plan_bf16(arch, precision));
+  check::PlanCache cache;
+  Model m(arch, state.range(0), Mode::train,
+          check::measured_bf16_plan(arch, precision, state.range(0), check::PlanSource::cached, cache));
   m.init_params(0);
   Optimizer opt({OptimizerConfig::Kind::adam, 1e-4}, m.params().size());
   std::vector<uint8_t> labels;
@@ -47,7 +52,7 @@ void train_step(benchmark::State& state, const char* preset, TrainPrecision prec
   state.counters["threads"] = omp_get_max_threads();
 }
 void BM_TrainStep(benchmark::State& state, const char* preset) { train_step(state, preset, TrainPrecision::f32); }
-// What inkwell-train runs by default: bf16 for the convolutions this CPU runs faster in bf16.
+// --precision auto: bf16 for the convolutions measured faster in bf16 here.
 void BM_TrainStepAuto(benchmark::State& state, const char* preset) {
   train_step(state, preset, TrainPrecision::automatic);
 }
@@ -70,7 +75,10 @@ void BM_Forward(benchmark::State& state, const char* preset) {
 
 void BM_ForwardInt8(benchmark::State& state, const char* file) {
   const ModelFile f = load_model_file(std::string(INKWELL_SOURCE_DIR) + "/models/" + file);
-  Model m(f.architecture, state.range(0), plan_int8(f.architecture, f.calibration, Precision::automatic));
+  check::PlanCache cache;
+  Model m(f.architecture, state.range(0),
+          check::measured_int8_plan(f.architecture, f.tensors, f.calibration, Precision::automatic, state.range(0),
+                                    check::PlanSource::cached, cache));
   m.load_state(f.tensors);
   forward_loop(state, m);
 }

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "inkwell/check/measured_plan.hpp"
+#include "inkwell/check/plan_cache.hpp"
 #include "inkwell/core/rng.hpp"
 #include "inkwell/nn/dnnl_compat.hpp"
 #include "inkwell/nn/loss.hpp"
@@ -41,8 +43,14 @@ int main(int argc, char** argv) {
   const ModelFile file = from_file ? load_model_file(preset) : ModelFile{};
   infer = infer || from_file;
   const Architecture arch = from_file ? file.architecture : Architecture{resolve_spec(preset), {1, 28, 28}};
-  Model m = infer ? Model(arch, batch, plan_int8(arch, file.calibration, parse_precision(precision)))
-                  : Model(arch, batch, Mode::train, plan_bf16(arch, parse_train_precision(precision)));
+  // auto: the plan measured on this machine (cached), as the apps run it (docs/plans.md).
+  check::PlanCache cache;
+  Model m = infer ? Model(arch, batch,
+                          check::measured_int8_plan(arch, file.tensors, file.calibration, parse_precision(precision),
+                                                    batch, check::PlanSource::cached, cache))
+                  : Model(arch, batch, Mode::train,
+                          check::measured_bf16_plan(arch, parse_train_precision(precision), batch,
+                                                    check::PlanSource::cached, cache));
   if (from_file) m.load_state(file.tensors);
   else m.init_params(0);
   Optimizer opt({OptimizerConfig::Kind::adam, 1e-4}, m.params().size());
