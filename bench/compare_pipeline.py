@@ -7,6 +7,9 @@ exported as 70k PNGs, decoded every epoch) and three ways of preparing batches:
   pipeline   --prefetch 4   filled on the flow graph's TBB workers, 4 batches ahead
   default    (auto)         what inkwell-train does without the flag
 
+The three ways differ only for a model with batch norm (--model best): one process trains any
+other model on micro-batch workers that fill their own rows (docs/plans.md), whatever --prefetch.
+
 images/s is the training images over the epoch's training time (metrics.csv: the steps and
 the waits for data, not loading or evaluation). Configurations alternate for `--repeats` rounds;
 medians and the ratios the training-pipeline issue asks about are printed.
