@@ -84,7 +84,7 @@ Options parse(int argc, char** argv, std::unique_ptr<CLI::App>& app_out) {
       ->check(cli::whole(1, 1000))->capture_default_str();
   app.add_option("--threads", o.threads, "threads; 0: the CPUs this process may use (affinity, cgroup quota)")->type_name("N")->check(cli::whole(0, 4096))->capture_default_str();
   app.add_option("--batch", o.batch, "files a batch (the model runs up to 256 at once)")->type_name("N")->check(cli::whole(1, kMaxClassifyBatch))->capture_default_str();
-  app.add_option("--executors", o.executors, "inference models run at once, sharing --threads; 0: as the plan measures")
+  app.add_option("--executors", o.executors, "inference models run at once, sharing --threads; 0: one per thread")
       ->type_name("N")->check(cli::whole(0, 4096))->capture_default_str();
   app.add_option("--precision", o.precision,
                  "auto: int8 for the layers measured faster in int8 here, if the model is quantised (inkwell-quantize)")

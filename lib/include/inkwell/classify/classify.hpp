@@ -57,7 +57,7 @@ struct InferencePlan {
 
 struct ClassifyConfig {
   int threads = 0;        // TBB threads; 0: the CPUs this process may use (core/cpu_budget.hpp)
-  int executors = 0;      // inference models run concurrently, sharing the threads; 0: as the plan measures
+  int executors = 0;      // inference models run concurrently, sharing the threads; 0: one per thread
   int64_t batch = 256;    // 1 to kMaxClassifyBatch
   int64_t run_batch() const { return std::min(batch, kMaxRunBatch); }  // the models' batch
   int top_k = 1;
