@@ -154,10 +154,9 @@ TrainingRun::TrainingRun(RunSettings settings, RunControls controls, Communicato
   for (int e = 1; e < state_.epoch; ++e) rng_.shuffle(std::span(train_idx_));
 
   const TrainPrecision precision = parse_train_precision(s.precision);
-  // auto: measured on this machine (one rank's measure would race the others' for the cores: ranks
-  // take the rule); then checked against f32 at the step's batch and thread count before it is used.
-  // One process trains on micro-batch workers, one thread each (step_workers.hpp): its plan is
-  // measured and checked for them.
+  // One process trains on one-thread micro-batch workers (step_workers.hpp), ranks and batch norm
+  // on a team. auto's plan is measured for the model the steps run (ranks take the rule: one
+  // rank's timing would race the others' for the cores), then checked against f32 before use.
   check::PlanCache cache;
   const int threads = omp_get_max_threads();
   const bool micro = comm_.alone() && trains_on_micro_batches(arch_);
