@@ -7,13 +7,13 @@ Adam with weight decay) at batch 64, and inference at batch 256 and batch 1. Bot
 synthetic in-memory batches, so data loading is not measured.
 
 bf16 training, where the CPU has native bf16: PyTorch's torch.autocast("cpu", dtype=torch.bfloat16)
-around forward and loss, against inkwell's default --precision auto (bf16 for the convolutions the
-CPU runs faster in bf16: with AMX; f32 otherwise, docs/bf16.md).
+around forward and loss, against inkwell's default --precision auto (bf16 for the convolutions
+measured faster in bf16 on this machine, cached: docs/plans.md).
 
 int8 inference: PyTorch's own static post-training quantization (torch.ao.quantization: conv+ReLU
 fused, per-channel weights, calibrated on 32 batches) on the quantized engine the build has
 (Debian's: onednn, else qnnpack; no fbgemm), against inkwell's models/accurate.inkw (the same seed
-architecture, calibrated) with inkwell-classify's automatic per-layer plan (docs/int8.md).
+architecture, calibrated) with its measured per-layer plan (docs/plans.md).
 
 With --epoch, it also times a real training epoch as each side really feeds it: PyTorch's loop
 over a DataLoader of the in-memory MNIST tensors (55k train images, shuffled, batch 64, Adam),
