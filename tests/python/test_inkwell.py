@@ -158,3 +158,15 @@ def test_predict_releases_the_gil(mnist_test):
     worker.join()
     # With the GIL held for the whole call this loop would run a handful of times.
     assert count > 10000, count
+
+
+def test_predict_gives_the_same_bytes_with_any_thread_count(mnist_test):
+    # Chunks of `batch` rows shared among one-thread models: which worker takes a chunk does not
+    # change a row's result (docs/plans.md).
+    images = mnist_test[0][:3000]
+    model = inkwell.load(os.path.join(SOURCE, "models", "default.inkw"))
+    for precision in ("auto", "f32"):
+        want = model.predict(images, precision=precision, threads=1, top_k=3, batch=100)
+        for threads in (2, 3, 7):
+            got = model.predict(images, precision=precision, threads=threads, top_k=3, batch=100)
+            assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1]), (precision, threads)
