@@ -62,6 +62,7 @@ class PyModel {
     const int64_t n = x.shape(0), classes = static_cast<int64_t>(file_.classes.size());
     top_k = std::clamp(top_k, 1, static_cast<int>(classes));
     if (batch < 1 || batch > kMaxRunBatch) throw py::value_error("batch takes 1 to " + std::to_string(kMaxRunBatch));
+    if (threads < 0 || threads > 4096) throw py::value_error("threads takes 0 to 4096 (0: the CPUs this process may use)");
     const Precision p = parse_precision(precision);
     if (p == Precision::int8 && file_.calibration.empty())
       throw py::value_error("the model has no int8 calibration (make one with inkwell-quantize)");

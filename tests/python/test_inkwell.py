@@ -132,6 +132,8 @@ def test_bad_input_raises_with_the_tools_messages(tmp_path):
         model.predict(np.zeros((2, 27, 28), np.uint8))
     with pytest.raises(ValueError):
         model.predict(np.zeros((2, 28, 28), np.uint8), precision="fp16")
+    with pytest.raises(ValueError, match="threads takes 0 to 4096"):
+        model.predict(np.zeros((2, 28, 28), np.uint8), threads=100000)
     with pytest.raises(ValueError):
         inkwell.classify(tmp_path / "nowhere")
     with pytest.raises(ValueError, match="neither a dataset name"):
