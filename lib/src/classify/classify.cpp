@@ -110,7 +110,7 @@ namespace {
 
 int thread_count(const ClassifyConfig& config) { return config.threads > 0 ? config.threads : default_threads(); }
 // One model a thread unless told: measured with the pipeline's decoding beside it, one model over
-// both threads ran 30,400 img/s against 41,900 (10k PNGs, AMD Zen 5, 2 cores; docs/plans.md).
+// both threads ran 64,800 img/s against 69,600 (50k PNGs, AMD Zen 5, 2 cores; docs/plans.md).
 int executors_of(const ClassifyConfig& config) {
   return std::min(config.executors > 0 ? config.executors : thread_count(config), thread_count(config));
 }
