@@ -84,6 +84,20 @@ void for_each_batch(Model& model, const Dataset& data, std::span<const uint32_t>
   run_batches(first, (n + rows.global - 1) / rows.global, prefetch, fill, consume);
 }
 
+// The keys a step draws from, from the run's seed and the global step (both loops use them, so a
+// run gives the same numbers whichever loop runs it, and from any resume point).
+struct StepKeys {
+  uint64_t augment_seed, noise_seed;
+  explicit StepKeys(uint64_t seed) : augment_seed(hash64(seed, 0xa5a5a5a5)), noise_seed(hash64(seed, 0xd509)) {}
+  uint64_t augment(int64_t global_step) const { return hash64(augment_seed, static_cast<uint64_t>(global_step)); }
+  uint64_t noise(int64_t optimizer_step) const { return hash64(noise_seed, static_cast<uint64_t>(optimizer_step)); }
+};
+
+void check_loss(double loss_sum, int64_t step) {
+  if (!std::isfinite(loss_sum))
+    throw error("training diverged: the loss became ", loss_sum, " at step ", step, " (try a lower --lr)");
+}
+
 // train_epoch on micro-batch workers: the same rows, keys and running figures as the team's.
 bool train_on_workers(StepWorkers& workers, Model& master, Optimizer& optimizer, const Dataset& data,
                       std::span<const uint32_t> order, const Normalization& norm, const LearningRate& lr,
@@ -94,17 +108,16 @@ bool train_on_workers(StepWorkers& workers, Model& master, Optimizer& optimizer,
   const int64_t batch = workers.batch(), n = static_cast<int64_t>(order.size());
   const int64_t steps = (n + batch - 1) / batch;
   const int64_t step0 = optimizer.steps() - state.steps_done;
-  const uint64_t augment_seed = hash64(options.seed, 0xa5a5a5a5), noise_seed = hash64(options.seed, 0xd509);
+  const StepKeys keys(options.seed);
   std::vector<uint32_t> rows(static_cast<size_t>(batch));
   bool stopped = false;
   while (state.steps_done < steps && !stopped) {
     const int64_t k = state.steps_done, begin = k * batch, count = std::min(batch, n - begin);
     for (int64_t r = 0; r < batch; ++r) rows[r] = order[r < count ? begin + r : (r - count) % n];  // a short batch fills up
     std::optional<uint64_t> augment_key;
-    if (options.augment) augment_key = hash64(augment_seed, static_cast<uint64_t>(step0 + k));
-    const LossResult r = workers.step(data, rows, count, norm, augment_key, hash64(noise_seed, static_cast<uint64_t>(optimizer.steps())));
-    if (!std::isfinite(r.loss_sum))
-      throw error("training diverged: the loss became ", r.loss_sum, " at step ", optimizer.steps() + 1, " (try a lower --lr)");
+    if (options.augment) augment_key = keys.augment(step0 + k);
+    const LossResult r = workers.step(data, rows, count, norm, augment_key, keys.noise(optimizer.steps()));
+    check_loss(r.loss_sum, optimizer.steps() + 1);
     optimizer.step(master.params(), learning_rate(lr.schedule, lr.lr, optimizer.steps(), lr.total_steps));
     state.loss_sum += r.loss_sum;
     state.correct += r.correct;
@@ -150,12 +163,12 @@ bool train_epoch(Model& model, Optimizer& optimizer, const Dataset& data, std::s
   if (comm && options.overlap_allreduce) overlapped.emplace(*comm, grads);
   // Global step of batch k: the key of its augmentation and dropout.
   const int64_t step0 = optimizer.steps() - state.steps_done;
-  const uint64_t augment_seed = hash64(options.seed, 0xa5a5a5a5), noise_seed = hash64(options.seed, 0xd509);
+  const StepKeys keys(options.seed);
   std::function<uint64_t(int64_t)> augment_key;
-  if (options.augment) augment_key = [&](int64_t k) { return hash64(augment_seed, static_cast<uint64_t>(step0 + k)); };
+  if (options.augment) augment_key = [&](int64_t k) { return keys.augment(step0 + k); };
   for_each_batch(model, data, order, norm, state.steps_done, options.prefetch, /*fill_up=*/true, augment_key, rows,
                  [&](const Batch& s) {
-    model.set_noise_key(hash64(noise_seed, static_cast<uint64_t>(optimizer.steps())));
+    model.set_noise_key(keys.noise(optimizer.steps()));
     model.forward();
     const auto labels = std::span<const uint8_t>(s.labels.data(), s.count);
     // The mean over the global batch: each rank divides by its row count, and the sum over the
@@ -174,9 +187,7 @@ bool train_epoch(Model& model, Optimizer& optimizer, const Dataset& data, std::s
     double totals[4] = {r.loss_sum, static_cast<double>(r.correct), static_cast<double>(s.count),
                         stop && stop->load() ? 1.0 : 0.0};
     if (comm) comm->sum(std::span<double>(totals));
-    if (!std::isfinite(totals[0]))
-      throw error("training diverged: the loss became ", totals[0], " at step ", optimizer.steps() + 1,
-                  " (try a lower --lr)");
+    check_loss(totals[0], optimizer.steps() + 1);
     optimizer.step(model.params(), learning_rate(lr.schedule, lr.lr, optimizer.steps(), lr.total_steps));
     state.loss_sum += totals[0];
     state.correct += static_cast<int64_t>(totals[1]);
