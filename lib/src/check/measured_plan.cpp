@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
-#include <sstream>
 
 #include "inkwell/check/plan_cache.hpp"
 #include "inkwell/core/error.hpp"
@@ -38,13 +37,6 @@ std::string int8_name(const Int8Plan& plan) {
   std::string name = "int8";
   for (const auto& [l, _] : plan.layers) name += " " + l;
   return name;
-}
-
-std::string key_of(const std::string& kind, const Architecture& arch, int64_t batch, const std::string& extra) {
-  std::ostringstream k;
-  k << machine_key() << ";measured " << kind << ";" << arch.spec << ";"
-    << inkwell::to_string(arch.input) << ";batch " << batch << ";" << extra;
-  return k.str();
 }
 
 // The candidates' index by cache or by timing; fills `report`. Timing: each candidate's probe is
@@ -161,7 +153,7 @@ Bf16Plan measured_bf16_plan(const Architecture& arch, TrainPrecision precision, 
   }
   const size_t best = choose(
       names, [&](size_t i) { return probe(arch, candidates[i], batch); }, 1.0,
-      key_of("train", arch, batch, "threads " + std::to_string(omp_get_max_threads())), source, cache, r);
+      plan_key("measured train", arch, batch, "threads " + std::to_string(omp_get_max_threads())), source, cache, r);
   Bf16Plan chosen = candidates[best];
   if (chosen.layers != rule.layers) chosen.notes.clear();  // the rule's reasons are not this plan's
   return chosen;
@@ -209,7 +201,7 @@ Int8Plan measured_int8_plan(const Architecture& arch, const std::vector<NamedTen
   if (!probe) probe = [&](const Int8Plan& p) { return inference_probe(arch, state, batch, p); };
   const size_t best = choose(
       names, [&](size_t i) { return probe(candidates[i]); }, 0.3,
-      key_of("inference", arch, batch, "calibration " + std::to_string(calibration.size())), source, cache, r);
+      plan_key("measured inference", arch, batch, "calibration " + std::to_string(calibration.size())), source, cache, r);
   Int8Plan chosen = candidates[best];
   if (best != 0) chosen.notes.clear();  // the rule's reasons are not this plan's
   return chosen;

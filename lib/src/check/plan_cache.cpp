@@ -56,6 +56,12 @@ std::string machine_key() {
   return one_field(key.str());
 }
 
+std::string plan_key(const std::string& kind, const Architecture& arch, int64_t batch, const std::string& rest) {
+  std::ostringstream k;
+  k << machine_key() << ";" << kind << ";" << arch.spec << ";" << to_string(arch.input) << ";batch " << batch << ";" << rest;
+  return k.str();
+}
+
 std::string cache_dir() {
   if (const char* d = std::getenv("INKWELL_CACHE"); d && *d) return d;
   if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return (fs::path(x) / "inkwell").string();

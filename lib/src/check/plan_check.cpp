@@ -90,11 +90,9 @@ std::vector<float> logits(Model& m, const std::vector<float>& x) {
 }
 
 std::string key_of(const std::string& kind, const Architecture& arch, int64_t batch, const std::set<std::string>& layers) {
-  std::ostringstream k;
-  k << machine_key() << ";threads " << omp_get_max_threads() << ";" << kind << ";" << arch.spec << ";"
-    << to_string(arch.input) << ";batch " << batch << ";";
-  for (const std::string& l : layers) k << l << " ";
-  return k.str();
+  std::string rest;
+  for (const std::string& l : layers) rest += l + " ";
+  return plan_key("threads " + std::to_string(omp_get_max_threads()) + ";" + kind, arch, batch, rest);
 }
 
 std::string note_for(const std::string& layer, const std::string& precision, double error) {

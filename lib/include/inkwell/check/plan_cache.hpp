@@ -6,8 +6,11 @@
 // is no error (the check runs again). Writes replace the file atomically.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
+
+#include "inkwell/nn/spec.hpp"
 
 namespace inkwell::check {
 
@@ -15,6 +18,10 @@ namespace inkwell::check {
 // hash of its flags (/proc/cpuinfo), inkwell's release, oneDNN's version and its effective ISA
 // (capped by ONEDNN_MAX_CPU_ISA).
 std::string machine_key();
+
+// A plan's key: "<machine_key()>;<kind>;<spec>;<input>;batch <batch>;<rest>". `kind` says whose
+// verdict it is (plan_check's "threads 2;int8", measured_plan's "measured train").
+std::string plan_key(const std::string& kind, const Architecture& arch, int64_t batch, const std::string& rest);
 
 // The cache directory (see above), or "" when there is none.
 std::string cache_dir();
