@@ -215,6 +215,7 @@ TEST(CpuBudget, ReadsCgroupQuotasAsTheKernelWritesThem) {
   cpu_set_t set;
   CPU_ZERO(&set);
   ASSERT_EQ(sched_getaffinity(0, sizeof set, &set), 0);
+  EXPECT_EQ(affinity_cpus(), CPU_COUNT(&set));
   EXPECT_GE(usable_cpus(), 1);
   EXPECT_LE(usable_cpus(), CPU_COUNT(&set));
   // Bound to one CPU, the process has one.
@@ -226,6 +227,7 @@ TEST(CpuBudget, ReadsCgroupQuotasAsTheKernelWritesThem) {
       break;
     }
   ASSERT_EQ(sched_setaffinity(0, sizeof one, &one), 0);
+  EXPECT_EQ(affinity_cpus(), 1);
   EXPECT_EQ(usable_cpus(), 1);
   ASSERT_EQ(sched_setaffinity(0, sizeof set, &set), 0);
 }

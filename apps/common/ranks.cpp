@@ -1,7 +1,5 @@
 #include "ranks.hpp"
 
-#include <sched.h>
-
 #include <algorithm>
 #include <thread>
 
@@ -11,12 +9,8 @@
 namespace inkwell::cli {
 
 int threads_per_rank(const Communicator& comm) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  const int machine = static_cast<int>(std::thread::hardware_concurrency());
-  const int affinity = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : machine;
   // Bound to its own core(s), a rank has them all; unbound, it shares the node's.
-  const int shared = affinity >= machine ? comm.local_size() : 1;
+  const int shared = affinity_cpus() >= static_cast<int>(std::thread::hardware_concurrency()) ? comm.local_size() : 1;
   return std::max(1, usable_cpus() / shared);
 }
 

@@ -98,11 +98,14 @@ std::optional<double> cgroup_cpu_quota() {
   return std::nullopt;
 }
 
-int usable_cpus() {
+int affinity_cpus() {
   cpu_set_t set;
   CPU_ZERO(&set);
-  int cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
-                                                       : static_cast<int>(std::thread::hardware_concurrency());
+  return sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : static_cast<int>(std::thread::hardware_concurrency());
+}
+
+int usable_cpus() {
+  int cpus = affinity_cpus();
   if (const auto quota = cgroup_cpu_quota()) cpus = std::min(cpus, static_cast<int>(std::ceil(*quota - 1e-9)));
   return std::max(1, cpus);
 }

@@ -18,6 +18,9 @@ std::optional<double> parse_cfs_quota(const std::string& quota_us, const std::st
 // The quota of this process's cgroup (v2, else v1), tightest along the path to the root.
 std::optional<double> cgroup_cpu_quota();
 
+// The CPUs this process's affinity mask allows (hardware_concurrency if it cannot be read).
+int affinity_cpus();
+
 // min(affinity CPUs, the quota rounded up), at least 1.
 int usable_cpus();
 
