@@ -121,6 +121,22 @@ class PyModel {
   const ModelFile& file() const { return file_; }
 
  private:
+  // The int8 plan at `batch` (empty: f32), made once for every worker: the precision measured at
+  // the full batch, then checked at this batch, on one thread.
+  const Int8Plan& plan(Precision p, int64_t batch) {
+    const auto key = std::make_pair(static_cast<int>(p), batch);
+    if (auto it = plans_.find(key); it != plans_.end()) return it->second;
+    Int8Plan plan;
+    if (!file_.calibration.empty() && p != Precision::f32) {
+      check::PlanCache cache;
+      plan = check::check_int8_plan(file_.architecture, file_.tensors, file_.normalization,
+                                    check::measured_int8_plan(file_.architecture, file_.tensors, file_.calibration, p,
+                                                              kMaxRunBatch, check::PlanSource::cached, cache),
+                                    batch, cache);
+    }
+    return plans_.emplace(key, std::move(plan)).first->second;
+  }
+
   // Worker `worker`'s model at `batch`, one OpenMP thread.
   Model& model(Precision p, int64_t batch, int worker) {
     const auto key = std::make_tuple(static_cast<int>(p), batch, worker);
@@ -128,19 +144,9 @@ class PyModel {
     if (it != models_.end()) return *it->second;
     const int omp_before = omp_get_max_threads();
     omp_set_num_threads(1);
-    std::unique_ptr<Model> m;
-    if (!file_.calibration.empty() && p != Precision::f32) {
-      // The precision measured once at the full batch, then checked at this batch.
-      check::PlanCache cache;
-      const Int8Plan plan = check::check_int8_plan(
-          file_.architecture, file_.tensors, file_.normalization,
-          check::measured_int8_plan(file_.architecture, file_.tensors, file_.calibration, p, kMaxRunBatch,
-                                    check::PlanSource::cached, cache),
-          batch, cache);
-      m = std::make_unique<Model>(file_.architecture, batch, plan);
-    } else {
-      m = std::make_unique<Model>(file_.architecture, batch, Mode::infer);
-    }
+    const Int8Plan& int8 = plan(p, batch);
+    auto m = int8.layers.empty() ? std::make_unique<Model>(file_.architecture, batch, Mode::infer)
+                                 : std::make_unique<Model>(file_.architecture, batch, int8);
     omp_set_num_threads(omp_before);
     m->load_state(file_.tensors);
     return *models_.emplace(key, std::move(m)).first->second;
@@ -149,6 +155,7 @@ class PyModel {
   ModelFile file_;
   std::array<float, 256> table_;
   std::mutex mutex_;
+  std::map<std::pair<int, int64_t>, Int8Plan> plans_;
   std::map<std::tuple<int, int64_t, int>, std::unique_ptr<Model>> models_;
 };
 
