@@ -1,5 +1,6 @@
 #include "inkwell/classify/classify.hpp"
 
+#include <fcntl.h>
 #include <omp.h>
 
 #include <oneapi/tbb/concurrent_queue.h>
@@ -20,6 +21,7 @@
 #include "inkwell/check/plan_check.hpp"
 #include "inkwell/core/cpu_budget.hpp"
 #include "inkwell/core/error.hpp"
+#include "inkwell/data/file_batch_reader.hpp"
 #include "inkwell/data/image.hpp"
 #include "inkwell/data/preprocess.hpp"
 #include "inkwell/dist/communicator.hpp"
@@ -89,6 +91,20 @@ class InputBuffers {
 
  private:
   tbb::concurrent_queue<std::vector<float>> free_;
+};
+
+// File readers (their rings and slots) recycled between batches: one per decoding task at a time.
+class FileReaders {
+ public:
+  std::unique_ptr<FileBatchReader> take() {
+    std::unique_ptr<FileBatchReader> r;
+    if (!free_.try_pop(r)) r = std::make_unique<FileBatchReader>();
+    return r;
+  }
+  void give(std::unique_ptr<FileBatchReader> r) { free_.push(std::move(r)); }
+
+ private:
+  tbb::concurrent_queue<std::unique_ptr<FileBatchReader>> free_;
 };
 
 }  // namespace
@@ -162,6 +178,7 @@ ClassifyStats classify_batches(const ModelFile& file, FileWalker& walker, const 
 
   ClassifyStats stats;
   InputBuffers buffers;
+  FileReaders readers;
   const auto start = std::chrono::steady_clock::now();
   tbb::task_arena arena(threads);
   arena.execute([&] {
@@ -204,18 +221,31 @@ ClassifyStats classify_batches(const ModelFile& file, FileWalker& walker, const 
     flow::function_node<BatchPtr, BatchPtr> decode(g, flow::unlimited, [&](BatchPtr b) {
       const int64_t rows = b->lead + static_cast<int64_t>(b->paths.size());
       b->input = buffers.take(static_cast<size_t>(rows) * kImage);
+      std::vector<FileBatchReader::File> files;  // the walk's good entries
+      std::vector<size_t> row_of;                 // their rows in the batch
       for (size_t i = 0; i < b->paths.size(); ++i) {
         if (!b->errors[i].empty()) continue;
+        const Location& f = b->files[i];
+        files.push_back(f.dir ? FileBatchReader::File{f.dir->fd(), f.name.c_str()}
+                              : FileBatchReader::File{AT_FDCWD, b->paths[i].c_str()});
+        row_of.push_back(i);
+      }
+      std::unique_ptr<FileBatchReader> reader = readers.take();
+      reader->read(files, config.max_pixels, [&](size_t k, std::span<const uint8_t> bytes, std::string_view error) {
+        const size_t i = row_of[k];
+        if (!error.empty()) {
+          b->errors[i] = error;
+          return;
+        }
         try {
-          const Location& f = b->files[i];
-          const MnistImage x = f.dir ? read_mnist_like(f.name, style, config.max_pixels, f.dir->fd())
-                                     : read_mnist_like(b->paths[i], style, config.max_pixels);
+          const MnistImage x = to_mnist_like(decode_image(bytes, config.max_pixels), style);
           float* dst = b->input.data() + (b->lead + i) * kImage;
           for (size_t p = 0; p < kImage; ++p) dst[p] = lut[x[p]];
         } catch (const std::exception& e) {
           b->errors[i] = e.what();
         }
-      }
+      });
+      readers.give(std::move(reader));
       // Rows without an image (resume alignment, failed files, a short last batch) are zeros.
       auto clear = [&](int64_t row) { std::fill_n(b->input.data() + row * kImage, kImage, 0.f); };
       for (int64_t row = 0; row < b->lead; ++row) clear(row);

@@ -2,44 +2,39 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <atomic>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
 
+#include "inkwell/core/descriptor_share.hpp"
 #include "inkwell/core/read_file.hpp"
 
 namespace inkwell {
 
 namespace {
-std::atomic<int> open_handles{0};
-int handle_budget() {
-  static const int budget = [] {
-    rlimit limit{};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 256;
-    return static_cast<int>(std::min<rlim_t>(256, limit.rlim_cur / 4));
-  }();
-  return budget;
+DescriptorShare& handle_share() {
+  static DescriptorShare share;
+  return share;
 }
 }  // namespace
 
 std::shared_ptr<const DirectoryHandle> DirectoryHandle::duplicate(int fd) {
-  if (open_handles.load() >= handle_budget()) return nullptr;
+  if (handle_share().take(1) == 0) return nullptr;
   const int kept = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  return kept < 0 ? nullptr : std::make_shared<const DirectoryHandle>(kept);
+  if (kept < 0) {
+    handle_share().give(1);
+    return nullptr;
+  }
+  return std::shared_ptr<const DirectoryHandle>(new DirectoryHandle(kept));
 }
-
-DirectoryHandle::DirectoryHandle(int fd) : fd_(fd) { ++open_handles; }
 
 DirectoryHandle::~DirectoryHandle() {
   ::close(fd_);
-  --open_handles;
+  handle_share().give(1);
 }
 
 FileWalker::FileWalker(std::function<std::optional<std::string>()> roots, std::vector<std::string> extensions)

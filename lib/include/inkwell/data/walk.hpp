@@ -39,13 +39,13 @@ class DirectoryHandle {
  public:
   // A handle on a duplicate of `fd`, or null when the budget or the process is out of descriptors.
   static std::shared_ptr<const DirectoryHandle> duplicate(int fd);
-  explicit DirectoryHandle(int fd);
   ~DirectoryHandle();
   DirectoryHandle(const DirectoryHandle&) = delete;
   DirectoryHandle& operator=(const DirectoryHandle&) = delete;
   int fd() const { return fd_; }
 
  private:
+  explicit DirectoryHandle(int fd) : fd_(fd) {}  // holds one descriptor of the walker's share
   int fd_;
 };
 
