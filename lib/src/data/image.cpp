@@ -10,9 +10,11 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "inkwell/core/error.hpp"
 #include "inkwell/core/read_file.hpp"
+#include "inkwell/data/grey_png.hpp"
 #include "inkwell/data/jpeg.hpp"
 
 namespace inkwell {
@@ -79,6 +81,11 @@ std::span<const uint8_t> read_image_file_at(int dir_fd, const std::string& path,
 }
 
 GrayImage decode_png(std::span<const uint8_t> bytes, int64_t max_pixels) {
+  if (std::optional<GrayImage> image = decode_simple_grey_png(bytes, max_pixels)) return std::move(*image);
+  return decode_png_by_libspng(bytes, max_pixels);
+}
+
+GrayImage decode_png_by_libspng(std::span<const uint8_t> bytes, int64_t max_pixels) {
   static constexpr uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   if (bytes.empty()) throw Error("empty file");
   if (bytes.size() < sizeof kSignature || std::memcmp(bytes.data(), kSignature, sizeof kSignature) != 0)

@@ -35,7 +35,10 @@ std::span<const uint8_t> read_image_file_at(int dir_fd, const std::string& name,
 
 // Decodes PNG bytes. Throws inkwell::Error with a short reason ("not a PNG file", "corrupt or
 // truncated PNG (...)", "image is 9000x9000, over the 64000000-pixel limit").
+// Simple 8-bit grey files take a faster path (grey_png.hpp) with the same result.
 GrayImage decode_png(std::span<const uint8_t> bytes, int64_t max_pixels = kDefaultMaxPixels);
+// libspng alone: every PNG, and the reference the fast path is checked against.
+GrayImage decode_png_by_libspng(std::span<const uint8_t> bytes, int64_t max_pixels = kDefaultMaxPixels);
 
 // PNG or JPEG, told by the file's first bytes (not its name); anything else is "not a PNG or
 // JPEG file".
