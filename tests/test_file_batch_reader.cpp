@@ -138,7 +138,7 @@ TEST_F(FileBatchReaderTest, RunningOutOfDescriptorsInAChunkLosesNoFile) {
   ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &before), 0);
   int highest = dir_fd;  // leave about 20 descriptors free
   std::vector<int> held;
-  for (int fd; (fd = ::dup(0)) >= 0 && fd < 4096;) held.push_back(fd), highest = std::max(highest, fd);
+  for (int fd; (fd = ::dup(dir_fd)) >= 0 && fd < 4096;) held.push_back(fd), highest = std::max(highest, fd);
   for (int k = 0; k < 20 && !held.empty(); ++k) ::close(held.back()), held.pop_back();
   rlimit low = before;
   low.rlim_cur = static_cast<rlim_t>(highest) + 1;
