@@ -33,9 +33,10 @@ std::string to_string(PreprocessStyle style);
 
 MnistImage to_mnist_like(const GrayImage& image, PreprocessStyle style = PreprocessStyle::mnist);
 
-// The one path from an image file to a model's 28x28 input, which classification, the image
-// datasets, quantize and the benchmarks all take: read (bounded by max_pixels, into a buffer each
-// thread keeps), decoded (PNG or JPEG) and preprocessed. `dir_fd` >= 0 opens `name` in that open
+// The path from one image file to a model's 28x28 input, which the image datasets, quantize and
+// the benchmarks take: read (bounded by max_pixels, into a buffer each thread keeps), decoded (PNG
+// or JPEG) and preprocessed. Classification reads a batch's files at once (file_batch_reader.hpp)
+// and then decodes and preprocesses each the same way. `dir_fd` >= 0 opens `name` in that open
 // directory (the walker's, walk.hpp), else `name` is a path. Throws an Error with the reason
 // (the caller names the file).
 MnistImage read_mnist_like(const std::string& name, PreprocessStyle style, int64_t max_pixels = kDefaultMaxPixels,
