@@ -238,7 +238,7 @@ ClassifyStats classify_batches(const ModelFile& file, FileWalker& walker, const 
           return;
         }
         try {
-          const MnistImage x = to_mnist_like(decode_image(bytes, config.max_pixels), style);
+          const MnistImage x = decode_mnist_like(bytes, style, config.max_pixels);
           float* dst = b->input.data() + (b->lead + i) * kImage;
           for (size_t p = 0; p < kImage; ++p) dst[p] = lut[x[p]];
         } catch (const std::exception& e) {

@@ -57,13 +57,12 @@ bool unfilter(uint8_t type, const uint8_t* in, const uint8_t* up, uint8_t* out, 
 }  // namespace
 
 std::optional<GrayImage> decode_simple_grey_png(std::span<const uint8_t> bytes, int64_t max_pixels) {
-  static constexpr uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  if (bytes.size() < 8 || std::memcmp(bytes.data(), kSignature, 8) != 0) return std::nullopt;
+  if (!starts_with_png_signature(bytes)) return std::nullopt;
   thread_local Scratch scratch;
   if (!scratch.inflater) return std::nullopt;
 
   // The chunks in order: IHDR, IDAT..., IEND, and the file's end. Each: length, type, data, CRC.
-  size_t pos = 8;
+  size_t pos = kPngSignature.size();
   auto next = [&](const char* type, uint32_t& length, const uint8_t*& data) {
     if (bytes.size() - pos < 12) return false;
     length = big_endian(&bytes[pos]);

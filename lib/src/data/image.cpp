@@ -86,10 +86,8 @@ GrayImage decode_png(std::span<const uint8_t> bytes, int64_t max_pixels) {
 }
 
 GrayImage decode_png_by_libspng(std::span<const uint8_t> bytes, int64_t max_pixels) {
-  static constexpr uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   if (bytes.empty()) throw Error("empty file");
-  if (bytes.size() < sizeof kSignature || std::memcmp(bytes.data(), kSignature, sizeof kSignature) != 0)
-    throw Error("not a PNG file");
+  if (!starts_with_png_signature(bytes)) throw Error("not a PNG file");
 
   // libspng checks every CRC, palette index and chunk order, and inflates IDAT into buffers sized
   // from IHDR: memory is bounded by the declared image, whatever the compressed stream holds.

@@ -100,6 +100,10 @@ MnistImage read_mnist_like(const std::string& name, PreprocessStyle style, int64
   } release;
   const std::span<const uint8_t> bytes =
       dir_fd >= 0 ? read_image_file_at(dir_fd, name, max_pixels, buffer) : read_image_file(name, max_pixels, buffer);
+  return decode_mnist_like(bytes, style, max_pixels);
+}
+
+MnistImage decode_mnist_like(std::span<const uint8_t> bytes, PreprocessStyle style, int64_t max_pixels) {
   return to_mnist_like(decode_image(bytes, max_pixels), style);
 }
 

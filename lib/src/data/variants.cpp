@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "inkwell/core/error.hpp"
+#include "inkwell/data/image.hpp"
 
 namespace inkwell {
 
@@ -144,7 +145,7 @@ std::vector<uint8_t> gray16_png(const std::vector<uint8_t>& gray, int64_t w, int
   std::vector<uint8_t> z(size);
   if (compress(z.data(), &size, raw.data(), static_cast<uLong>(raw.size())) != Z_OK) throw Error("render_png: zlib failed");
   z.resize(size);
-  std::vector<uint8_t> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  std::vector<uint8_t> png(kPngSignature.begin(), kPngSignature.end());
   std::vector<uint8_t> ihdr;
   put_u32(ihdr, static_cast<uint32_t>(w));
   put_u32(ihdr, static_cast<uint32_t>(h));

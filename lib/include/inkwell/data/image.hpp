@@ -3,6 +3,8 @@
 // (jpeg.hpp), turned upright by its EXIF orientation.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -16,6 +18,12 @@ struct GrayImage {
 
   uint8_t at(int64_t y, int64_t x) const { return pixels[y * width + x]; }
 };
+
+// The 8 bytes every PNG file starts with.
+inline constexpr std::array<uint8_t, 8> kPngSignature = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+inline bool starts_with_png_signature(std::span<const uint8_t> bytes) {
+  return bytes.size() >= kPngSignature.size() && std::equal(kPngSignature.begin(), kPngSignature.end(), bytes.begin());
+}
 
 // Above this many pixels a file is refused before decoding (decompression bombs).
 inline constexpr int64_t kDefaultMaxPixels = 64'000'000;

@@ -18,6 +18,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "inkwell/data/image.hpp"
@@ -33,12 +34,14 @@ std::string to_string(PreprocessStyle style);
 
 MnistImage to_mnist_like(const GrayImage& image, PreprocessStyle style = PreprocessStyle::mnist);
 
-// The path from one image file to a model's 28x28 input, which the image datasets, quantize and
-// the benchmarks take: read (bounded by max_pixels, into a buffer each thread keeps), decoded (PNG
-// or JPEG) and preprocessed. Classification reads a batch's files at once (file_batch_reader.hpp)
-// and then decodes and preprocesses each the same way. `dir_fd` >= 0 opens `name` in that open
-// directory (the walker's, walk.hpp), else `name` is a path. Throws an Error with the reason
-// (the caller names the file).
+// The one path from an image file's bytes to a model's 28x28 input: decoded (PNG or JPEG, by
+// its first bytes) and preprocessed. Throws an Error with the reason (the caller names the file).
+MnistImage decode_mnist_like(std::span<const uint8_t> bytes, PreprocessStyle style, int64_t max_pixels = kDefaultMaxPixels);
+
+// One file read (bounded by max_pixels, into a buffer each thread keeps), then decode_mnist_like:
+// what the image datasets, quantize and the benchmarks take. Classification reads a batch's files
+// at once (file_batch_reader.hpp), then calls decode_mnist_like for each. `dir_fd` >= 0 opens
+// `name` in that open directory (the walker's, walk.hpp), else `name` is a path.
 MnistImage read_mnist_like(const std::string& name, PreprocessStyle style, int64_t max_pixels = kDefaultMaxPixels,
                            int dir_fd = -1);
 
