@@ -7,13 +7,11 @@
 #include <memory>
 #include <vector>
 
+#include "inkwell/core/byte_order.hpp"
+
 namespace inkwell {
 
 namespace {
-
-uint32_t big_endian(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 | static_cast<uint32_t>(p[2]) << 8 | p[3];
-}
 
 // What a thread keeps between files: the decompressor (allocated once) and buffers that grow to
 // the largest image seen (at most kGreyPngMaxPixels).
@@ -65,17 +63,17 @@ std::optional<GrayImage> decode_simple_grey_png(std::span<const uint8_t> bytes, 
   size_t pos = kPngSignature.size();
   auto next = [&](const char* type, uint32_t& length, const uint8_t*& data) {
     if (bytes.size() - pos < 12) return false;
-    length = big_endian(&bytes[pos]);
+    length = load_big_endian_u32(&bytes[pos]);
     if (length > 0x7fffffff || length > bytes.size() - pos - 12 || std::memcmp(&bytes[pos + 4], type, 4) != 0) return false;
     data = &bytes[pos + 8];
-    if (libdeflate_crc32(0, &bytes[pos + 4], 4 + size_t{length}) != big_endian(data + length)) return false;
+    if (libdeflate_crc32(0, &bytes[pos + 4], 4 + size_t{length}) != load_big_endian_u32(data + length)) return false;
     pos += 12 + size_t{length};
     return true;
   };
   uint32_t length = 0;
   const uint8_t* data = nullptr;
   if (!next("IHDR", length, data) || length != 13) return std::nullopt;
-  const uint32_t width = big_endian(data), height = big_endian(data + 4);
+  const uint32_t width = load_big_endian_u32(data), height = load_big_endian_u32(data + 4);
   // 8-bit grey (type 0), deflate, adaptive filtering, no interlacing.
   if (data[8] != 8 || data[9] != 0 || data[10] != 0 || data[11] != 0 || data[12] != 0) return std::nullopt;
   if (width == 0 || height == 0 || width > kGreyPngMaxPixels || height > kGreyPngMaxPixels) return std::nullopt;

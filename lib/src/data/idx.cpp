@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <span>
 
+#include "inkwell/core/byte_order.hpp"
 #include "inkwell/core/error.hpp"
 #include "inkwell/core/read_file.hpp"
 
@@ -13,10 +14,6 @@ namespace inkwell {
 namespace {
 
 constexpr uint64_t kMaxIdxDataBytes = uint64_t{1} << 31;  // EMNIST byclass's images: 547 MB
-
-uint32_t big_endian_u32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
-}
 
 // An IDX file's total size in bytes as its header declares it, once `bytes` holds the header;
 // 0 while it does not yet. Throws on a header no IDX file has.
@@ -32,7 +29,7 @@ uint64_t declared_size(const std::string& path, std::span<const uint8_t> bytes) 
   uint64_t count = 1;
   Dims dims;
   for (int i = 0; i < rank; ++i) {
-    const uint32_t d = big_endian_u32(&bytes[4 + 4 * i]);
+    const uint32_t d = load_big_endian_u32(&bytes[4 + 4 * i]);
     if (d == 0 || d > (1u << 28)) throw error(path, ": IDX dimension ", i, " is ", d, ", expected 1 to 2^28");
     dims.push_back(d);
     count *= d;
@@ -82,7 +79,7 @@ IdxArray parse_idx(std::vector<uint8_t> bytes, const std::string& path) {
   if (total == 0) throw error(path, ": truncated IDX header: ", bytes.size(), " bytes, expected ", header);
 
   IdxArray array;
-  for (int i = 0; i < rank; ++i) array.dims.push_back(big_endian_u32(&bytes[4 + 4 * i]));
+  for (int i = 0; i < rank; ++i) array.dims.push_back(load_big_endian_u32(&bytes[4 + 4 * i]));
   const uint64_t count = total - header;
   if (bytes.size() - header != count)
     throw error(path, ": IDX dimensions ", to_string(array.dims), " need ", count, " data bytes, found ", bytes.size() - header);
