@@ -244,6 +244,7 @@ TEST_F(ClassifyTest, ABigBatchRunsInStretchesWithTheRowsInPlace) {
   for (int i = 0; i < 600; ++i) write(root / ("d" + std::to_string(1000 + i) + ".png"), digit_png(i));
   ClassifyConfig big, runs;
   big.batch = 600, runs.batch = 256;
+  big.plan_source = runs.plan_source = check::PlanSource::rule;  // runs of 256 rows, not measured
   big.top_k = runs.top_k = 3;
   const std::vector<Prediction> a = classify(big), b = classify(runs);
   ASSERT_EQ(a.size(), 600u);
@@ -255,6 +256,31 @@ TEST_F(ClassifyTest, ABigBatchRunsInStretchesWithTheRowsInPlace) {
   }
   big.batch = kMaxClassifyBatch + 1;
   EXPECT_THROW(classify(big), Error);
+}
+
+// The rows a run come from the plan (measured: check/measured_plan.hpp); runs of 16 in batches of
+// 64 give the labels of runs of 64, and a plan running more rows than a batch holds is refused.
+TEST_F(ClassifyTest, ModelsRunThePlansRowsAtOnce) {
+  for (int i = 0; i < 150; ++i) write(root / ("d" + std::to_string(1000 + i) + ".png"), digit_png(i));
+  ClassifyConfig config;
+  config.batch = 64;
+  config.top_k = 3;
+  config.plan = classify_plan(model, config);
+  config.plan->run_batch = 64;
+  const std::vector<Prediction> whole = classify(config);
+  config.plan->run_batch = 16;
+  const std::vector<Prediction> runs = classify(config);
+  ASSERT_EQ(whole.size(), 150u);
+  ASSERT_EQ(runs.size(), 150u);
+  for (size_t i = 0; i < whole.size(); ++i) {
+    EXPECT_EQ(runs[i].labels, whole[i].labels) << whole[i].path;
+    for (size_t k = 0; k < whole[i].probabilities.size(); ++k)
+      EXPECT_NEAR(runs[i].probabilities[k], whole[i].probabilities[k], 1e-5) << whole[i].path;
+  }
+  config.plan->run_batch = 65;
+  EXPECT_THROW(classify(config), Error);
+  config.plan->run_batch = 0;
+  EXPECT_THROW(classify(config), Error);
 }
 
 // A short batch costs what it holds (issue 20: --batch 65536 on 20 files took 2.7 GB and 11 s):
@@ -270,6 +296,7 @@ TEST_F(ClassifyTest, AShortBatchCostsWhatItHolds) {
   model = seed;
   ClassifyConfig config;
   config.batch = kMaxClassifyBatch;
+  config.plan_source = check::PlanSource::rule;  // the pipeline's memory, not the plan's measurement
   const std::vector<Prediction> rows = classify(config);
   ASSERT_EQ(rows.size(), 20u);
   for (const Prediction& p : rows) EXPECT_EQ(p.error, "") << p.path;

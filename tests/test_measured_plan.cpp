@@ -189,6 +189,60 @@ TEST_F(MeasuredPlan, InferenceTakesTheFasterPrecision) {
   EXPECT_EQ(calls, 0);
 }
 
+TEST(RunBatchCandidates, AreTheMostThenPowersOfTwoDownTo16) {
+  EXPECT_EQ(check::run_batch_candidates(64), (std::vector<int64_t>{64, 32, 16}));
+  EXPECT_EQ(check::run_batch_candidates(256), (std::vector<int64_t>{256, 128, 64, 32, 16}));
+  EXPECT_EQ(check::run_batch_candidates(100), (std::vector<int64_t>{100, 64, 32, 16}));
+  EXPECT_EQ(check::run_batch_candidates(17), (std::vector<int64_t>{17, 16}));
+  EXPECT_EQ(check::run_batch_candidates(16), (std::vector<int64_t>{16}));
+  EXPECT_EQ(check::run_batch_candidates(3), (std::vector<int64_t>{3}));
+  EXPECT_THROW(check::run_batch_candidates(0), Error);
+}
+
+TEST_F(MeasuredPlan, RunBatchTakesTheFasterSizeAndCachesIt) {
+  const ModelFile file = load_model_file(std::string(INKWELL_SOURCE_DIR) + "/models/accurate.inkw");
+  std::map<int64_t, int> timed;
+  // Runs of 32 cost least per image; 64 is the rule.
+  auto timer = [&](int64_t rows) { return ++timed[rows], fixed(rows == 32 ? 1e-5 : rows == 16 ? 1.2e-5 : 1.5e-5); };
+  check::PlanReport report;
+  EXPECT_EQ(check::measured_run_batch(file.architecture, file.tensors, Int8Plan{}, 64, PlanSource::cached, *cache,
+                                      &report, timer),
+            32);
+  EXPECT_EQ(report.chosen, "runs of 32");
+  EXPECT_EQ(timed, (std::map<int64_t, int>{{64, 1}, {32, 1}, {16, 1}}));  // each probe made once
+  ASSERT_EQ(report.timings.size(), 3u);
+
+  // Cached: used as it stands, whatever the machine would measure now.
+  auto sixteen_wins = [&](int64_t rows) { return ++timed[rows], fixed(rows == 16 ? 1e-6 : 1e-5); };
+  check::PlanReport again;
+  EXPECT_EQ(check::measured_run_batch(file.architecture, file.tensors, Int8Plan{}, 64, PlanSource::cached, *cache,
+                                      &again, sixteen_wins),
+            32);
+  EXPECT_TRUE(again.from_cache);
+  // Another precision is another key; `measure` measures again; `rule` is the most, never timed.
+  EXPECT_EQ(check::measured_run_batch(file.architecture, file.tensors,
+                                      plan_int8(file.architecture, file.calibration, Precision::int8), 64,
+                                      PlanSource::cached, *cache, nullptr, sixteen_wins),
+            16);
+  EXPECT_EQ(check::measured_run_batch(file.architecture, file.tensors, Int8Plan{}, 64, PlanSource::measure, *cache,
+                                      nullptr, sixteen_wins),
+            16);
+  timed.clear();
+  EXPECT_EQ(check::measured_run_batch(file.architecture, file.tensors, Int8Plan{}, 64, PlanSource::rule, *cache,
+                                      nullptr, sixteen_wins),
+            64);
+  // A batch of 16 or fewer has nothing to choose.
+  EXPECT_EQ(check::measured_run_batch(file.architecture, file.tensors, Int8Plan{}, 16, PlanSource::measure, *cache,
+                                      nullptr, sixteen_wins),
+            16);
+  EXPECT_TRUE(timed.empty());
+  // A near tie (within 3%) keeps the larger run, the rule's.
+  auto near_tie = [&](int64_t rows) { return fixed(rows == 64 ? 1e-5 : 0.98e-5); };
+  EXPECT_EQ(check::measured_run_batch(file.architecture, file.tensors, Int8Plan{}, 64, PlanSource::measure, *cache,
+                                      nullptr, near_tie),
+            64);
+}
+
 TEST_F(MeasuredPlan, TheRealTimersMeasureSomething) {
   const double train = check::training_step_probe(seed, Bf16Plan{}, 16)();
   EXPECT_TRUE(std::isfinite(train) && train > 0) << train;
@@ -199,6 +253,14 @@ TEST_F(MeasuredPlan, TheRealTimersMeasureSomething) {
   for (const check::Timing& t : report.timings)
     EXPECT_TRUE(std::isfinite(t.seconds_per_image) && t.seconds_per_image > 0) << t.candidate;
   EXPECT_NE(report.summary().find("us/image"), std::string::npos) << report.summary();
+  // The rows a run, timed on as many concurrent one-thread copies as the process may use cores.
+  check::PlanReport runs;
+  const int64_t rows = check::measured_run_batch(file.architecture, file.tensors, Int8Plan{}, 32,
+                                                 PlanSource::measure, *cache, &runs);
+  EXPECT_TRUE(rows == 32 || rows == 16) << rows;
+  ASSERT_EQ(runs.timings.size(), 2u);
+  for (const check::Timing& t : runs.timings)
+    EXPECT_TRUE(std::isfinite(t.seconds_per_image) && t.seconds_per_image > 0) << t.candidate;
 }
 
 TEST(CpuBudget, ReadsCgroupQuotasAsTheKernelWritesThem) {

@@ -42,7 +42,7 @@ struct Options {
   std::vector<std::string> paths;
   std::string model, out, format = "csv", ext = ".png,.jpg,.jpeg", precision = "auto", plan = "auto";
   int top_k = 1, threads = 0, executors = 0;
-  int64_t batch = 64, max_pixels = kDefaultMaxPixels;  // batch 64: activations stay in cache (docs/performance.md)
+  int64_t batch = 64, max_pixels = kDefaultMaxPixels;  // a model runs at most a batch at once: see --batch
   bool labels_from_dirs = false, resume = false, null_separated = false;
   cli::ModelSource model_source;  // --normalize, --classes: for an ONNX model
   cli::ProgressMode progress = cli::ProgressMode::automatic;
@@ -83,7 +83,7 @@ Options parse(int argc, char** argv, std::unique_ptr<CLI::App>& app_out) {
   app.add_option("--top-k", o.top_k, "also give the next K-1 labels and their probabilities")->type_name("K")
       ->check(cli::whole(1, 1000))->capture_default_str();
   app.add_option("--threads", o.threads, "threads; 0: the CPUs this process may use (affinity, cgroup quota)")->type_name("N")->check(cli::whole(0, 4096))->capture_default_str();
-  app.add_option("--batch", o.batch, "files a batch (the model runs up to 256 at once)")->type_name("N")->check(cli::whole(1, kMaxClassifyBatch))->capture_default_str();
+  app.add_option("--batch", o.batch, "files a batch; a model runs up to 256 of them at once, in runs of the size measured fastest here (docs/plans.md)")->type_name("N")->check(cli::whole(1, kMaxClassifyBatch))->capture_default_str();
   app.add_option("--executors", o.executors, "inference models run at once, sharing --threads; 0: one per thread")
       ->type_name("N")->check(cli::whole(0, 4096))->capture_default_str();
   app.add_option("--precision", o.precision,
@@ -181,9 +181,10 @@ int run(Options o) {
   config.batch = o.batch;
   config.precision = precision;
   config.plan_source = check::parse_plan_source(o.plan);
-  check::PlanReport plan_report;
+  InferencePlanReport plan_report;
   config.plan = classify_plan(model, config, &plan_report);
-  if (!plan_report.timings.empty()) cli::say(stderr, "inkwell-classify: plan %s\n", plan_report.summary().c_str());
+  for (const check::PlanReport* r : {&plan_report.precision, &plan_report.run_batch})
+    if (!r->timings.empty()) cli::say(stderr, "inkwell-classify: plan %s\n", r->summary().c_str());
   const Int8Plan& plan = config.plan->int8;
   if (!model.calibration.empty() && precision == Precision::automatic && plan.layers.empty())
     for (const std::string& note : plan.notes) cli::say(stderr, "inkwell-classify: %s\n", note.c_str());
@@ -192,7 +193,8 @@ int run(Options o) {
   for (const auto& [layer, q] : plan.layers) int8_layers += (int8_layers.empty() ? "" : " ") + layer;
   const std::string precision_text = (int8_layers.empty() ? "f32" : "int8: " + int8_layers) + "; " +
                                      std::to_string(config.plan->executors) + " model(s) x " +
-                                     std::to_string(config.plan->threads_each) + " thread(s)";
+                                     std::to_string(config.plan->threads_each) + " thread(s), runs of " +
+                                     std::to_string(config.plan->run_batch);
   const bool csv = o.format == "csv";
   const std::vector<std::string> extensions = split_extensions(o.ext);
   FileWalker walker(comm.alone() ? roots_of(o) : shared_roots(o, comm), extensions);

@@ -126,9 +126,10 @@ int main(int argc, char** argv) {
     cli::say(stdout, "normalisation (pixel / 255 - %.4f) / %.4f\n", f.normalization.mean, f.normalization.std);
     cli::say(stdout, "optimizer state %s\n", f.optimizer.empty() ? "none (inference only)" : "stored (resumable checkpoint)");
     // What inkwell-classify runs by default here: the plan measured on this machine (cached), checked.
-    check::PlanReport report;
+    InferencePlanReport report;
     const InferencePlan here = classify_plan(f, ClassifyConfig{}, &report);
-    cli::say(stdout, "plan here     %s\n", report.summary().c_str());
+    cli::say(stdout, "plan here     %s\n", report.precision.summary().c_str());
+    cli::say(stdout, "              %s\n", report.run_batch.summary().c_str());
     if (f.calibration.empty()) {
       cli::say(stdout, "int8          not calibrated (inkwell-quantize makes a calibrated copy)\n");
     } else {

@@ -59,7 +59,7 @@ class Model:
         return self._core.calibrated
 
     def predict(self, x: np.ndarray, *, precision: str = "auto", threads: int = 0, top_k: int = 1,
-                batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
+                batch: Optional[int] = None) -> tuple[np.ndarray, np.ndarray]:
         """Classifies images held in memory.
 
         x: an array (N, H, W) or (N, C, H, W): uint8 raw pixels (normalised as the model was
@@ -67,14 +67,15 @@ class Model:
         precision: "auto" (int8 for the layers measured faster in int8 on this machine, if the
         model is calibrated), "f32" or "int8". threads: workers, one one-thread model each (0: the
         CPUs this process may use; the same results for any count). top_k: how many classes per
-        image. batch: images per forward pass (1 to 256).
+        image. batch: images per forward pass (1 to 256); None: the size measured fastest on this
+        machine for this model and precision (measured once, then cached; docs/plans.md).
 
         Returns (labels, probabilities): class indices into ``classes`` and their softmax
         probabilities, shape (N,) for top_k 1, else (N, top_k), most probable first.
         """
         if not isinstance(x, np.ndarray):
             raise TypeError(f"predict takes a numpy array, got {type(x).__name__}")
-        return self._core.predict(x, precision, threads, top_k, batch)
+        return self._core.predict(x, precision, threads, top_k, 0 if batch is None else batch)
 
     def summary(self) -> str:
         """The model's layers with their output shapes, parameters and FLOPs per image (as inkwell-info)."""

@@ -61,7 +61,8 @@ class PyModel {
     }
     const int64_t n = x.shape(0), classes = static_cast<int64_t>(file_.classes.size());
     top_k = std::clamp(top_k, 1, static_cast<int>(classes));
-    if (batch < 1 || batch > kMaxRunBatch) throw py::value_error("batch takes 1 to " + std::to_string(kMaxRunBatch));
+    if (batch < 0 || batch > kMaxRunBatch)
+      throw py::value_error("batch takes 1 to " + std::to_string(kMaxRunBatch) + ", or 0: the size measured fastest here");
     if (threads < 0 || threads > 4096) throw py::value_error("threads takes 0 to 4096 (0: the CPUs this process may use)");
     const Precision p = parse_precision(precision);
     if (p == Precision::int8 && file_.calibration.empty())
@@ -76,6 +77,7 @@ class PyModel {
     {
       py::gil_scoped_release release;
       std::lock_guard lock(mutex_);
+      if (batch == 0) batch = measured_batch(p);
       // Chunks of `rows` images, claimed by `workers` one-thread models: a worker whose core another
       // process holds takes fewer chunks instead of stalling a team (docs/plans.md). A row's
       // result depends only on its place in its chunk: the same bytes for any thread count.
@@ -137,6 +139,16 @@ class PyModel {
     return plans_.emplace(key, std::move(plan)).first->second;
   }
 
+  // The rows a forward pass when predict is given none: the fastest of 256 and its halves down to 16
+  // on this machine, for the plan at 256 (check/measured_plan.hpp; cached like the precision).
+  int64_t measured_batch(Precision p) {
+    if (auto it = batches_.find(static_cast<int>(p)); it != batches_.end()) return it->second;
+    check::PlanCache cache;
+    const int64_t rows = check::measured_run_batch(file_.architecture, file_.tensors, plan(p, kMaxRunBatch),
+                                                   kMaxRunBatch, check::PlanSource::cached, cache);
+    return batches_.emplace(static_cast<int>(p), rows).first->second;
+  }
+
   // Worker `worker`'s model at `batch`, one OpenMP thread.
   Model& model(Precision p, int64_t batch, int worker) {
     const auto key = std::make_tuple(static_cast<int>(p), batch, worker);
@@ -156,6 +168,7 @@ class PyModel {
   std::array<float, 256> table_;
   std::mutex mutex_;
   std::map<std::pair<int, int64_t>, Int8Plan> plans_;
+  std::map<int, int64_t> batches_;  // measured_batch's, by precision
   std::map<std::tuple<int, int64_t, int>, std::unique_ptr<Model>> models_;
 };
 

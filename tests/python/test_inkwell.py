@@ -172,3 +172,16 @@ def test_predict_gives_the_same_bytes_with_any_thread_count(mnist_test):
         for threads in (2, 3, 7):
             got = model.predict(images, precision=precision, threads=threads, top_k=3, batch=100)
             assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1]), (precision, threads)
+
+
+def test_predict_without_a_batch_runs_at_the_size_measured_here(mnist_test):
+    # batch=None: the rows a forward pass measured fastest on this machine (256 or a power of two
+    # down to 16, docs/plans.md), so its bytes are those of one explicit candidate.
+    images = mnist_test[0][:1000]
+    model = inkwell.load(os.path.join(SOURCE, "models", "accurate.inkw"))
+    got = model.predict(images, precision="f32", top_k=2)
+    same = [b for b in (256, 128, 64, 32, 16)
+            if all(np.array_equal(g, w) for g, w in zip(got, model.predict(images, precision="f32", top_k=2, batch=b)))]
+    assert len(same) >= 1, "the measured batch is none of the candidates"
+    with pytest.raises(ValueError, match="batch takes 1 to 256"):
+        model.predict(images, batch=257)

@@ -133,17 +133,20 @@ int executors_of(const ClassifyConfig& config) {
 
 }  // namespace
 
-InferencePlan classify_plan(const ModelFile& file, const ClassifyConfig& config, check::PlanReport* report) {
+InferencePlan classify_plan(const ModelFile& file, const ClassifyConfig& config, InferencePlanReport* report) {
   check::PlanCache cache;
   InferencePlan plan;
   plan.executors = executors_of(config);
   plan.threads_each = std::max(1, thread_count(config) / plan.executors);
   plan.int8 = check::measured_int8_plan(file.architecture, file.tensors, file.calibration, config.precision,
-                                        config.run_batch(), config.plan_source, cache, report);
+                                        config.run_batch(), config.plan_source, cache,
+                                        report ? &report->precision : nullptr);
+  plan.run_batch = check::measured_run_batch(file.architecture, file.tensors, plan.int8, config.run_batch(),
+                                             config.plan_source, cache, report ? &report->run_batch : nullptr);
   const int omp_before = omp_get_max_threads();
   omp_set_num_threads(plan.threads_each);  // as the executors' models are built
   plan.int8 = check::check_int8_plan(file.architecture, file.tensors, file.normalization, std::move(plan.int8),
-                                     config.run_batch(), cache);
+                                     plan.run_batch, cache);
   omp_set_num_threads(omp_before);
   return plan;
 }
@@ -156,8 +159,10 @@ ClassifyStats classify_batches(const ModelFile& file, FileWalker& walker, const 
     throw error("a batch of ", config.batch, " files: classification takes 1 to ", kMaxClassifyBatch);
   check_model_fits(file, "the model", {1, kMnistSide, kMnistSide}, 0, "classification (images fitted to 28x28)");
   const InferencePlan plan = config.plan ? *config.plan : classify_plan(file, config);
+  if (plan.run_batch < 1 || plan.run_batch > config.run_batch())
+    throw error("a plan running ", plan.run_batch, " rows at once, for batches of ", config.batch, " files");
   const int threads = std::max(thread_count(config), plan.executors), executors = plan.executors;
-  const int64_t batch = config.batch, run = config.run_batch();
+  const int64_t batch = config.batch, run = plan.run_batch;
   const int classes = static_cast<int>(file.classes.size());
   const int top_k = std::clamp(config.top_k, 1, classes);
 

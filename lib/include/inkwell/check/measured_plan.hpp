@@ -8,6 +8,7 @@
 // against f32 before it is used, as every plan does.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -77,5 +78,24 @@ using InferenceProbe = std::function<Probe(const Int8Plan& plan)>;
 Int8Plan measured_int8_plan(const Architecture& arch, const std::vector<NamedTensor>& state,
                             const Calibration& calibration, Precision precision, int64_t batch, PlanSource source,
                             PlanCache& cache, PlanReport* report = nullptr, InferenceProbe probe = nullptr);
+
+// ---- inference: the rows a model runs at once ----------------------------------------------------
+
+// One one-thread model with the plan at hand running `rows` rows in memory.
+using RunBatchProbe = std::function<Probe(int64_t rows)>;
+
+// The candidates for the rows a model runs at once, at most `most`: `most` itself (the rule), then
+// the powers of two below it down to 16 (64: 64, 32, 16). Below 16 a run's fixed costs grow.
+std::vector<int64_t> run_batch_candidates(int64_t most);
+
+// How many rows a model runs at once, for `plan` (the precision already chosen): for auto and
+// measure the fastest of run_batch_candidates(most), timed on one one-thread model in turns as the
+// precision is, and cached; for rule, `most`. A smaller run keeps its activations in the core's
+// cache: on a Zen 5, models/accurate.inkw in f32 runs 14% faster in runs of 16 than of 64, while
+// int8 models run fastest at 64 (docs/plans.md). Whatever the precision, since a forced precision
+// says nothing of the batch.
+int64_t measured_run_batch(const Architecture& arch, const std::vector<NamedTensor>& state, const Int8Plan& plan,
+                           int64_t most, PlanSource source, PlanCache& cache, PlanReport* report = nullptr,
+                           RunBatchProbe probe = nullptr);
 
 }  // namespace inkwell::check

@@ -48,18 +48,24 @@ struct Shard {
 inline constexpr int64_t kMaxClassifyBatch = 4096;
 inline constexpr int64_t kMaxRunBatch = 256;
 
-// How classification runs a model: which layers in int8, and its layout.
+// How classification runs a model: which layers in int8, how many rows at once, and its layout.
 struct InferencePlan {
   Int8Plan int8;
-  int executors = 1;     // models run at once: one a thread unless --executors says otherwise
-  int threads_each = 1;  // OpenMP threads each
+  int64_t run_batch = kMaxRunBatch;  // rows a model runs at once: 1 to the config's run_batch()
+  int executors = 1;                 // models run at once: one a thread unless --executors says otherwise
+  int threads_each = 1;              // OpenMP threads each
+};
+
+// How classify_plan chose: the precision, then the rows a run (each measured, cached or the rule).
+struct InferencePlanReport {
+  check::PlanReport precision, run_batch;
 };
 
 struct ClassifyConfig {
   int threads = 0;        // TBB threads; 0: the CPUs this process may use (core/cpu_budget.hpp)
   int executors = 0;      // inference models run concurrently, sharing the threads; 0: one per thread
-  int64_t batch = 256;    // 1 to kMaxClassifyBatch
-  int64_t run_batch() const { return std::min(batch, kMaxRunBatch); }  // the models' batch
+  int64_t batch = 64;     // 1 to kMaxClassifyBatch (inkwell-classify's and Python's default)
+  int64_t run_batch() const { return std::min(batch, kMaxRunBatch); }  // the most rows a model runs at once
   int top_k = 1;
   int64_t max_pixels = kDefaultMaxPixels;
   const std::atomic<bool>* stop = nullptr;  // set (e.g. by SIGINT): no new batches; in-flight ones finish
@@ -75,11 +81,12 @@ struct ClassifyConfig {
   Shard shard;  // every batch, by default
 };
 
-// The plan classification runs for `file` with `config`: the precision per layer, measured on
-// this machine for auto (check/measured_plan.hpp) or by the rule, then checked against f32 at the
-// executors' thread count and run_batch() (check/plan_check.hpp); its int8 notes say which layers
-// run in f32 and why. `report`, if given, says how the precision was chosen.
-InferencePlan classify_plan(const ModelFile& file, const ClassifyConfig& config, check::PlanReport* report = nullptr);
+// The plan classification runs for `file` with `config`: the precision per layer, then the rows a
+// run (at most run_batch()), each measured on this machine for auto (check/measured_plan.hpp) or by
+// the rule, then checked against f32 at the executors' thread count and the run's rows
+// (check/plan_check.hpp); its int8 notes say which layers run in f32 and why. `report`, if given,
+// says how each was chosen.
+InferencePlan classify_plan(const ModelFile& file, const ClassifyConfig& config, InferencePlanReport* report = nullptr);
 
 // What classification says of one file. One concept, one name: output_rows.hpp writes each as a
 // row of the CSV or JSONL output, and reads rows back into Predictions for --resume.
