@@ -217,8 +217,8 @@ namespace {
 
 // `copies` one-thread models with `plan`, each running `rows` rows of noise on its own thread at
 // the same time, as classification's executors do. One model alone does not see what the runs
-// share: on a Zen 5 (2 cores), accurate.inkw in f32 timed 2.5% faster in runs of 16 than of 64
-// alone, and 14% faster with both cores running (docs/plans.md). A call runs each model on
+// share: on a Zen 5 (2 cores), seed-pytorch.onnx in f32 timed 2.5% cheaper in runs of 16 than of
+// 64 alone, and 10% cheaper with both cores running (docs/plans.md). A call runs each model on
 // about 256 rows (whole runs), so every candidate waits on the threads' barriers equally often.
 class ConcurrentRuns {
  public:

@@ -81,7 +81,7 @@ Int8Plan measured_int8_plan(const Architecture& arch, const std::vector<NamedTen
 
 // ---- inference: the rows a model runs at once ----------------------------------------------------
 
-// One one-thread model with the plan at hand running `rows` rows in memory.
+// The plan at hand running `rows` rows a forward pass in memory (default: on concurrent copies).
 using RunBatchProbe = std::function<Probe(int64_t rows)>;
 
 // The candidates for the rows a model runs at once, at most `most`: `most` itself (the rule), then
@@ -89,11 +89,12 @@ using RunBatchProbe = std::function<Probe(int64_t rows)>;
 std::vector<int64_t> run_batch_candidates(int64_t most);
 
 // How many rows a model runs at once, for `plan` (the precision already chosen): for auto and
-// measure the fastest of run_batch_candidates(most), timed on one one-thread model in turns as the
-// precision is, and cached; for rule, `most`. A smaller run keeps its activations in the core's
-// cache: on a Zen 5, models/accurate.inkw in f32 runs 14% faster in runs of 16 than of 64, while
-// int8 models run fastest at 64 (docs/plans.md). Whatever the precision, since a forced precision
-// says nothing of the batch.
+// measure the fastest of run_batch_candidates(most), timed in turns as the precision is, on
+// one-thread models running at once on as many threads as the process may use CPUs (at most 8),
+// as classification runs them, and cached; for rule, `most`. A smaller run keeps more of its
+// activations near its core: on a Zen 5, f32 models classify 1.12-1.18x faster in runs of 16 or 32
+// than of 64, int8 ones keep 64 (docs/plans.md). Measured whatever the precision: a forced
+// precision says nothing of the rows.
 int64_t measured_run_batch(const Architecture& arch, const std::vector<NamedTensor>& state, const Int8Plan& plan,
                            int64_t most, PlanSource source, PlanCache& cache, PlanReport* report = nullptr,
                            RunBatchProbe probe = nullptr);
