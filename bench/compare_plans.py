@@ -8,7 +8,8 @@ With --busy, each configuration also runs beside a busy process pinned to the la
 `while :` loop), and the ratio busy / quiet is printed per configuration (the target is >= 0.40).
 
   training:        auto (--precision auto: measured, cached), f32, bf16, rule (--plan rule)
-  classification:  auto, f32, int8, rule
+  classification:  auto, f32, int8, rule, and f32 and int8 in runs of 32 and 16 (--plan rule runs
+                   a batch whole, so --batch N forces runs of N rows)
 
 The plan cache is a fresh directory per run of this script, so `auto` measures once (its first
 run) and then reads the cache, as a user's second run does.
@@ -26,6 +27,9 @@ import tempfile
 
 TRAIN = {"auto": [], "f32": ["--precision", "f32"], "bf16": ["--precision", "bf16"], "rule": ["--plan", "rule"]}
 CLASSIFY = {"auto": [], "f32": ["--precision", "f32"], "int8": ["--precision", "int8"], "rule": ["--plan", "rule"]}
+for precision in ("f32", "int8"):
+    for rows in (32, 16):
+        CLASSIFY[f"{precision} runs {rows}"] = ["--precision", precision, "--plan", "rule", "--batch", str(rows)]
 
 
 def train_rate(args, extra, env):

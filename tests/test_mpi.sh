@@ -4,7 +4,7 @@
 # summed during backward the same as after it; a rank killed ends the job with an error; a run
 # killed mid-epoch resumes to the weights of an uninterrupted one; a one-rank mpirun is the
 # plain run. Sharded classification (inkwell-classify on 2 and 3 ranks) writes the one-process
-# output byte for byte, and resumes to it after a cut, SIGTERM to some or all ranks, or Ctrl-C. As root, mpirun needs --allow-run-as-root.
+# output byte for byte (its plan measured by rank 0 alone), and resumes to it after a cut, SIGTERM to some or all ranks, or Ctrl-C. As root, mpirun needs --allow-run-as-root.
 # usage: test_mpi.sh BIN_DIR   (needs MNIST: ctest's fetch fixture)
 set -euo pipefail
 bin=$1
@@ -106,6 +106,13 @@ for args in "--precision f32 --top-k 3" "--format jsonl --batch 50" "--labels-fr
     cmp -s "$work/c1" "$work/c$n" || fail "classify $args on $n ranks differs from one process: $(differs "$work/c1" "$work/c$n"); $(grep -h warning "$work/c1.err" "$work/c$n.err" | head -2)"
   done
 done
+# A plan measured under 3 ranks with no cache: rank 0 measures, the others read its choice (one
+# "plan runs of" line, not three), and the rows are what one process with that plan writes.
+fresh=$(mktemp -d -p "$work")
+INKWELL_CACHE=$fresh "${mpi[@]}" -np 3 "$bin/inkwell-classify" "$tree/2" --progress never --plan measure --out "$work/m3" > /dev/null 2> "$work/m3.err" || fail "a plan under 3 ranks: $(tail -3 "$work/m3.err")"
+[[ $(grep -c "plan runs of" "$work/m3.err") -eq 1 ]] || fail "a plan under 3 ranks: not measured by rank 0 alone: $(grep "plan" "$work/m3.err" | head -3)"
+INKWELL_CACHE=$fresh "$bin/inkwell-classify" "$tree/2" --progress never --threads 1 --out "$work/m1" 2> /dev/null
+cmp -s "$work/m1" "$work/m3" || fail "a plan measured under 3 ranks: rows differ from one process: $(differs "$work/m1" "$work/m3")"
 # Paths on stdin (mpirun gives stdin to rank 0 alone, which sends the list to the others).
 find "$tree/3" -name '*.png' | sort > "$work/list3"
 # Rows go to --out, as docs/distributed.md advises: stdout would pass through mpirun's relay.

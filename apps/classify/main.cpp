@@ -182,7 +182,16 @@ int run(Options o) {
   config.precision = precision;
   config.plan_source = check::parse_plan_source(o.plan);
   InferencePlanReport plan_report;
+  // Under several ranks the leader measures first and the others then read its plan from the plan
+  // cache (ranks on its node, or sharing its home), instead of timing against one another and
+  // choosing apart. A node with another cache, or another CPU, measures its own.
+  std::vector<char> leader_done;
+  if (!leader) {
+    comm.broadcast(leader_done);
+    if (config.plan_source == check::PlanSource::measure) config.plan_source = check::PlanSource::cached;
+  }
   config.plan = classify_plan(model, config, &plan_report);
+  if (leader && !comm.alone()) comm.broadcast(leader_done);
   for (const check::PlanReport* r : {&plan_report.precision, &plan_report.run_batch})
     if (!r->timings.empty()) cli::say(stderr, "inkwell-classify: plan %s\n", r->summary().c_str());
   const Int8Plan& plan = config.plan->int8;
