@@ -167,15 +167,22 @@ Bf16Plan measured_bf16_plan(const Architecture& arch, TrainPrecision precision, 
 
 namespace {
 
-// One model, one OpenMP thread, `batch` rows of noise.
-Probe inference_probe(const Architecture& arch, const std::vector<NamedTensor>& state, int64_t batch,
-                      const Int8Plan& plan) {
+// An inference model with `plan` and the weights, built for one OpenMP thread, `batch` rows of noise in.
+std::unique_ptr<Model> noise_model(const Architecture& arch, const std::vector<NamedTensor>& state, int64_t batch,
+                                   const Int8Plan& plan) {
   const int omp_before = omp_get_max_threads();
   omp_set_num_threads(1);  // oneDNN sizes a primitive's work for the threads it is built with
-  auto m = std::make_shared<Model>(arch, batch, plan);
+  auto m = std::make_unique<Model>(arch, batch, plan);
   omp_set_num_threads(omp_before);
   m->load_state(state);
   fill_noise(m->src(), element_count(m->src_dims()), 4);
+  return m;
+}
+
+// One such model, one forward a run.
+Probe inference_probe(const Architecture& arch, const std::vector<NamedTensor>& state, int64_t batch,
+                      const Int8Plan& plan) {
+  std::shared_ptr<Model> m = noise_model(arch, state, batch, plan);
   return [m, batch] {
     const auto t = Clock::now();
     m->forward();
@@ -225,14 +232,7 @@ class ConcurrentRuns {
   ConcurrentRuns(const Architecture& arch, const std::vector<NamedTensor>& state, const Int8Plan& plan, int64_t rows,
                  int copies)
       : rows_(rows), repeats_(std::max<int64_t>(1, 256 / rows)), start_(copies), end_(copies) {
-    const int omp_before = omp_get_max_threads();
-    omp_set_num_threads(1);  // oneDNN sizes a primitive's work for the threads it is built with
-    for (int i = 0; i < copies; ++i) {
-      models_.push_back(std::make_unique<Model>(arch, rows, plan));
-      models_.back()->load_state(state);
-      fill_noise(models_.back()->src(), element_count(models_.back()->src_dims()), 4);
-    }
-    omp_set_num_threads(omp_before);
+    for (int i = 0; i < copies; ++i) models_.push_back(noise_model(arch, state, rows, plan));
     for (int i = 1; i < copies; ++i)
       helpers_.emplace_back([this, i] {
         for (;;) {
