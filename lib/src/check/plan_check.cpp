@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -168,12 +169,18 @@ Int8Plan check_int8_plan(const Architecture& arch, const std::vector<NamedTensor
   if (plan.layers.empty()) return plan;
   std::set<std::string> layers;
   for (const auto& [name, l] : plan.layers) layers.insert(name);
-  const std::vector<float> x = scribbles(arch, norm, kProbeImages);
-  Model f32(arch, batch, Mode::infer);
-  f32.load_state(state);
-  const std::vector<float> want = logits(f32, x);
-  const int64_t classes = element_count(f32.dst_dims()) / batch;
+  // The probe and f32's logits are made only when the cache holds no verdict (they cost more than
+  // the rest of a cached start: an f32 model, its first run).
+  std::vector<float> x, want;
+  int64_t classes = 0;
   auto outcome = [&](const std::set<std::string>& subset) {
+    if (want.empty()) {
+      x = scribbles(arch, norm, kProbeImages);
+      Model f32(arch, batch, Mode::infer);
+      f32.load_state(state);
+      want = logits(f32, x);
+      classes = element_count(f32.dst_dims()) / batch;
+    }
     Model m(arch, batch, restricted(arch, plan, subset));
     m.load_state(state);
     const std::vector<float> got = logits(m, x);
@@ -207,11 +214,13 @@ Bf16Plan check_bf16_plan(const Architecture& arch, Bf16Plan plan, int64_t batch,
     }
     return std::pair{out, grads};
   };
-  Model f32(arch, batch, Mode::train);
-  const auto want = step(f32);  // a named pair: lambdas cannot capture structured bindings in clang 14
-  const std::vector<float>& want_logits = want.first;
-  const std::vector<float>& want_grads = want.second;
+  std::optional<std::pair<std::vector<float>, std::vector<float>>> want;  // f32's (logits, gradients), made when needed
   auto outcome = [&](const std::set<std::string>& subset) {
+    if (!want) {
+      Model f32(arch, batch, Mode::train);
+      want = step(f32);
+    }
+    const auto& [want_logits, want_grads] = *want;
     Model m(arch, batch, Mode::train, Bf16Plan{subset, {}, {}});
     const auto [got_logits, got_grads] = step(m);
     const double grads = relative_error(got_grads, want_grads) * kLogitTolerance / kGradientTolerance;
