@@ -55,7 +55,7 @@ FileBatchReader::FileBatchReader(Mode mode) {
   // under seccomp filters or kernel.io_uring_disabled (EPERM): then everything is synchronous.
   if (io_uring_queue_init(2 * kRingChunk, &ring->ring, 0) < 0) return;
   ring_ = std::move(ring);
-  slots_.resize(kRingChunk * kRingSlotBytes);
+  slots_ = std::make_unique_for_overwrite<uint8_t[]>(kRingChunk * kRingSlotBytes);
 }
 
 FileBatchReader::~FileBatchReader() = default;
@@ -132,7 +132,7 @@ void FileBatchReader::read_chunk(std::span<const File> files, size_t first, int6
     if (slots[i].fd < 0) continue;
     pair_of[i] = pairs;
     io_uring_sqe* sqe = io_uring_get_sqe(&ring);
-    io_uring_prep_read(sqe, slots[i].fd, slots_.data() + i * kRingSlotBytes, kRingSlotBytes, 0);
+    io_uring_prep_read(sqe, slots[i].fd, slots_.get() + i * kRingSlotBytes, kRingSlotBytes, 0);
     io_uring_sqe_set_data64(sqe, tag(i, kRead));
     sqe->flags |= IOSQE_IO_HARDLINK;
     sqe = io_uring_get_sqe(&ring);
@@ -163,7 +163,7 @@ void FileBatchReader::read_chunk(std::span<const File> files, size_t first, int6
   for (size_t i = 0; i < n; ++i) {
     const int got = slots[i].read;
     if (got > 0 && static_cast<size_t>(got) < kRingSlotBytes)
-      visit(first + i, {slots_.data() + i * kRingSlotBytes, static_cast<size_t>(got)}, {});
+      visit(first + i, {slots_.get() + i * kRingSlotBytes, static_cast<size_t>(got)}, {});
     else
       read_one(files[i], first + i, max_pixels, visit);
   }

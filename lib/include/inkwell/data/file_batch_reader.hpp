@@ -56,7 +56,9 @@ class FileBatchReader {
   void give_up_ring();
 
   std::unique_ptr<Ring> ring_;
-  std::vector<uint8_t> slots_;     // kRingChunk slots of kRingSlotBytes
+  // kRingChunk slots of kRingSlotBytes, never zeroed: a read touches only the pages it fills (a
+  // zero fill faulted in all 1 MiB, 3.5 ms on this project's VM, before the first file).
+  std::unique_ptr<uint8_t[]> slots_;
   std::vector<uint8_t> fallback_;  // read_image_file_at's buffer, reused
 };
 
