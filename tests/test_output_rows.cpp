@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <utility>
 
 #include "inkwell/classify/output_rows.hpp"
@@ -111,6 +112,24 @@ TEST(OutputRows, NonProbabilitiesAreWrittenAsErrorRowsThatReadBack) {
       ASSERT_EQ(back.paths, std::vector<std::string>{"a.png"});
       EXPECT_EQ(back.labels, std::vector<std::string>{""}) << "not an error row: " << line;
     }
+  }
+}
+
+// A probability is written as printf's "%.6f" of it, digit for digit: every float in [0, 1] at
+// steps of 2^-20 and around the ties of the sixth decimal (rows written before to_chars must
+// compare equal to new ones, and --resume keeps both).
+TEST(OutputRows, ProbabilitiesAreWrittenAsPrintfsSixDecimals) {
+  const std::vector<std::string> classes = {"0", "1"};
+  std::vector<float> values;
+  for (int i = 0; i <= 1 << 20; ++i) values.push_back(static_cast<float>(i) / (1 << 20));
+  for (int i = 0; i < 1000000; i += 997)
+    for (const float tie : {(i + 0.5f) * 1e-6f, std::nextafter((i + 0.5f) * 1e-6f, 0.f), std::nextafter((i + 0.5f) * 1e-6f, 1.f)})
+      values.push_back(tie);
+  for (const float v : values) {
+    char want[32];
+    std::snprintf(want, sizeof want, "%.6f", v);
+    const std::string line = format_row({"a.png", "", {1}, {v}}, classes, 1, RowFormat::csv);
+    ASSERT_EQ(line, std::string("a.png,1,") + want + ",ok\n") << v;
   }
 }
 
