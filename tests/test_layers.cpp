@@ -227,6 +227,28 @@ TEST(BatchNormTest, RunningStatisticsServeInference) {
     }
 }
 
+// In inference an inner product takes a dense 4-D input as the 2-D rows it is in memory: nchw
+// (the model's own input) as it is, nhwc (after a conv that chose it: AVX-512's f32 convs) with
+// its weights permuted to (OC, H, W, C). Either way, and with a blocked input (AVX2's convs) taken
+// as before, the outputs are the reference net's.
+TEST(InnerProductTest, InferenceOnAFlattenedInputMatchesTheReference) {
+  const std::pair<const char*, Dims> cases[] = {{"fc7", {3, 5, 4}},
+                                                {"conv16k3p1-relu-maxpool2-fc5", {2, 8, 6}},
+                                                {"conv8k5p2-relu-maxpool2-conv16k5p2-relu-maxpool2-fc10", {1, 28, 28}}};
+  for (const auto& [spec, input] : cases)
+    for (const int64_t batch : {1, 5, 64}) {
+      Model m(Architecture{spec, input}, batch, Mode::infer);
+      m.init_params(3);
+      Rng rng(8);
+      for (int64_t i = 0; i < element_count(m.src_dims()); ++i) m.src()[i] = static_cast<float>(rng.uniform(-1, 2));
+      m.forward();
+      ReferenceNet ref(spec, m.state());
+      const auto want = ref.forward(to_ref(m.src_dims(), m.src()));
+      for (size_t i = 0; i < want.data.size(); ++i)
+        ASSERT_NEAR(m.dst()[i], want.data[i], 1e-4 * (1 + std::abs(want.data[i]))) << spec << ", batch " << batch << ", " << i;
+    }
+}
+
 // Dropout only acts in training: an inference model is the net without it.
 TEST(DropoutTest, InferenceIsTheIdentity) {
   Model with(Architecture{"fc6-dropout50-fc3", {2, 2, 2}}, 2, Mode::infer);

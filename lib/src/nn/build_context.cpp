@@ -87,9 +87,43 @@ BuildContext::WeightedForward BuildContext::append_weighted_forward(const std::s
   return f;
 }
 
+namespace {
+
+// The arena's plain weights (OC, C, H, W) as the plain tensor `weights` (a primitive's) takes:
+// the same values when its dims are the arena's or (OC, C*H*W); (OC, H, W, C) when channels_last.
+memory plain_weights_for(const memory& weights, const Dims& dims, std::vector<float>& values, bool channels_last) {
+  if (channels_last) {
+    const int64_t oc = dims[0], c = dims[1], hw = dims[2] * dims[3];
+    std::vector<float> permuted(values.size());
+    for (int64_t o = 0; o < oc; ++o)
+      for (int64_t i = 0; i < c; ++i)
+        for (int64_t p = 0; p < hw; ++p) permuted[(o * hw + p) * c + i] = values[(o * c + i) * hw + p];
+    values = std::move(permuted);
+  }
+  return memory(plain_desc(compat::dims(weights.get_desc())), weights.get_engine(), values.data());
+}
+
+}  // namespace
+
+memory BuildContext::append_flat_forward(const std::string& layer, const dnnl::primitive_desc& pd, const memory& src,
+                                         const Dims& weights_dims, int64_t fan_in, bool channels_last) {
+  const Param& w = params.add(layer + ".weights", weights_dims, plain_desc(weights_dims), fan_in);
+  const Param& b = params.add(layer + ".bias", {weights_dims[0]}, plain_desc({weights_dims[0]}), fan_in);
+  const memory weights = allocate(pd.weights_desc(0)), bias = allocate(pd.weights_desc(1)), dst = allocate(pd.dst_desc());
+  append(forward, layer + " forward", pd, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}});
+  prepare.push_back([arena = &params, &w, &b, weights, bias, channels_last] {
+    std::vector<float> plain_w = arena->read_plain(w, arena->values());
+    reorder_now(plain_weights_for(weights, w.dims, plain_w, channels_last), weights);
+    std::vector<float> plain_b = arena->read_plain(b, arena->values());
+    reorder_now(memory(plain_desc(b.dims), bias.get_engine(), plain_b.data()), bias);
+  });
+  return dst;
+}
+
 memory BuildContext::append_int8_weighted_forward(const std::string& layer, const dnnl::primitive_desc& pd,
                                                   const memory& src, const Dims& weights_dims, int64_t fan_in,
-                                                  const Int8Layer& q, compat::ScaleArgs scale_args) {
+                                                  const Int8Layer& q, compat::ScaleArgs scale_args,
+                                                  bool channels_last) {
   const Dims bias_dims = {weights_dims[0]};
   const Param& w = params.add(layer + ".weights", weights_dims, plain_desc(weights_dims), fan_in);
   const Param& b = params.add(layer + ".bias", bias_dims, plain_desc(bias_dims), fan_in);
@@ -107,9 +141,9 @@ memory BuildContext::append_int8_weighted_forward(const std::string& layer, cons
   // compensation) the primitive asked for. The arena and its Params outlive these calls.
   std::vector<float> inverse(q.weight_scales.size());
   for (size_t i = 0; i < inverse.size(); ++i) inverse[i] = 1.f / q.weight_scales[i];
-  prepare.push_back([arena = &params, &w, &b, q, weights, bias, inverse, eng = engine] {
+  prepare.push_back([arena = &params, &w, &b, q, weights, bias, inverse, channels_last] {
     std::vector<float> plain_w = arena->read_plain(w, arena->values());
-    reorder_now(memory(plain_desc(w.dims), eng, plain_w.data()), weights, inverse);
+    reorder_now(plain_weights_for(weights, w.dims, plain_w, channels_last), weights, inverse);
     const std::vector<float> real = compat::int8_bias(arena->read_plain(b, arena->values()), q.src_scale, q.weight_scales);
     std::copy(real.begin(), real.end(), static_cast<float*>(bias.get_data_handle()));
   });

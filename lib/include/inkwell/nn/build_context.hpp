@@ -124,9 +124,19 @@ class BuildContext {
   // `scale_args`): the arena keeps the f32 weights and bias in plain layouts, as the model file
   // has them, and `prepare` quantises them into the s8 weights and bias `pd` takes. src is
   // quantised at q.src_scale if it comes in f32. Returns dst.
+  // `channels_last`: see append_flat_forward.
   dnnl::memory append_int8_weighted_forward(const std::string& layer, const dnnl::primitive_desc& pd,
                                             const dnnl::memory& src, const Dims& weights_dims, int64_t fan_in,
-                                            const Int8Layer& q, compat::ScaleArgs scale_args);
+                                            const Int8Layer& q, compat::ScaleArgs scale_args,
+                                            bool channels_last = false);
+
+  // The forward op of an f32 inference layer whose primitive takes its input flattened to 2-D
+  // (inner product; `src` is that 2-D view): the arena keeps the (OC, C, H, W) weights and the
+  // bias plain, as the model file has them, and `prepare` writes them into the (OC, K) weights
+  // and the bias `pd` takes, with the channels last when `channels_last` (an nhwc input
+  // flattens to (H, W, C)). Returns dst.
+  dnnl::memory append_flat_forward(const std::string& layer, const dnnl::primitive_desc& pd, const dnnl::memory& src,
+                                   const Dims& weights_dims, int64_t fan_in, bool channels_last);
 
   // The same for a bf16 layer: the arena keeps f32 master weights and bias in plain layouts;
   // each forward first converts the weights to the bf16 copy `pd` reads (returned in

@@ -1,5 +1,7 @@
-// Inner product (fully connected), optionally with a fused ReLU. A 4-D src is used as is, with
-// 4-D weights (OC, C, H, W): no flatten, and the (C, H, W) order matches PyTorch's flatten.
+// Inner product (fully connected), optionally with a fused ReLU. In training a 4-D src is used as
+// is, with 4-D weights (OC, C, H, W): no flatten, and the (C, H, W) order matches PyTorch's
+// flatten. In inference a dense nchw or nhwc src is taken as the 2-D rows it is in memory, and
+// the weights are permuted to match when they are loaded (inner_product.cpp: why).
 //   forward:  src (N, C[, H, W]) -> dst (N, OC)
 //   backward: diff_dst (N, OC) -> diff_src (N, C[, H, W]), diff_weights, diff_bias
 // In an int8 plan (quantization.hpp), inference runs u8/s8 src x s8 weights -> u8 or f32 dst.
